@@ -1,0 +1,75 @@
+"""Settings, read from the environment with the prefix CABINET_ (DATABASE_URL as is)."""
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+KYIV = ZoneInfo("Europe/Kyiv")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CABINET_", extra="ignore")
+
+    # Where the embedded PostgreSQL keeps its data, and the mail folder in the demo.
+    data_dir: Path = Path("var")
+    # A PostgreSQL URL; when empty, the embedded server in data_dir is used.
+    database_url: str = Field(
+        default="", validation_alias=AliasChoices("DATABASE_URL", "CABINET_DATABASE_URL")
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # "Today" for periods, reading dates and due dates; Kyiv's date when unset.
+    business_date: dt.date | None = None
+    # Demo deployments show introspection to everyone and load the manual's data.
+    demo: bool = False
+    # The production switch: hides field suggestions and anonymous introspection.
+    production: bool = False
+
+    # Run the outbox (and later reconciliation) workers inside the web process, as `make run` does.
+    run_workers: bool = False
+
+    db_pool_size: int = 10
+    db_max_overflow: int = 5
+
+    access_token_ttl: dt.timedelta = dt.timedelta(minutes=15)
+    refresh_token_ttl: dt.timedelta = dt.timedelta(days=30)
+
+    # Argon2id, OWASP's recommended profile (m=19 MiB, t=2, p=1).
+    argon2_memory_kib: int = 19 * 1024
+    argon2_time_cost: int = 2
+    argon2_parallelism: int = 1
+
+    # Failed sign-ins before delays start, and the first delay (it doubles).
+    throttle_free_failures: int = 5
+    throttle_base_delay: dt.timedelta = dt.timedelta(seconds=2)
+    throttle_max_delay: dt.timedelta = dt.timedelta(minutes=15)
+
+    # Outgoing mail: SMTP when smtp_host is set, otherwise .eml files in data_dir/mail.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = False
+    smtp_timeout: float = 10.0
+    mail_from: str = "UENS <no-reply@uens.example>"
+    mail_max_attempts: int = 8
+    mail_retry_base: dt.timedelta = dt.timedelta(seconds=30)
+    mail_poll_interval: float = 2.0
+
+    # Links in mail are built from this, never from a request's Host header.
+    public_url: str = "http://127.0.0.1:8000"
+
+    @cached_property
+    def mail_dir(self) -> Path:
+        return self.data_dir / "mail"
+
+    def today(self) -> dt.date:
+        """The business date: configured, or today in Kyiv."""
+        if self.business_date is not None:
+            return self.business_date
+        return dt.datetime.now(KYIV).date()

@@ -1,0 +1,44 @@
+"""The GraphQL schema: types, the error policy, limits and caches."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+
+from cabinet.schema.mutation import Mutation
+from cabinet.schema.query import Query
+from cabinet.schema.extensions import RequestScope
+from cabinet.schema.scalars import SCALAR_MAP
+
+SCHEMA_FILE = Path(__file__).resolve().parent.parent.parent / "schema.graphql"
+
+
+class CabinetSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        # Logged with the request id by RequestScope; nothing to add here.
+        return None
+
+
+def schema_build() -> CabinetSchema:
+    return CabinetSchema(
+        query=Query,
+        mutation=Mutation,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        extensions=[
+            RequestScope,
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
+            lambda: QueryDepthLimiter(max_depth=12),
+            lambda: MaxTokensLimiter(max_token_count=4000),
+            lambda: MaxAliasesLimiter(max_alias_count=30),
+        ],
+    )
+
+
+schema = schema_build()
+
+
+def schema_sdl() -> str:
+    return schema.as_str() + "\n"

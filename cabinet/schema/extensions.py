@@ -1,0 +1,74 @@
+"""The request scope: operation type, the read snapshot's end, and the error policy.
+
+Expected failures are data; auth failures are top-level errors with
+extensions.code; anything else is masked, with a request id that is in the log.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from graphql import GraphQLError, OperationType
+from strawberry.extensions import SchemaExtension
+
+from cabinet.i18n import message
+from cabinet.services.errors import AuthError
+
+log = logging.getLogger("cabinet.graphql")
+
+
+class PublicError(GraphQLError):
+    """A top-level error the client may read as is (e.g. BAD_USER_INPUT for `first` over 100)."""
+
+    def __init__(self, text: str, code: str = "BAD_USER_INPUT") -> None:
+        super().__init__(text, extensions={"code": code})
+
+
+class RequestScope(SchemaExtension):
+    async def on_execute(self):  # type: ignore[override]
+        context = self.execution_context.context
+        operation = self.execution_context.operation_type
+        context.is_mutation = operation == OperationType.MUTATION
+        try:
+            yield
+        finally:
+            if context.snapshot is not None:
+                await context.snapshot.close()
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [self._public(e) for e in errors]
+
+    def _public(self, error: GraphQLError) -> GraphQLError:
+        context = self.execution_context.context
+        original = error.original_error
+        if original is None or isinstance(original, PublicError):
+            return error  # parse and validation errors, and deliberate ones
+        if isinstance(original, AuthError):
+            extensions = {"code": original.code}
+            if original.reason:
+                extensions["reason"] = original.reason
+            return GraphQLError(
+                message(original.code, context.language),
+                nodes=error.nodes,
+                path=error.path,
+                extensions=extensions,
+            )
+        if isinstance(original, GraphQLError) and original.original_error is None:
+            return error  # e.g. a scalar's "Decimal must be a plain number": about the input only
+        log.error(
+            "unexpected error in %s (request %s)",
+            ".".join(map(str, error.path or [])),
+            context.request_id,
+            exc_info=original,
+            extra={"request_id": context.request_id},
+        )
+        return GraphQLError(
+            message("INTERNAL_SERVER_ERROR", context.language, request_id=context.request_id),
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": context.request_id},
+        )

@@ -1,0 +1,155 @@
+"""Fixtures: a real PostgreSQL (embedded, or DATABASE_URL's server), a fresh database per test.
+
+Migrations run once into a template database; each test gets a copy of it
+and the copies are dropped at the end.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+
+from cabinet.config import Settings
+from cabinet.db import Database, EmbeddedPostgres, create_engine, migrate
+
+DEMO_DATE = dt.date(2014, 5, 26)
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """The URL of a maintenance database on the server the tests use."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    folder = Path(tempfile.mkdtemp(prefix="cab-", dir="/tmp"))
+    embedded = EmbeddedPostgres(folder)
+    try:
+        yield embedded.start()
+    finally:
+        embedded.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+async def template_database(server_url: str) -> AsyncIterator[str]:
+    name = f"cabinet_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = await asyncpg.connect(_asyncpg_dsn(server_url))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        await asyncio.to_thread(migrate, _with_database(server_url, name))
+        yield name
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+async def database_url(server_url: str, template_database: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test, dropped afterwards."""
+    name = f"cabinet_t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(_asyncpg_dsn(server_url))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}" STRATEGY FILE_COPY')
+        yield _with_database(server_url, name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        business_date=DEMO_DATE,
+        demo=True,
+        public_url="https://cabinet.test",
+        throttle_free_failures=5,
+    )
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(create_engine(settings.database_url, settings))
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def app(settings: Settings):
+    from cabinet.app import create_app
+
+    application = create_app(settings)
+    yield application
+    await application.state.db.dispose()
+
+
+class GraphQLClient:
+    """Posts GraphQL to the app over ASGI, as a client would over HTTP."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.token: str | None = None
+
+    async def __call__(
+        self,
+        query: str,
+        variables: dict | None = None,
+        *,
+        token: str | None = None,
+        headers: dict | None = None,
+    ) -> dict:
+        all_headers = {"content-type": "application/json"}
+        bearer = token or self.token
+        if bearer:
+            all_headers["authorization"] = f"Bearer {bearer}"
+        all_headers.update(headers or {})
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def sign_in(self, login: str, password: str) -> dict:
+        result = await self(
+            """mutation($l: String!, $p: String!) { tokenCreate(login: $l, password: $p) {
+                __typename ... on TokenCreateSuccess { accessToken refreshToken }
+                ... on Error { code message } } }""",
+            {"l": login, "p": password},
+        )
+        payload = result["data"]["tokenCreate"]
+        assert payload["__typename"] == "TokenCreateSuccess", payload
+        self.token = payload["accessToken"]
+        return payload
+
+
+@pytest.fixture
+async def http(app) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://cabinet.test") as client:
+        yield client
+
+
+@pytest.fixture
+def gql(http: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(http)

@@ -1,0 +1,33 @@
+# The two commands: `make run` serves the demo, `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install assets bench schema clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP) assets
+
+# GraphiQL and React, copied from the npm registry so GraphiQL needs no CDN.
+assets: cabinet/static/graphiql/graphiql.min.js
+cabinet/static/graphiql/graphiql.min.js: scripts/graphiql_assets.sh
+	sh scripts/graphiql_assets.sh cabinet/static/graphiql
+
+run: install
+	CABINET_DEMO=1 CABINET_RUN_WORKERS=1 CABINET_BUSINESS_DATE=$${CABINET_BUSINESS_DATE:-2014-05-26} \
+		$(VENV)/bin/cabinet run
+
+test: install
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+schema: $(STAMP)
+	$(PY) -c "from cabinet.schema import schema_sdl, SCHEMA_FILE; SCHEMA_FILE.write_text(schema_sdl())"
+
+clean:
+	rm -rf $(VENV) var cabinet/static/graphiql

@@ -1,0 +1,179 @@
+"""The `cabinet` command: run, migrate, demo, create-admin, block, worker."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import logging
+import sys
+from collections.abc import Iterator
+
+from cabinet.config import Settings
+from cabinet.db import Database, EmbeddedPostgres, create_engine, migrate
+
+
+def logging_setup() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format='{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","message":"%(message)s"}',
+    )
+
+
+@contextlib.contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """DATABASE_URL when set; otherwise the embedded PostgreSQL in the data folder, stopped on exit."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    embedded = EmbeddedPostgres(settings.data_dir)
+    url = embedded.start()
+    try:
+        yield url
+    finally:
+        embedded.stop()
+
+
+def with_database(settings: Settings, url: str) -> Settings:
+    return settings.model_copy(update={"database_url": url})
+
+
+async def _with_db(settings: Settings, work) -> None:
+    db = Database(create_engine(settings.database_url, settings))
+    try:
+        await work(db)
+    finally:
+        await db.dispose()
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from cabinet.app import create_app
+
+    with database_url(settings) as url:
+        migrate(url)
+        settings = with_database(settings, url)
+        if settings.demo:
+            from cabinet.demo import demo_load
+
+            asyncio.run(_with_db(settings, lambda db: demo_load(db, settings)))
+        app = create_app(settings)
+        print(f"GraphiQL: http://{settings.host}:{settings.port}/graphql", flush=True)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=10)
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
+    with database_url(settings) as url:
+        migrate(url)
+        print("migrated")
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
+    from cabinet.demo import demo_load
+
+    with database_url(settings) as url:
+        migrate(url)
+        settings = with_database(settings, url)
+        asyncio.run(_with_db(settings, lambda db: demo_load(db, settings)))
+        print("demo data loaded")
+
+
+def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> None:
+    from cabinet.models.base import AccountStatus, Role
+    from cabinet.services.accounts import account_create
+
+    password = args.password or getpass.getpass("Password: ")
+
+    async def work(db: Database) -> None:
+        async with db.transaction() as session:
+            await account_create(
+                session=session,
+                settings=settings,
+                login=args.login,
+                password=password,
+                full_name=args.full_name,
+                email=args.email,
+                phones=[],
+                role=Role.ADMIN,
+                status=AccountStatus.ACTIVE,
+            )
+
+    with database_url(settings) as url:
+        settings = with_database(settings, url)
+        asyncio.run(_with_db(settings, work))
+        print(f"admin {args.login} created")
+
+
+def cmd_block(settings: Settings, args: argparse.Namespace) -> None:
+    from cabinet.models.base import AccountStatus
+    from cabinet.services.accounts import account_set_status
+
+    status = AccountStatus.ACTIVE if args.unblock else AccountStatus.BLOCKED
+
+    async def work(db: Database) -> None:
+        async with db.transaction() as session:
+            await account_set_status(session=session, login=args.login, status=status)
+
+    with database_url(settings) as url:
+        settings = with_database(settings, url)
+        asyncio.run(_with_db(settings, work))
+        print(f"{args.login}: {status.value}")
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
+    from cabinet.mail.sender import outbox_worker
+
+    async def work(db: Database) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        import signal
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await outbox_worker(db, settings, stop)
+
+    with database_url(settings) as url:
+        settings = with_database(settings, url)
+        asyncio.run(_with_db(settings, work))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cabinet", description="UENS personal cabinet")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="migrate, load the demo when CABINET_DEMO=1, and serve").set_defaults(func=cmd_run)
+    sub.add_parser("migrate", help="apply the database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("demo", help="load the manual's demo data (idempotent)").set_defaults(func=cmd_demo)
+    admin = sub.add_parser("create-admin", help="create an admin login")
+    admin.add_argument("login")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--full-name", default="Адміністратор")
+    admin.add_argument("--password", help="asked for when omitted")
+    admin.set_defaults(func=cmd_create_admin)
+    block = sub.add_parser("block", help="block a login (or --unblock it)")
+    block.add_argument("login")
+    block.add_argument("--unblock", action="store_true")
+    block.set_defaults(func=cmd_block)
+    sub.add_parser("worker", help="send queued mail").set_defaults(func=cmd_worker)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging_setup()
+    args = parser().parse_args(argv)
+    settings = Settings()
+    try:
+        args.func(settings, args)
+    except KeyboardInterrupt:
+        pass
+    except Exception as e:  # a CLI user gets one line, not a trace
+        from cabinet.services.errors import DomainError
+
+        if isinstance(e, DomainError):
+            print(f"refused: {e.code}", file=sys.stderr)
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()

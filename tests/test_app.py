@@ -1,0 +1,92 @@
+"""The app as a whole: health, the exported schema, error masking, one snapshot per query."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from sqlalchemy import delete, event
+
+from cabinet.demo import DEMO_PASSWORD, demo_load
+from cabinet.models import Terms
+from cabinet.schema import SCHEMA_FILE, schema_sdl
+
+
+async def test_healthz_answers_once_the_database_is_ready(http):
+    response = await http.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_exported_schema_is_up_to_date():
+    assert SCHEMA_FILE.read_text(encoding="utf-8") == schema_sdl(), "run `make schema` and commit schema.graphql"
+
+
+async def test_unexpected_errors_are_masked_with_a_request_id_in_the_log(db, gql, caplog):
+    # No user agreement loaded: the resolver fails in a way no client should see.
+    async with db.transaction() as s:
+        await s.execute(delete(Terms))
+    with caplog.at_level(logging.ERROR, logger="cabinet.graphql"):
+        result = await gql("{ terms { version } }", headers={"x-request-id": "req-42"})
+    error = result["errors"][0]
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-42"}
+    assert "load the terms" not in error["message"]
+    assert "req-42" in error["message"]
+    logged = [r for r in caplog.records if getattr(r, "request_id", None) == "req-42"]
+    assert logged and "load the terms" in str(logged[0].exc_info[1])
+
+
+async def test_syntax_errors_are_reported_as_they_are(gql):
+    result = await gql("{ viewer { login ")
+    assert "Syntax Error" in result["errors"][0]["message"]
+
+
+async def test_sibling_fields_share_one_connection_and_one_snapshot(db, settings, gql, app):
+    await demo_load(db, settings)
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    checkouts = []
+    engine = app.state.db.engine.sync_engine
+
+    def on_checkout(*args):
+        checkouts.append(1)
+
+    event.listen(engine, "checkout", on_checkout)
+    try:
+        query = "{ " + " ".join(
+            f"v{i}: viewer {{ login email }} o{i}: oblasts {{ code res {{ code oblast {{ name }} }} }} t{i}: terms {{ version }}"
+            for i in range(8)
+        ) + " }"
+        result = await gql(query)
+    finally:
+        event.remove(engine, "checkout", on_checkout)
+    assert "errors" not in result, result
+    assert all(result["data"][f"v{i}"]["login"] == "lysenko" for i in range(8))
+    assert len({str(result["data"][f"o{i}"]) for i in range(8)}) == 1
+    assert len(checkouts) == 1
+
+
+async def test_concurrent_requests_do_not_interfere(db, settings, gql):
+    await demo_load(db, settings)
+    tokens = {}
+    for login in ("lysenko", "zakharov"):
+        tokens[login] = (await gql.sign_in(login, DEMO_PASSWORD))["accessToken"]
+    gql.token = None
+    results = await asyncio.gather(
+        *[gql("{ viewer { login } terms { version } }", token=tokens[login]) for login in ["lysenko", "zakharov"] * 10]
+    )
+    assert [r["data"]["viewer"]["login"] for r in results] == ["lysenko", "zakharov"] * 10
+
+
+async def test_graphiql_page_is_served_from_the_app(http):
+    response = await http.get("/graphql", headers={"accept": "text/html"})
+    assert response.status_code == 200
+    assert "/static/graphiql/graphiql.min.js" in response.text
+    assert "cdn" not in response.text.lower() and "unpkg" not in response.text.lower()
+    assert response.headers["x-frame-options"] == "DENY"
+    asset = await http.get("/static/graphiql/graphiql.min.js")
+    assert asset.status_code == 200
+
+
+async def test_mutations_are_refused_over_get(http):
+    response = await http.get("/graphql", params={"query": 'mutation { tokenCreate(login: "a", password: "b") { __typename } }'})
+    assert response.status_code in (400, 405)

@@ -1,0 +1,59 @@
+"""Small pure pieces: languages, scalars, global IDs."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from cabinet.i18n import message, pick_language
+from cabinet.resolvers.ids import global_id, global_id_decode, pk_of
+from cabinet.schema.scalars import datetime_parse, decimal_parse, decimal_serialize
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [(None, "uk"), ("", "uk"), ("ru", "ru"), ("en-US,en;q=0.9", "en"), ("de-DE,ru;q=0.5,en;q=0.7", "en"),
+     ("uk-UA,ru;q=0.9", "uk"), ("ua", "uk"), ("fr", "uk"), ("en;q=0", "uk"), ("ru;q=bogus,en", "en")],
+)
+def test_pick_language(header, language):
+    assert pick_language(header) == language
+
+
+def test_messages_exist_in_three_languages_and_fill_params():
+    assert message("TOO_MANY_ATTEMPTS", "en", retry_after=30) == "Too many attempts. Try again in 30 s."
+    assert message("TOO_MANY_ATTEMPTS", "uk", retry_after=30) == "Забагато спроб. Спробуйте через 30 с."
+
+
+@pytest.mark.parametrize("good", ["0", "12.34", "-50.00", "1870.54", "0.2802", 5])
+def test_decimal_accepts_plain_numbers(good):
+    assert decimal_parse(good) == Decimal(str(good))
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", "1e3", "1E-2", "", " ", "1,5", "0x10", 1.5, True, None, "1" * 40])
+def test_decimal_refuses_odd_numbers(bad):
+    with pytest.raises(ValueError):
+        decimal_parse(bad)
+
+
+def test_decimal_serializes_without_exponent():
+    assert decimal_serialize(Decimal("1E+2")) == "100"
+    assert decimal_serialize(Decimal("97.51")) == "97.51"
+
+
+def test_datetime_needs_an_offset():
+    assert datetime_parse("2014-04-10T12:42:40+03:00") == dt.datetime(2014, 4, 10, 9, 42, 40, tzinfo=dt.UTC)
+    with pytest.raises(ValueError):
+        datetime_parse("2014-04-10T12:42:40")
+    with pytest.raises(ValueError):
+        datetime_parse("yesterday")
+
+
+def test_global_ids_round_trip_and_refuse_garbage():
+    gid = global_id("Bill", 42)
+    assert global_id_decode(gid) == ("Bill", 42)
+    assert pk_of(gid, "Bill") == 42
+    assert pk_of(gid, "Payment") is None
+    # empty, not base64, "Bill:" with no key, "Bill:-1", far too long, no separator
+    for garbage in ["", "!!!", "QmlsbDo", "QmlsbDotMQ", "a" * 500, "QmlsbA"]:
+        assert global_id_decode(garbage) is None, garbage

@@ -106,6 +106,14 @@ class BillKind(enum.StrEnum):
     INSTALLMENT = "INSTALLMENT"
 
 
+class BillStatus(enum.StrEnum):
+    """Derived by allocation, never stored."""
+
+    PAID = "PAID"
+    PARTIALLY_PAID = "PARTIALLY_PAID"
+    UNPAID = "UNPAID"
+
+
 class RecordSource(enum.StrEnum):
     CABINET = "CABINET"
     IMPORT = "IMPORT"

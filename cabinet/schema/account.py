@@ -1,12 +1,20 @@
-"""Account: a login on the site."""
+"""Account (a login on the site) and its activation requests."""
 from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
 
 import strawberry
 
 from cabinet import models
+from cabinet.resolvers import activation_requests as request_resolvers
+from cabinet.resolvers import loaders
+from cabinet.resolvers import personal_accounts as pa_resolvers
 from cabinet.resolvers.ids import global_id
-from cabinet.schema.enums import AccountStatus, Role
+from cabinet.schema.enums import AccountStatus, ActivationMethod, ActivationStatus, Role
 from cabinet.schema.node import Node
+from cabinet.schema.personal_account import PersonalAccount
+from cabinet.schema.reference import Res
 
 
 @strawberry.type(description="A login on the site. One account may hold several personal accounts.")
@@ -44,3 +52,80 @@ class Account(Node):
     @strawberry.field(description="An email change waiting for confirmation from the new address.")
     def pending_email(self) -> str | None:
         return self.row.pending_email
+
+    @strawberry.field
+    async def personal_accounts(self, info: strawberry.Info) -> list[PersonalAccount]:
+        return [PersonalAccount(row=r) for r in await pa_resolvers.of_account(info.context, self.row.id)]
+
+    @strawberry.field(description="Requests to link personal accounts to this login; all statuses when none is given.")
+    async def activation_requests(
+        self, info: strawberry.Info, status: ActivationStatus | None = None
+    ) -> list[ActivationRequest]:
+        rows = await request_resolvers.of_account(info.context, self.row.id, status)
+        return [ActivationRequest(row=r) for r in rows]
+
+
+@strawberry.type(description="A request to link a personal account to a login (at registration or later).")
+class ActivationRequest(Node):
+    row: strawberry.Private[models.ActivationRequest]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(global_id("ActivationRequest", self.row.id))
+
+    @strawberry.field
+    async def account(self, info: strawberry.Info) -> Account:
+        return Account(row=await loaders.account(info.context).load(self.row.account_id))
+
+    @strawberry.field
+    async def res(self, info: strawberry.Info) -> Res:
+        return Res(row=await loaders.res(info.context).load(self.row.res_id))
+
+    @strawberry.field
+    def personal_account_number(self) -> str:
+        return self.row.personal_account_number
+
+    @strawberry.field(description="The record it targets: shown to admins, and to the requester once approved.")
+    async def personal_account(self, info: strawberry.Info) -> PersonalAccount | None:
+        if self.row.personal_account_id is None or not await request_resolvers.target_visible(info.context, self.row):
+            return None
+        row = await loaders.personal_account(info.context).load(self.row.personal_account_id)
+        return PersonalAccount(row=row) if row is not None else None
+
+    @strawberry.field(description="Evidence given with the request.")
+    def last_payment_amount(self) -> Decimal | None:
+        return self.row.last_payment_amount
+
+    @strawberry.field
+    def meter_serial_number(self) -> str | None:
+        return self.row.meter_serial_number
+
+    @strawberry.field
+    def status(self) -> ActivationStatus:
+        return self.row.status
+
+    @strawberry.field
+    def method(self) -> ActivationMethod | None:
+        return self.row.method
+
+    @strawberry.field
+    def created_at(self) -> dt.datetime:
+        return self.row.created_at
+
+    @strawberry.field
+    def decided_at(self) -> dt.datetime | None:
+        return self.row.decided_at
+
+    @strawberry.field
+    async def decided_by(self, info: strawberry.Info) -> Account | None:
+        if self.row.decided_by_id is None:
+            return None
+        viewer = await info.context.viewer()
+        if not viewer.is_admin:
+            return None  # an admin's identity is for admins
+        row = await loaders.account(info.context).load(self.row.decided_by_id)
+        return Account(row=row) if row is not None else None
+
+    @strawberry.field
+    def rejection_reason(self) -> str | None:
+        return self.row.rejection_reason

@@ -12,7 +12,7 @@ from graphql import GraphQLError, OperationType
 from strawberry.extensions import SchemaExtension
 
 from cabinet.i18n import message
-from cabinet.services.errors import AuthError
+from cabinet.services.errors import AuthError, BadUserInput
 
 log = logging.getLogger("cabinet.graphql")
 
@@ -47,6 +47,8 @@ class RequestScope(SchemaExtension):
         original = error.original_error
         if original is None or isinstance(original, PublicError):
             return error  # parse and validation errors, and deliberate ones
+        if isinstance(original, BadUserInput):
+            return GraphQLError(str(original), nodes=error.nodes, path=error.path, extensions={"code": "BAD_USER_INPUT"})
         if isinstance(original, AuthError):
             extensions = {"code": original.code}
             if original.reason:

@@ -1,6 +1,8 @@
 """Logins: lookups and the CLI's admin tasks."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +15,11 @@ from cabinet.services.passwords import password_hash
 
 async def account_get(*, session: AsyncSession, account_id: int) -> Account | None:
     return await session.get(Account, account_id)
+
+
+async def accounts_get(*, session: AsyncSession, ids: Sequence[int]) -> dict[int, Account]:
+    rows = (await session.execute(select(Account).where(Account.id.in_(list(ids))))).scalars().all()
+    return {r.id: r for r in rows}
 
 
 async def account_by_login(*, session: AsyncSession, login: str) -> Account | None:

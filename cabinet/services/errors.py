@@ -82,3 +82,7 @@ class NotFound(DomainError):
     def __init__(self, path: Sequence[str] = ("id",)) -> None:
         super().__init__("NOT_FOUND")
         self.path = tuple(path)
+
+
+class BadUserInput(Exception):
+    """A query argument out of bounds (e.g. `first` over 100): a top-level BAD_USER_INPUT error."""

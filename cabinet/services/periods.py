@@ -1,0 +1,36 @@
+"""Periods of the lists: inclusive dates; `to` defaults to today, `from` to a year before `to`."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from cabinet.config import KYIV
+from cabinet.services.errors import BadUserInput
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    start: dt.date
+    end: dt.date
+
+    def holds(self, day: dt.date) -> bool:
+        return self.start <= day <= self.end
+
+
+def year_before(day: dt.date) -> dt.date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def period_resolve(*, start: dt.date | None, end: dt.date | None, today: dt.date) -> Period:
+    end = end or today
+    start = start or year_before(end)
+    if start > end:
+        raise BadUserInput("`from` must not be after `to`")
+    return Period(start, end)
+
+
+def kyiv_date(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(KYIV).date()

@@ -16,6 +16,7 @@ _PAGE = """<!doctype html>
   <meta charset="utf-8">
   <title>UENS Personal Cabinet · GraphiQL</title>
   <meta name="viewport" content="width=device-width, initial-scale=1">
+  <link rel="icon" href="data:,">
   <link rel="stylesheet" href="/static/graphiql/graphiql.min.css">
   <style>html, body, #graphiql { height: 100%; margin: 0; }</style>
 </head>
@@ -26,8 +27,9 @@ _PAGE = """<!doctype html>
   <script src="/static/graphiql/graphiql.min.js"></script>
   <script>
     // The Headers tab takes {"Authorization": "Bearer <accessToken>"}; it is kept in
-    // the browser's storage. ?query=…&headers=… prefill the editors.
-    const params = new URLSearchParams(window.location.search);
+    // the browser's storage. #query=…&headers=… (URL-encoded) prefill the editors: in the
+    // fragment, because a GET /graphql?query=… is a GraphQL request, not this page.
+    const params = new URLSearchParams(window.location.hash.slice(1) || window.location.search);
     const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
     const root = ReactDOM.createRoot(document.getElementById('graphiql'));
     root.render(React.createElement(GraphiQL, {

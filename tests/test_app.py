@@ -90,3 +90,20 @@ async def test_graphiql_page_is_served_from_the_app(http):
 async def test_mutations_are_refused_over_get(http):
     response = await http.get("/graphql", params={"query": 'mutation { tokenCreate(login: "a", password: "b") { __typename } }'})
     assert response.status_code in (400, 405)
+
+
+async def test_the_read_snapshot_is_repeatable_read_and_read_only(db):
+    from sqlalchemy import text
+
+    snapshot = db.read_snapshot()
+    try:
+        row = (
+            await snapshot.run(
+                lambda s: s.execute(
+                    text("SELECT current_setting('transaction_read_only') AS ro, current_setting('transaction_isolation') AS iso")
+                )
+            )
+        ).one()
+    finally:
+        await snapshot.close()
+    assert (row.ro, row.iso) == ("on", "repeatable read")

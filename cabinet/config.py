@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     argon2_time_cost: int = 2
     argon2_parallelism: int = 1
 
+    # A reading implying more than this load around the clock is implausible.
+    reading_cap_kw: int = 10
+
     # Failed sign-ins before delays start, and the first delay (it doubles).
     throttle_free_failures: int = 5
     throttle_base_delay: dt.timedelta = dt.timedelta(seconds=2)

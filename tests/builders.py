@@ -151,4 +151,60 @@ def _months_before(day: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-__all__ = ["update"]
+
+
+
+async def tariffs_make(session: AsyncSession) -> None:
+    """DESIGN §3's tariff history."""
+    from cabinet.models import Tariff, TariffBlock
+    from cabinet.services.pricing import DEMO_TARIFF_HISTORY
+
+    for version in DEMO_TARIFF_HISTORY:
+        tariff_id = (
+            await session.execute(
+                insert(Tariff)
+                .values(valid_from=version.valid_from, mode=version.mode.value, name=version.name or str(version.valid_from))
+                .returning(Tariff.id)
+            )
+        ).scalar_one()
+        await session.execute(
+            insert(TariffBlock),
+            [
+                dict(tariff_id=tariff_id, block=i, upper_bound=b.upper_bound, price=b.price)
+                for i, b in enumerate(version.blocks, start=1)
+            ],
+        )
+
+
+async def metered_account_make(
+    session: AsyncSession,
+    *,
+    number: str,
+    login: str | None,
+    zones: list[str],
+    last_values: list[int] | None,
+    last_taken_on: dt.date,
+    digits: int = 5,
+    serial: str | None = None,
+) -> int:
+    """A personal account with a meter and (when last_values is given) its last reading."""
+    pa = await personal_account_make(session, number=number, login=login)
+    meter_id = (
+        await session.execute(
+            insert(Meter)
+            .values(personal_account_id=pa, serial_number=serial or f"S{number}", digits=digits, zones=zones)
+            .returning(Meter.id)
+        )
+    ).scalar_one()
+    if last_values is not None:
+        await session.execute(
+            insert(MeterReading).values(
+                personal_account_id=pa,
+                meter_id=meter_id,
+                taken_on=last_taken_on,
+                zones=zones,
+                values=last_values,
+                source=ReadingSource.IMPORT,
+            )
+        )
+    return pa

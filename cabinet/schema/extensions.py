@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-from graphql import GraphQLError, OperationType
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from cabinet.i18n import message
 from cabinet.services.errors import AuthError, BadUserInput

@@ -4,8 +4,9 @@ from __future__ import annotations
 import strawberry
 
 from cabinet.schema.auth import AuthMutations
+from cabinet.schema.readings import ReadingMutations
 
 
 @strawberry.type
-class Mutation(AuthMutations):
+class Mutation(AuthMutations, ReadingMutations):
     pass

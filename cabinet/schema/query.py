@@ -8,11 +8,12 @@ from cabinet.resolvers import reference as reference_resolvers
 from cabinet.schema.account import Account
 from cabinet.schema.node import Node
 from cabinet.schema.nodes import node_resolve
+from cabinet.schema.readings import ReadingQueries
 from cabinet.schema.reference import Oblast, Terms
 
 
 @strawberry.type
-class Query:
+class Query(ReadingQueries):
     @strawberry.field
     async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
         return await node_resolve(info, id)

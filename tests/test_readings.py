@@ -1,0 +1,228 @@
+"""Meter readings: preview, submit, every rule, and exactly-once under concurrency."""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from builders import metered_account_make, tariffs_make
+from cabinet.demo import DEMO_PASSWORD, demo_load
+from cabinet.models import Bill, BillLine, MeterReading, OutboxMessage
+from cabinet.resolvers.ids import global_id
+from cabinet.services.billing import bill_number_next
+
+PREVIEW = """query($input: MeterReadingInput!) { meterReadingPreview(input: $input) {
+  __typename
+  ... on ReadingPreview { takenOn consumption amount previous { takenOn values { zone value } }
+    values { zone value consumption } lines { description block zone quantity unit price coefficient amount } }
+  ... on ValidationError { code fields { path code message } }
+  ... on OperationError { code message } } }"""
+SUBMIT = """mutation($input: MeterReadingInput!) { meterReadingSubmit(input: $input) {
+  __typename
+  ... on MeterReadingSubmitSuccess { replayed
+    reading { id takenOn consumption source values { zone value consumption } bill { number } }
+    bill { id number amount issuedOn dueOn periodStart periodEnd status kind category
+      reading { takenOn values { value } } lines { block zone quantity price coefficient amount } }
+    personalAccount { debt { categories { category amount } } lastReading { takenOn values { value } } } }
+  ... on ValidationError { code fields { path code } }
+  ... on OperationError { code message } } }"""
+
+
+@pytest.fixture
+async def account(db, settings, gql):
+    """The manual's situation: 48200 kWh on 27.04.2014, one zone, 5 digits."""
+    await demo_load(db, settings)
+    async with db.transaction() as s:
+        await tariffs_make(s)
+        pa = await metered_account_make(
+            s, number="7000001", login="lysenko", zones=["TOTAL"], last_values=[48200], last_taken_on=dt.date(2014, 4, 27)
+        )
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    return global_id("PersonalAccount", pa)
+
+
+def reading(pa_id, day="2014-05-26", **zones):
+    return {"input": {"personalAccountId": pa_id, "takenOn": day, "values": [{"zone": z, "value": v} for z, v in (zones or {"TOTAL": 48500}).items()]}}
+
+
+async def test_preview_is_the_manuals_calculation_and_changes_nothing(account, gql, db):
+    result = (await gql(PREVIEW, reading(account)))["data"]["meterReadingPreview"]
+    assert result["__typename"] == "ReadingPreview"
+    assert result["consumption"] == 300
+    assert result["previous"] == {"takenOn": "2014-04-27", "values": [{"zone": "TOTAL", "value": 48200}]}
+    assert result["values"] == [{"zone": "TOTAL", "value": 48500, "consumption": 300}]
+    assert [(l["block"], l["quantity"], l["price"], l["amount"]) for l in result["lines"]] == [
+        (1, "141", "0.2802", "39.51"),
+        (2, "159", "0.3648", "58.00"),
+    ]
+    assert result["amount"] == "97.51"
+    async with db.sessions() as s:
+        assert (await s.execute(select(func.count()).select_from(MeterReading))).scalar_one() == 1
+        assert (await s.execute(select(func.count()).select_from(Bill))).scalar_one() == 0
+
+
+async def test_submit_forms_the_bill_once_and_a_replay_returns_it(account, gql, db):
+    first = (await gql(SUBMIT, reading(account)))["data"]["meterReadingSubmit"]
+    assert first["__typename"] == "MeterReadingSubmitSuccess", first
+    assert first["replayed"] is False
+    bill = first["bill"]
+    assert (bill["amount"], bill["issuedOn"], bill["dueOn"]) == ("97.51", "2014-05-26", "2014-06-20")
+    assert (bill["periodStart"], bill["periodEnd"]) == ("2014-04-28", "2014-05-26")
+    assert (bill["kind"], bill["category"], bill["status"]) == ("CONSUMPTION", "ELECTRICITY", "UNPAID")
+    assert bill["reading"] == {"takenOn": "2014-05-26", "values": [{"value": 48500}]}
+    assert first["reading"]["source"] == "CABINET" and first["reading"]["bill"]["number"] == bill["number"]
+    assert first["personalAccount"]["lastReading"]["values"] == [{"value": 48500}]
+    assert first["personalAccount"]["debt"]["categories"][0] == {"category": "ELECTRICITY", "amount": "97.51"}
+
+    again = (await gql(SUBMIT, reading(account)))["data"]["meterReadingSubmit"]
+    assert again["replayed"] is True
+    assert again["bill"]["number"] == bill["number"] and again["reading"]["id"] == first["reading"]["id"]
+    async with db.sessions() as s:
+        assert (await s.execute(select(func.count()).select_from(Bill))).scalar_one() == 1
+        mails = (await s.execute(select(OutboxMessage).where(OutboxMessage.kind == "bill_formed"))).scalars().all()
+    assert len(mails) == 1
+    assert bill["number"] in mails[0].subject and "97.51" in mails[0].body
+    assert mails[0].to_address == "lysenko@demo.uens.example"
+
+
+async def test_bill_numbers_continue_after_the_highest_seen(account, gql, db):
+    async with db.transaction() as s:
+        from sqlalchemy import text
+
+        await s.execute(text("UPDATE bill_number_counter SET last_number = 13942589"))
+    bill = (await gql(SUBMIT, reading(account)))["data"]["meterReadingSubmit"]["bill"]
+    assert bill["number"] == "13942590"  # the manual's «Был сформирован новый счёт №13942590»
+
+
+@pytest.mark.parametrize(
+    ("day", "zones", "kind", "code", "path"),
+    [
+        ("2014-05-27", {"TOTAL": 48500}, "ValidationError", "READING_DATE_IN_FUTURE", ["input", "takenOn"]),
+        ("2014-04-27", {"TOTAL": 48201}, "OperationError", "READING_DATE_TAKEN", None),
+        ("2014-04-20", {"TOTAL": 48100}, "ValidationError", "READING_DATE_NOT_AFTER_LAST", ["input", "takenOn"]),
+        ("2014-05-26", {"DAY": 48500}, "ValidationError", "READING_ZONES_MISMATCH", ["input", "values"]),
+        ("2014-05-26", {"TOTAL": 100000}, "ValidationError", "READING_OUT_OF_RANGE", ["input", "values", "0", "value"]),
+        ("2014-05-26", {"TOTAL": -1}, "ValidationError", "READING_OUT_OF_RANGE", ["input", "values", "0", "value"]),
+        ("2014-05-26", {"TOTAL": 48100}, "ValidationError", "READING_LESS_THAN_PREVIOUS", ["input", "values", "0", "value"]),
+        # 29 days × 240 kWh = 6960 is the cap
+        ("2014-05-26", {"TOTAL": 48200 + 6961}, "ValidationError", "READING_IMPLAUSIBLE", ["input", "values"]),
+    ],
+)
+async def test_each_reading_rule_has_its_code_and_stores_nothing(account, gql, db, day, zones, kind, code, path):
+    for operation, field in ((PREVIEW, "meterReadingPreview"), (SUBMIT, "meterReadingSubmit")):
+        result = (await gql(operation, reading(account, day, **zones)))["data"][field]
+        assert (result["__typename"], result["code"]) == (kind, code), result
+        if path:
+            assert path in [f["path"] for f in result["fields"]]
+    async with db.sessions() as s:
+        assert (await s.execute(select(func.count()).select_from(MeterReading))).scalar_one() == 1
+        assert (await s.execute(select(func.count()).select_from(Bill))).scalar_one() == 0
+
+
+async def test_the_cap_itself_is_plausible(account, gql):
+    result = (await gql(PREVIEW, reading(account, TOTAL=48200 + 6960)))["data"]["meterReadingPreview"]
+    assert result["__typename"] == "ReadingPreview"
+
+
+async def test_no_meter_no_previous_reading_and_no_tariff(db, settings, gql):
+    await demo_load(db, settings)
+    async with db.transaction() as s:
+        from builders import personal_account_make
+
+        bare = await personal_account_make(s, number="7000002", login="lysenko")
+        fresh = await metered_account_make(s, number="7000003", login="lysenko", zones=["TOTAL"], last_values=None, last_taken_on=dt.date(2014, 1, 1))
+        untariffed = await metered_account_make(s, number="7000004", login="lysenko", zones=["TOTAL"], last_values=[10], last_taken_on=dt.date(2014, 4, 27))
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    for pa, code in ((bare, "NO_METER"), (fresh, "NO_PREVIOUS_READING"), (untariffed, "NO_TARIFF")):
+        result = (await gql(SUBMIT, reading(global_id("PersonalAccount", pa), TOTAL=20)))["data"]["meterReadingSubmit"]
+        assert (result["__typename"], result["code"]) == ("OperationError", code)
+
+
+async def test_rollover_on_five_digits_and_its_implausible_twin(db, settings, gql):
+    await demo_load(db, settings)
+    settings.business_date = dt.date(2024, 7, 31)
+    async with db.transaction() as s:
+        await tariffs_make(s)
+        pa = await metered_account_make(s, number="7000005", login="lysenko", zones=["TOTAL"], last_values=[99950], last_taken_on=dt.date(2024, 6, 30))
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    pa_id = global_id("PersonalAccount", pa)
+    twin = (await gql(PREVIEW, reading(pa_id, "2024-07-31", TOTAL=50000)))["data"]["meterReadingPreview"]
+    assert twin["code"] == "READING_LESS_THAN_PREVIOUS"
+    result = (await gql(SUBMIT, reading(pa_id, "2024-07-31", TOTAL=30)))["data"]["meterReadingSubmit"]
+    assert result["reading"]["consumption"] == 80
+    assert result["bill"]["amount"] == "345.60"
+    assert result["bill"]["lines"] == [{"block": 1, "zone": "TOTAL", "quantity": "80", "price": "4.3200", "coefficient": "1.0", "amount": "345.60"}]
+
+
+async def test_two_zone_bill_is_the_golden_example(db, settings, gql):
+    await demo_load(db, settings)
+    settings.business_date = dt.date(2017, 4, 30)
+    async with db.transaction() as s:
+        await tariffs_make(s)
+        pa = await metered_account_make(s, number="7000006", login="lysenko", zones=["DAY", "NIGHT"], last_values=[1000, 2000], last_taken_on=dt.date(2017, 3, 31))
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    result = (await gql(SUBMIT, reading(global_id("PersonalAccount", pa), "2017-04-30", DAY=1100, NIGHT=2250)))["data"]["meterReadingSubmit"]
+    lines = [(l["block"], l["zone"], l["quantity"], l["amount"]) for l in result["bill"]["lines"]]
+    assert lines == [(1, "DAY", "29", "26.10"), (1, "NIGHT", "71", "31.95"), (2, "DAY", "71", "119.28"), (2, "NIGHT", "179", "150.36")]
+    assert result["bill"]["amount"] == "327.69"
+
+
+async def test_fifty_identical_submissions_form_one_bill(account, gql, db):
+    results = await asyncio.gather(*[gql(SUBMIT, reading(account)) for _ in range(50)])
+    payloads = [r["data"]["meterReadingSubmit"] for r in results]
+    assert all(p["__typename"] == "MeterReadingSubmitSuccess" for p in payloads), payloads
+    assert sorted(p["replayed"] for p in payloads) == [False] + [True] * 49
+    assert len({p["bill"]["number"] for p in payloads}) == 1
+    async with db.sessions() as s:
+        assert (await s.execute(select(func.count()).select_from(Bill))).scalar_one() == 1
+        assert (await s.execute(select(func.count()).select_from(MeterReading))).scalar_one() == 2
+
+
+async def test_fifty_different_values_on_one_date_one_wins(account, gql, db):
+    results = await asyncio.gather(*[gql(SUBMIT, reading(account, TOTAL=48300 + i)) for i in range(50)])
+    kinds = sorted((r["data"]["meterReadingSubmit"]["__typename"], r["data"]["meterReadingSubmit"].get("code")) for r in results)
+    assert kinds == [("MeterReadingSubmitSuccess", None)] + [("OperationError", "READING_DATE_TAKEN")] * 49
+
+
+async def test_two_dates_at_once_cannot_bill_the_same_kwh(account, gql, db):
+    settings_day = "2014-05-26"
+    results = await asyncio.gather(
+        gql(SUBMIT, reading(account, "2014-05-20", TOTAL=48400)), gql(SUBMIT, reading(account, settings_day, TOTAL=48500))
+    )
+    async with db.sessions() as s:
+        rows = (await s.execute(select(MeterReading.taken_on, MeterReading.consumption).order_by(MeterReading.taken_on))).all()
+        billed = (await s.execute(select(func.sum(BillLine.quantity)))).scalar_one()
+    # Whatever the order, the kWh billed are exactly the meter's advance since 48200.
+    stored = {r.taken_on: r.consumption for r in rows}
+    assert billed == sum(c for c in stored.values() if c is not None) <= 300
+    assert any(r["data"]["meterReadingSubmit"]["__typename"] == "MeterReadingSubmitSuccess" for r in results)
+
+
+async def test_concurrent_accounts_never_share_or_skip_a_number_and_a_rollback_leaves_no_gap(db, settings, gql):
+    await demo_load(db, settings)
+    async with db.transaction() as s:
+        await tariffs_make(s)
+        ids = [
+            await metered_account_make(s, number=f"71000{i:02d}", login="lysenko", zones=["TOTAL"], last_values=[100], last_taken_on=dt.date(2014, 4, 27))
+            for i in range(20)
+        ]
+    # A bill number taken and rolled back is given again.
+    async with db.sessions() as s:
+        await s.begin()
+        taken = await bill_number_next(session=s)
+        await s.rollback()
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    results = await asyncio.gather(*[gql(SUBMIT, reading(global_id("PersonalAccount", pa), TOTAL=200)) for pa in ids])
+    numbers = sorted(int(r["data"]["meterReadingSubmit"]["bill"]["number"]) for r in results)
+    assert numbers == list(range(taken, taken + 20))
+
+
+async def test_someone_elses_personal_account_is_not_found(account, db, gql):
+    await gql.sign_in("zakharov", DEMO_PASSWORD)
+    for operation, field in ((PREVIEW, "meterReadingPreview"), (SUBMIT, "meterReadingSubmit")):
+        for pa_id in (account, "garbage", global_id("Bill", 1)):
+            result = (await gql(operation, reading(pa_id)))["data"][field]
+            assert (result["__typename"], result["code"]) == ("ValidationError", "NOT_FOUND")
+            assert [f["path"] for f in result["fields"]] == [["input", "personalAccountId"]]

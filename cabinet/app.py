@@ -22,6 +22,7 @@ from cabinet.db import Database, create_engine
 from cabinet.graphiql import GRAPHIQL_ASSETS, graphiql_page
 from cabinet.i18n import pick_language
 from cabinet.resolvers.context import RequestContext
+from cabinet.routes import payments
 from cabinet.schema import schema
 
 log = logging.getLogger("cabinet")
@@ -111,6 +112,8 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/payments/liqpay/callback", payments.liqpay_callback, methods=["POST"]),
+            Route("/payments/return", payments.payment_return, methods=["GET", "POST"]),
             Mount("/static/graphiql", StaticFiles(directory=GRAPHIQL_ASSETS, check_dir=False), name="graphiql"),
         ],
         lifespan=lifespan,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -66,6 +67,39 @@ class Settings(BaseSettings):
 
     # Links in mail are built from this, never from a request's Host header.
     public_url: str = "http://127.0.0.1:8000"
+
+    # Card payments (LiqPay's Checkout protocol). The defaults point at the
+    # project's own sandbox bank, mounted at /sandbox-bank when sandbox_bank is on.
+    liqpay_public_key: str = "sandbox_i00000000"
+    liqpay_private_key: SecretStr = SecretStr("sandbox_private_key_for_demo_only")
+    liqpay_algorithm: str = "sha1"
+    liqpay_checkout_url: str = ""  # default: {public_url}/sandbox-bank/api/3/checkout
+    liqpay_api_url: str = ""  # default: {public_url}/sandbox-bank/api/request
+    # `sandbox` callbacks count as success only in a sandbox deployment.
+    sandbox_bank: bool = False
+    payment_ttl: dt.timedelta = dt.timedelta(minutes=15)
+    payment_max_amount: Decimal = Decimal("100000.00")
+    # Where the bank sends the person back: a returnUrl must start with one of these.
+    payment_return_urls: list[str] = []
+    # Open payments older than this are asked about at the bank's status API.
+    payment_poll_after: dt.timedelta = dt.timedelta(minutes=2)
+    payment_poll_interval: float = 10.0
+
+    @property
+    def checkout_url(self) -> str:
+        return self.liqpay_checkout_url or f"{self.public_url}/sandbox-bank/api/3/checkout"
+
+    @property
+    def bank_api_url(self) -> str:
+        return self.liqpay_api_url or f"{self.public_url}/sandbox-bank/api/request"
+
+    @property
+    def payment_callback_url(self) -> str:
+        return f"{self.public_url}/payments/liqpay/callback"
+
+    @property
+    def payment_result_url(self) -> str:
+        return f"{self.public_url}/payments/return"
 
     @cached_property
     def mail_dir(self) -> Path:

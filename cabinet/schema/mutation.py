@@ -4,9 +4,10 @@ from __future__ import annotations
 import strawberry
 
 from cabinet.schema.auth import AuthMutations
+from cabinet.schema.payment_start import PaymentMutations
 from cabinet.schema.readings import ReadingMutations
 
 
 @strawberry.type
-class Mutation(AuthMutations, ReadingMutations):
+class Mutation(AuthMutations, ReadingMutations, PaymentMutations):
     pass

@@ -13,9 +13,10 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from cabinet.config import Settings
 from cabinet.db import Database, create_engine
@@ -24,6 +25,7 @@ from cabinet.i18n import pick_language
 from cabinet.resolvers.context import RequestContext
 from cabinet.routes import payments
 from cabinet.schema import schema
+from cabinet.services.payment_updates import PaymentUpdates
 
 log = logging.getLogger("cabinet")
 
@@ -38,22 +40,20 @@ SECURITY_HEADERS = {
 }
 
 
-def client_address(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
 class CabinetGraphQL(GraphQL):
     """Strawberry's ASGI view with our context, JSON encoder and offline GraphiQL."""
 
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, updates: PaymentUpdates) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql",
             allow_queries_via_get=False,
             multipart_uploads_enabled=False,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.settings = settings
         self.db = db
+        self.updates = updates
 
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         headers = request.headers
@@ -62,10 +62,11 @@ class CabinetGraphQL(GraphQL):
             db=self.db,
             request_id=headers.get("x-request-id") or uuid.uuid4().hex[:16],
             language=pick_language(headers.get("accept-language")),
-            client_address=client_address(request) if isinstance(request, Request) else None,
+            client_address=request.client.host if getattr(request, "client", None) else None,
             authorization=headers.get("authorization"),
             request=request,
             response=response,
+            updates=self.updates,
         )
 
     async def render_graphql_ide(self, request: Any) -> Response:
@@ -80,7 +81,8 @@ def create_app(settings: Settings) -> Starlette:
     if not settings.database_url:
         raise ValueError("create_app needs settings.database_url")
     db = Database(create_engine(settings.database_url, settings))
-    graphql = CabinetGraphQL(settings, db)
+    updates = PaymentUpdates(settings.database_url)
+    graphql = CabinetGraphQL(settings, db, updates)
 
     async def healthz(request: Request) -> Response:
         try:
@@ -97,8 +99,10 @@ def create_app(settings: Settings) -> Starlette:
         stop = asyncio.Event()
         if settings.run_workers:
             from cabinet.mail.sender import outbox_worker
+            from cabinet.services.reconciliation import reconciliation_worker
 
             tasks.append(asyncio.create_task(outbox_worker(db, settings, stop), name="outbox"))
+            tasks.append(asyncio.create_task(reconciliation_worker(db, settings, stop), name="reconciliation"))
         try:
             yield
         finally:
@@ -106,12 +110,14 @@ def create_app(settings: Settings) -> Starlette:
             for task in tasks:
                 with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                     await asyncio.wait_for(task, timeout=10)
+            await updates.close()
             await db.dispose()
 
     app = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/payments/liqpay/callback", payments.liqpay_callback, methods=["POST"]),
             Route("/payments/return", payments.payment_return, methods=["GET", "POST"]),
             Mount("/static/graphiql", StaticFiles(directory=GRAPHIQL_ASSETS, check_dir=False), name="graphiql"),

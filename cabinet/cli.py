@@ -1,4 +1,4 @@
-"""The `cabinet` command: run, migrate, demo, create-admin, block, worker."""
+"""The `cabinet` command: run, migrate, demo, create-admin, block, api-client, worker."""
 from __future__ import annotations
 
 import argparse
@@ -122,7 +122,9 @@ def cmd_block(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
+    """The background work of a deployment: sending mail and reconciling card payments."""
     from cabinet.mail.sender import outbox_worker
+    from cabinet.services.reconciliation import reconciliation_worker
 
     async def work(db: Database) -> None:
         stop = asyncio.Event()
@@ -131,11 +133,73 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await outbox_worker(db, settings, stop)
+        await asyncio.gather(outbox_worker(db, settings, stop), reconciliation_worker(db, settings, stop))
 
     with database_url(settings) as url:
         settings = with_database(settings, url)
         asyncio.run(_with_db(settings, work))
+
+
+def _scopes_arg(text: str) -> list[str]:
+    from cabinet.services.api_clients import SCOPES
+
+    given = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in given if s not in SCOPES]
+    if not given or unknown:
+        raise argparse.ArgumentTypeError(f"give one or more of {','.join(SCOPES)} (got {text!r})")
+    return given
+
+
+def _api_client_work(settings: Settings, work) -> None:
+    with database_url(settings) as url:
+        asyncio.run(_with_db(with_database(settings, url), work))
+
+
+def cmd_api_client_create(settings: Settings, args: argparse.Namespace) -> None:
+    """Make an aggregator's client; its key is printed once and stored only as SHA-256."""
+    from cabinet.services.api_clients import api_client_create
+
+    made: dict = {}
+
+    async def work(db: Database) -> None:
+        async with db.transaction() as session:
+            made["client"], made["key"] = await api_client_create(session=session, name=args.name, scopes=args.scopes)
+
+    _api_client_work(settings, work)
+    client = made["client"]
+    print(f"api client {client.name} created with scopes {','.join(client.scopes)}")
+    print("its key, shown only this once (send it as `Authorization: ApiKey <key>`):")
+    print(made["key"])
+
+
+def cmd_api_client_list(settings: Settings, args: argparse.Namespace) -> None:
+    from cabinet.services.api_clients import api_clients_list
+
+    found: list = []
+
+    async def work(db: Database) -> None:
+        async with db.transaction() as session:
+            found.extend(await api_clients_list(session=session))
+
+    _api_client_work(settings, work)
+    if not found:
+        print("no api clients")
+    for c in found:
+        state = f"revoked {c.revoked_at:%Y-%m-%d %H:%M}" if c.revoked_at else "active"
+        print(f"{c.name}\t{','.join(c.scopes)}\tcreated {c.created_at:%Y-%m-%d %H:%M}\t{state}")
+
+
+def cmd_api_client_revoke(settings: Settings, args: argparse.Namespace) -> None:
+    import datetime as dt
+
+    from cabinet.services.api_clients import api_client_revoke
+
+    async def work(db: Database) -> None:
+        async with db.transaction() as session:
+            await api_client_revoke(session=session, name=args.name, now=dt.datetime.now(dt.UTC))
+
+    _api_client_work(settings, work)
+    print(f"api client {args.name} revoked: its key no longer works")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -154,7 +218,19 @@ def parser() -> argparse.ArgumentParser:
     block.add_argument("login")
     block.add_argument("--unblock", action="store_true")
     block.set_defaults(func=cmd_block)
-    sub.add_parser("worker", help="send queued mail").set_defaults(func=cmd_worker)
+    sub.add_parser("worker", help="send queued mail and reconcile card payments").set_defaults(func=cmd_worker)
+    api = sub.add_parser("api-client", help="aggregators' API keys: create, list, revoke")
+    api_sub = api.add_subparsers(dest="action", required=True)
+    api_create = api_sub.add_parser("create", help="make a client and print its key once")
+    api_create.add_argument("name")
+    api_create.add_argument(
+        "--scopes", required=True, type=_scopes_arg, help="comma-separated: debt:read,payments:write"
+    )
+    api_create.set_defaults(func=cmd_api_client_create)
+    api_sub.add_parser("list", help="clients, their scopes and state").set_defaults(func=cmd_api_client_list)
+    api_revoke = api_sub.add_parser("revoke", help="stop a client's key at once")
+    api_revoke.add_argument("name")
+    api_revoke.set_defaults(func=cmd_api_client_revoke)
     return p
 
 

@@ -9,6 +9,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from cabinet.schema.mutation import Mutation
 from cabinet.schema.query import Query
+from cabinet.schema.subscription import Subscription
 from cabinet.schema.extensions import RequestScope
 from cabinet.schema.scalars import SCALAR_MAP
 
@@ -25,6 +26,7 @@ def schema_build() -> CabinetSchema:
     return CabinetSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             RequestScope,

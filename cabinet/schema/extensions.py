@@ -29,7 +29,8 @@ class RequestScope(SchemaExtension):
     async def on_execute(self):  # type: ignore[override]
         context = self.execution_context.context
         operation = self.execution_context.operation_type
-        context.is_mutation = operation == OperationType.MUTATION
+        # Mutations and subscriptions read fresh; queries read one snapshot.
+        context.fresh_reads = operation in (OperationType.MUTATION, OperationType.SUBSCRIPTION)
         try:
             yield
         finally:

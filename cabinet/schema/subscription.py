@@ -1,0 +1,19 @@
+"""The root Subscription: live status of a card payment."""
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from cabinet.resolvers import payment_updates
+from cabinet.schema.payment import InternetPayment
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(description="The payment's current state at once, then each change, ending when it is final.")
+    async def internet_payment_updated(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> AsyncGenerator[InternetPayment, None]:
+        async for row in payment_updates.internet_payment_updates(info.context, id):
+            yield InternetPayment(row=row)

@@ -9,12 +9,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
-from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from cross_web import HTTPException
+from graphql import ExecutionResult, GraphQLError
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
@@ -22,9 +24,13 @@ from cabinet.config import Settings
 from cabinet.db import Database, create_engine
 from cabinet.graphiql import GRAPHIQL_ASSETS, graphiql_page
 from cabinet.i18n import pick_language
+from cabinet.payments.sandbox import sandbox_bank_app
 from cabinet.resolvers.context import RequestContext
-from cabinet.routes import payments
+from cabinet.routes import documents, operations, payments
+from cabinet.routes.limits import BodySizeLimit
+from cabinet.routes.operations import Metrics, RequestMetrics
 from cabinet.schema import schema
+from cabinet.schema.introspection import asks_introspection, introspection_allowed
 from cabinet.services.payment_updates import PaymentUpdates
 
 log = logging.getLogger("cabinet")
@@ -72,8 +78,38 @@ class CabinetGraphQL(GraphQL):
     async def render_graphql_ide(self, request: Any) -> Response:
         return Response(graphiql_page(), media_type="text/html", headers=SECURITY_HEADERS)
 
+    async def parse_http_body(self, request: Any) -> Any:
+        data = await super().parse_http_body(request)
+        if not isinstance(data, list) and _longest_list(data.variables) > MAX_INPUT_LIST:
+            raise HTTPException(400, f"input lists are limited to {MAX_INPUT_LIST} items")
+        return data
+
+    async def execute_operation(self, request: Any, request_adapter: Any, request_data: Any, context: Any, **kwargs: Any):
+        query = getattr(request_data, "query", None)
+        if isinstance(query, str) and asks_introspection(query) and not await introspection_allowed(context):
+            return ExecutionResult(
+                data=None, errors=[GraphQLError("Introspection is not allowed.", extensions={"code": "FORBIDDEN"})]
+            )
+        return await super().execute_operation(
+            request=request, request_adapter=request_adapter, request_data=request_data, context=context, **kwargs
+        )
+
     def encode_json(self, data: object) -> bytes:  # type: ignore[override]
         return orjson.dumps(data)
+
+
+MAX_INPUT_LIST = 100
+
+
+def _longest_list(value: object, depth: int = 0) -> int:
+    """The longest list anywhere in the variables (nesting is bounded too)."""
+    if depth > 10:
+        return MAX_INPUT_LIST + 1
+    if isinstance(value, list):
+        return max([len(value), *(_longest_list(v, depth + 1) for v in value)])
+    if isinstance(value, dict):
+        return max([0, *(_longest_list(v, depth + 1) for v in value.values())])
+    return 0
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -82,16 +118,8 @@ def create_app(settings: Settings) -> Starlette:
         raise ValueError("create_app needs settings.database_url")
     db = Database(create_engine(settings.database_url, settings))
     updates = PaymentUpdates(settings.database_url)
+    metrics = Metrics()
     graphql = CabinetGraphQL(settings, db, updates)
-
-    async def healthz(request: Request) -> Response:
-        try:
-            async with db.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except Exception:  # the database is not reachable yet: not ready
-            log.warning("health check: database unavailable", exc_info=True)
-            return JSONResponse({"status": "unavailable"}, status_code=503)
-        return JSONResponse({"status": "ok"})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -106,6 +134,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
+            app.state.stopping = True
             stop.set()
             for task in tasks:
                 with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
@@ -115,15 +144,25 @@ def create_app(settings: Settings) -> Starlette:
 
     app = Starlette(
         routes=[
-            Route("/healthz", healthz, methods=["GET"]),
+            Route("/healthz", operations.readyz, methods=["GET"]),
+            Route("/readyz", operations.readyz, methods=["GET"]),
+            Route("/livez", operations.livez, methods=["GET"]),
+            Route("/metrics", operations.metrics_endpoint, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/payments/liqpay/callback", payments.liqpay_callback, methods=["POST"]),
             Route("/payments/return", payments.payment_return, methods=["GET", "POST"]),
+            Route("/documents/{kind}/{id}", documents.document_get, methods=["GET"]),
             Mount("/static/graphiql", StaticFiles(directory=GRAPHIQL_ASSETS, check_dir=False), name="graphiql"),
+            # The project's own bank (LiqPay's protocol, the same keys), where checkout_url
+            # and bank_api_url point by default: the whole payment flow on one machine.
+            *([Mount("/sandbox-bank", app=sandbox_bank_app(settings))] if settings.sandbox_bank else []),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(RequestMetrics, metrics=metrics), Middleware(BodySizeLimit)],
     )
     app.state.db = db
+    app.state.metrics = metrics
+    app.state.stopping = False
     app.state.settings = settings
     return app

@@ -6,6 +6,7 @@ extensions.code; anything else is masked, with a request id that is in the log.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 
 from graphql import GraphQLError
@@ -16,6 +17,7 @@ from cabinet.i18n import message
 from cabinet.services.errors import AuthError, BadUserInput
 
 log = logging.getLogger("cabinet.graphql")
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
 class PublicError(GraphQLError):
@@ -48,7 +50,13 @@ class RequestScope(SchemaExtension):
         context = self.execution_context.context
         original = error.original_error
         if original is None or isinstance(original, PublicError):
-            return error  # parse and validation errors, and deliberate ones
+            # Parse and validation errors, and deliberate ones; in production
+            # without "Did you mean …?", which would spell out the schema.
+            if context.settings.production and not context.settings.demo and "Did you mean" in error.message:
+                return GraphQLError(
+                    SUGGESTION.sub("", error.message), nodes=error.nodes, path=error.path, extensions=error.extensions
+                )
+            return error
         if isinstance(original, BadUserInput):
             return GraphQLError(str(original), nodes=error.nodes, path=error.path, extensions={"code": "BAD_USER_INPUT"})
         if isinstance(original, AuthError):

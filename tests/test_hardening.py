@@ -1,0 +1,139 @@
+"""Limits, transport rules, introspection and operations endpoints."""
+from __future__ import annotations
+
+import pytest
+
+from cabinet.demo import DEMO_PASSWORD, demo_load
+from test_read_side import MAIN_SCREEN
+
+
+@pytest.fixture(autouse=True)
+async def demo_world(db, settings):
+    await demo_load(db, settings)
+
+
+async def post(http, body, content_type="application/json", **headers):
+    import json
+
+    payload = body if isinstance(body, (bytes, str)) else json.dumps(body)
+    return await http.post("/graphql", content=payload, headers={"content-type": content_type, **headers})
+
+
+async def test_the_main_screen_passes_every_limit(gql):
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    result = await gql(MAIN_SCREEN, {"first": 100})
+    assert "errors" not in result
+
+
+@pytest.mark.parametrize(("aliases", "ok"), [(30, True), (31, False)])
+async def test_alias_limit(gql, aliases, ok):
+    query = "{ " + " ".join(f"a{i}: terms {{ version }}" for i in range(aliases)) + " }"
+    result = await gql(query)
+    assert ("errors" not in result) is ok, result
+
+
+async def test_aliases_in_fragments_count_too(gql):
+    fragment = "fragment F on Query { " + " ".join(f"f{i}: terms {{ version }}" for i in range(20)) + " }"
+    result = await gql("{ ...F " + " ".join(f"a{i}: terms {{ version }}" for i in range(11)) + " } " + fragment)
+    assert "errors" in result
+
+
+@pytest.mark.parametrize(("depth", "ok"), [(12, True), (13, False)])
+async def test_depth_limit(gql, depth, ok):
+    # oblasts > res > oblast > res > … is a cycle through the schema
+    inner = "code"
+    levels = depth - 1
+    for level in range(levels):
+        inner = f"res {{ {inner} }}" if level % 2 == 0 else f"oblast {{ {inner} }}"
+    result = await gql("{ oblasts { " + inner + " } }")
+    refused = any("exceeds maximum operation depth" in e["message"] for e in result.get("errors", []))
+    assert refused is not ok, result
+
+
+@pytest.mark.parametrize(("count", "ok"), [(3990, True), (4010, False)])
+async def test_token_limit(http, count, ok):
+    # `{ terms { version } }` is 6 tokens; __typename padding adds one token each
+    query = "{ terms { version " + " __typename" * (count - 6) + " } }"
+    response = await post(http, {"query": query})
+    errors = response.json().get("errors", [])
+    refused = any("token" in e["message"].lower() for e in errors)
+    assert refused is not ok
+
+
+async def test_batching_is_off(http):
+    response = await post(http, [{"query": "{ terms { version } }"}, {"query": "{ terms { version } }"}])
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(("items", "status"), [(100, 200), (101, 400)])
+async def test_input_lists_are_capped(http, items, status):
+    query = "query($c: [ChargeCategory!]) { viewer { personalAccounts { bills(categories: $c) { totalCount } } } }"
+    response = await post(http, {"query": query, "variables": {"c": ["ELECTRICITY"] * items}})
+    assert response.status_code == status
+
+
+async def test_bodies_are_capped(http):
+    response = await post(http, b'{"query": "' + b" " * (600 * 1024) + b'{ terms { version } }"}')
+    assert response.status_code == 413
+
+
+async def test_post_needs_json_and_multipart_is_off(http):
+    assert (await post(http, "query=%7Bterms%7Bversion%7D%7D", "application/x-www-form-urlencoded")).status_code == 400
+    assert (await post(http, "{ terms { version } }", "text/plain")).status_code == 400
+    files = await http.post("/graphql", files={"operations": (None, '{"query": "{ terms { version } }"}')})
+    assert files.status_code == 400
+
+
+async def test_queries_and_mutations_never_run_over_get(http):
+    for query in ("{ terms { version } }", 'mutation { tokenCreate(login: "a", password: "b") { __typename } }'):
+        response = await http.get("/graphql", params={"query": query})
+        assert response.status_code in (400, 405)
+
+
+INTROSPECTION = "{ __schema { queryType { name } } }"
+
+
+@pytest.mark.parametrize(
+    ("production", "is_demo", "login", "allowed"),
+    [
+        (False, False, None, True),
+        (True, True, None, True),  # the demo shows its schema to everyone
+        (True, False, None, False),
+        (True, False, "lysenko", False),
+        (True, False, "admin", True),
+    ],
+)
+async def test_introspection_policy(settings, gql, production, is_demo, login, allowed):
+    if login:
+        await gql.sign_in(login, DEMO_PASSWORD)
+    settings.production, settings.demo = production, is_demo
+    result = await gql(INTROSPECTION)
+    if allowed:
+        assert result["data"]["__schema"]["queryType"]["name"] == "Query"
+    else:
+        assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    fragment = await gql("query { ...F } fragment F on Query { __type(name: \"Bill\") { name } }")
+    assert ("errors" in fragment) is not allowed
+
+
+async def test_no_field_suggestions_in_production(settings, gql):
+    assert "Did you mean" in (await gql("{ term { version } }"))["errors"][0]["message"]
+    settings.production, settings.demo = True, False
+    message = (await gql("{ term { version } }"))["errors"][0]["message"]
+    assert "Did you mean" not in message and "term" in message
+
+
+async def test_security_headers_on_graphiql(http):
+    response = await http.get("/graphql", headers={"accept": "text/html"})
+    for header in ("content-security-policy", "x-frame-options", "x-content-type-options", "referrer-policy"):
+        assert header in response.headers
+
+
+async def test_liveness_readiness_and_metrics(http, gql):
+    assert (await http.get("/livez")).json() == {"status": "ok"}
+    assert (await http.get("/readyz")).json() == {"status": "ok"}
+    await gql("{ terms { version } }")
+    text = (await http.get("/metrics")).text
+    assert 'cabinet_http_requests_total{method="POST",route="/graphql",status="200"}' in text
+    assert "cabinet_http_request_seconds_bucket" in text
+    assert "cabinet_outbox_backlog 0.0" in text

@@ -87,6 +87,8 @@ class CabinetGraphQL(GraphQL):
     async def execute_operation(self, request: Any, request_adapter: Any, request_data: Any, context: Any, **kwargs: Any):
         query = getattr(request_data, "query", None)
         if isinstance(query, str) and asks_introspection(query) and not await introspection_allowed(context):
+            if context.snapshot is not None:  # opened to look up the caller; nothing else will close it
+                await context.snapshot.close()
             return ExecutionResult(
                 data=None, errors=[GraphQLError("Introspection is not allowed.", extensions={"code": "FORBIDDEN"})]
             )

@@ -58,8 +58,13 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
             from cabinet.demo import demo_load
 
             asyncio.run(_with_db(settings, lambda db: demo_load(db, settings)))
+        if settings.sandbox_bank and "public_url" not in settings.model_fields_set:
+            # The sandbox bank calls back to public_url: follow CABINET_HOST/PORT unless it is set.
+            settings = settings.model_copy(update={"public_url": f"http://{settings.host}:{settings.port}"})
         app = create_app(settings)
         print(f"GraphiQL: http://{settings.host}:{settings.port}/graphql", flush=True)
+        if settings.sandbox_bank:
+            print(f"Sandbox bank (test cards only): {settings.public_url}/sandbox-bank/", flush=True)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=10)
 
 
@@ -119,6 +124,34 @@ def cmd_block(settings: Settings, args: argparse.Namespace) -> None:
         settings = with_database(settings, url)
         asyncio.run(_with_db(settings, work))
         print(f"{args.login}: {status.value}")
+
+
+def cmd_import(settings: Settings, args: argparse.Namespace) -> None:
+    """Apply one CSV of the utility's records, whole or not at all."""
+    from tqdm import tqdm
+
+    from cabinet.services.importing import ImportRejected, import_csv
+
+    async def work(db: Database) -> None:
+        with open(args.file, encoding="utf-8", newline="") as stream, tqdm(
+            desc=f"{args.kind}", unit=" rows", disable=args.quiet
+        ) as bar:
+            async with db.transaction() as session:
+                report = await import_csv(session=session, kind=args.kind, stream=stream, progress=bar.update)
+        print(
+            f"{args.kind}: {report.rows} rows, {report.inserted} new, "
+            f"{report.updated} updated, {report.unchanged} unchanged"
+        )
+
+    with database_url(settings) as url:
+        settings = with_database(settings, url)
+        try:
+            asyncio.run(_with_db(settings, work))
+        except ImportRejected as e:
+            for problem in e.report.errors:
+                print(f"{args.file}:{problem.line}: {problem.message}", file=sys.stderr)
+            print(f"{args.kind}: rejected, nothing applied ({len(e.report.errors)} bad rows)", file=sys.stderr)
+            sys.exit(1)
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
@@ -202,6 +235,12 @@ def cmd_api_client_revoke(settings: Settings, args: argparse.Namespace) -> None:
     print(f"api client {args.name} revoked: its key no longer works")
 
 
+def _import_kinds() -> tuple[str, ...]:
+    from cabinet.services.importing import KINDS
+
+    return KINDS
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cabinet", description="UENS personal cabinet")
     sub = p.add_subparsers(dest="command", required=True)
@@ -218,6 +257,11 @@ def parser() -> argparse.ArgumentParser:
     block.add_argument("login")
     block.add_argument("--unblock", action="store_true")
     block.set_defaults(func=cmd_block)
+    imports = sub.add_parser("import", help="import a CSV of the utility's records (see README)")
+    imports.add_argument("kind", choices=_import_kinds())
+    imports.add_argument("file")
+    imports.add_argument("--quiet", action="store_true", help="no progress bar")
+    imports.set_defaults(func=cmd_import)
     sub.add_parser("worker", help="send queued mail and reconcile card payments").set_defaults(func=cmd_worker)
     api = sub.add_parser("api-client", help="aggregators' API keys: create, list, revoke")
     api_sub = api.add_subparsers(dest="action", required=True)

@@ -1,5 +1,8 @@
 """The demo data: the manual's own RES, personal accounts, figures and logins.
 
+The records live in data/demo/*.csv and are loaded through the import, as a
+utility would load its own.
+
 Loaded once by `make run` (and by tests that want the manual's world).
 Logins and the password are for the demo only.
 """
@@ -13,34 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cabinet.config import Settings
 from cabinet.db import Database
-from cabinet.models import Account, Oblast, Res, Terms
+from cabinet.models import Account, Terms
 from cabinet.models.base import AccountStatus, Role
 from cabinet.services.accounts import account_create
+from cabinet.services.importing import DEMO_DIR, demo_import, import_csv
 
 DEMO_PASSWORD = "cabinet-demo-2014"
 
-OBLASTS = [("14", "Донецька область"), ("80", "м. Київ")]
-RES_ROWS = [
-    # code, oblast, name, supplier, EDRPOU, IBAN, address
-    (
-        "0101",
-        "14",
-        "Горлівський РЕМ",
-        "ПАТ «Донецькобленерго»",
-        "00131268",
-        "UA213223130000026007233566001",
-        "84601, м. Горлівка, вул. Кутузова, 1",
-    ),
-    (
-        "0102",
-        "80",
-        "Київ1",
-        "ПАТ «Київенерго»",
-        "00131305",
-        "UA903052992990004149123456789",
-        "01001, м. Київ, пл. Івана Франка, 5",
-    ),
-]
 TERMS_VERSION = "2014-01"
 TERMS_TEXT = (
     "Угода користувача персонального кабінету UENS. Користувач підтверджує, що є власником "
@@ -55,20 +37,7 @@ LOGINS = [
 ]
 
 
-async def demo_reference(session: AsyncSession) -> None:
-    await session.execute(
-        insert(Oblast).values([{"code": c, "name": n} for c, n in OBLASTS]).on_conflict_do_nothing()
-    )
-    await session.execute(
-        insert(Res)
-        .values(
-            [
-                dict(code=c, oblast_code=o, name=n, supplier_name=s, edrpou=e, iban=i, address=a)
-                for c, o, n, s, e, i, a in RES_ROWS
-            ]
-        )
-        .on_conflict_do_nothing(index_elements=[Res.code])
-    )
+async def demo_terms(session: AsyncSession) -> None:
     await session.execute(
         insert(Terms)
         .values(version=TERMS_VERSION, text=TERMS_TEXT, in_force_from=dt.date(2014, 1, 1))
@@ -93,8 +62,17 @@ async def demo_logins(session: AsyncSession, settings: Settings) -> None:
             )
 
 
-async def demo_load(db: Database, settings: Settings) -> None:
-    """Idempotent: a second run changes nothing."""
+async def demo_basics(db: Database, settings: Settings) -> None:
+    """The RES, the user agreement and the demo logins: what most tests build on."""
     async with db.transaction() as session:
-        await demo_reference(session)
+        with (DEMO_DIR / "res.csv").open(encoding="utf-8", newline="") as stream:
+            await import_csv(session=session, kind="res", stream=stream)
+        await demo_terms(session)
         await demo_logins(session, settings)
+
+
+async def demo_load(db: Database, settings: Settings) -> None:
+    """Everything: the basics, then the manual's records through the import. Idempotent."""
+    await demo_basics(db, settings)
+    async with db.transaction() as session:
+        await demo_import(session)

@@ -7,7 +7,7 @@ import logging
 import pytest
 from sqlalchemy import delete, event
 
-from cabinet.demo import DEMO_PASSWORD, demo_load
+from cabinet.demo import DEMO_PASSWORD, demo_basics
 from cabinet.models import Terms
 from cabinet.schema import SCHEMA_FILE, schema_sdl
 
@@ -42,7 +42,7 @@ async def test_syntax_errors_are_reported_as_they_are(gql):
 
 
 async def test_sibling_fields_share_one_connection_and_one_snapshot(db, settings, gql, app):
-    await demo_load(db, settings)
+    await demo_basics(db, settings)
     await gql.sign_in("lysenko", DEMO_PASSWORD)
     checkouts = []
     engine = app.state.db.engine.sync_engine
@@ -66,7 +66,7 @@ async def test_sibling_fields_share_one_connection_and_one_snapshot(db, settings
 
 
 async def test_concurrent_requests_do_not_interfere(db, settings, gql):
-    await demo_load(db, settings)
+    await demo_basics(db, settings)
     tokens = {}
     for login in ("lysenko", "zakharov"):
         tokens[login] = (await gql.sign_in(login, DEMO_PASSWORD))["accessToken"]

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from cabinet.demo import DEMO_PASSWORD, demo_load
+from cabinet.demo import DEMO_PASSWORD, demo_basics
 from cabinet.models import Account, AuthToken
 from cabinet.models.base import AccountStatus
 from cabinet.services import auth as auth_service
@@ -27,7 +27,7 @@ VIEWER = "{ viewer { login } }"
 
 @pytest.fixture
 async def demo(db, settings):
-    await demo_load(db, settings)
+    await demo_basics(db, settings)
 
 
 async def sign_in(gql, login="lysenko", password=DEMO_PASSWORD, headers=None):

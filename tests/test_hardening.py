@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 
-from cabinet.demo import DEMO_PASSWORD, demo_load
+from cabinet.demo import DEMO_PASSWORD, demo_basics
 from test_read_side import MAIN_SCREEN
 
 
 @pytest.fixture(autouse=True)
 async def demo_world(db, settings):
-    await demo_load(db, settings)
+    await demo_basics(db, settings)
 
 
 async def post(http, body, content_type="application/json", **headers):

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import event
 
 from builders import history_make, personal_account_make
-from cabinet.demo import DEMO_PASSWORD, demo_load
+from cabinet.demo import DEMO_PASSWORD, demo_basics
 
 MAIN_SCREEN = """query($from: Date, $first: Int) { viewer { personalAccounts {
   id number holderName address
@@ -25,7 +25,7 @@ MAIN_SCREEN = """query($from: Date, $first: Int) { viewer { personalAccounts {
 
 @pytest.fixture
 async def world(db, settings):
-    await demo_load(db, settings)
+    await demo_basics(db, settings)
 
 
 async def _history(db, bills: int, login="lysenko", number="9000001", start=50_000_000) -> int:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from builders import metered_account_make, tariffs_make
-from cabinet.demo import DEMO_PASSWORD, demo_load
+from cabinet.demo import DEMO_PASSWORD, demo_basics
 from cabinet.models import Bill, BillLine, MeterReading, OutboxMessage
 from cabinet.resolvers.ids import global_id
 from cabinet.services.billing import bill_number_next
@@ -33,7 +33,7 @@ SUBMIT = """mutation($input: MeterReadingInput!) { meterReadingSubmit(input: $in
 @pytest.fixture
 async def account(db, settings, gql):
     """The manual's situation: 48200 kWh on 27.04.2014, one zone, 5 digits."""
-    await demo_load(db, settings)
+    await demo_basics(db, settings)
     async with db.transaction() as s:
         await tariffs_make(s)
         pa = await metered_account_make(
@@ -127,7 +127,7 @@ async def test_the_cap_itself_is_plausible(account, gql):
 
 
 async def test_no_meter_no_previous_reading_and_no_tariff(db, settings, gql):
-    await demo_load(db, settings)
+    await demo_basics(db, settings)
     async with db.transaction() as s:
         from builders import personal_account_make
 
@@ -141,7 +141,7 @@ async def test_no_meter_no_previous_reading_and_no_tariff(db, settings, gql):
 
 
 async def test_rollover_on_five_digits_and_its_implausible_twin(db, settings, gql):
-    await demo_load(db, settings)
+    await demo_basics(db, settings)
     settings.business_date = dt.date(2024, 7, 31)
     async with db.transaction() as s:
         await tariffs_make(s)
@@ -157,7 +157,7 @@ async def test_rollover_on_five_digits_and_its_implausible_twin(db, settings, gq
 
 
 async def test_two_zone_bill_is_the_golden_example(db, settings, gql):
-    await demo_load(db, settings)
+    await demo_basics(db, settings)
     settings.business_date = dt.date(2017, 4, 30)
     async with db.transaction() as s:
         await tariffs_make(s)
@@ -201,7 +201,7 @@ async def test_two_dates_at_once_cannot_bill_the_same_kwh(account, gql, db):
 
 
 async def test_concurrent_accounts_never_share_or_skip_a_number_and_a_rollback_leaves_no_gap(db, settings, gql):
-    await demo_load(db, settings)
+    await demo_basics(db, settings)
     async with db.transaction() as s:
         await tariffs_make(s)
         ids = [

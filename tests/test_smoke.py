@@ -1,8 +1,8 @@
-from cabinet.demo import DEMO_PASSWORD, demo_load
+from cabinet.demo import DEMO_PASSWORD, demo_basics
 
 
 async def test_sign_in_and_viewer(db, settings, gql):
-    await demo_load(db, settings)
+    await demo_basics(db, settings)
     await gql.sign_in("lysenko", DEMO_PASSWORD)
     result = await gql("{ viewer { login fullName role status } terms { version } }")
     assert result == {

@@ -10,7 +10,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import pytest
 
-from cabinet.demo import DEMO_PASSWORD, demo_load
+from cabinet.demo import DEMO_PASSWORD, demo_basics
 
 VIEWER = "{ viewer { login } }"
 TOKEN_CREATE = """mutation($l: String!, $p: String!) { tokenCreate(login: $l, password: $p) {
@@ -61,7 +61,7 @@ def screenshot_path(name: str) -> Path:
 
 @pytest.mark.parametrize("prefill", ["url", "editors"])
 async def test_graphiql_runs_viewer_with_token_offline(db, settings, live_server, page, page_requests, prefill):
-    await demo_load(db, settings)
+    await demo_basics(db, settings)
     token = await access_token(live_server, "lysenko", DEMO_PASSWORD)
     headers = json.dumps({"Authorization": f"Bearer {token}"})
     errors: list[str] = []
@@ -86,7 +86,7 @@ async def test_graphiql_runs_viewer_with_token_offline(db, settings, live_server
 
 
 async def test_graphiql_without_token_shows_viewer_null(db, settings, live_server, page, page_requests):
-    await demo_load(db, settings)
+    await demo_basics(db, settings)
 
     await open_graphiql(page, live_server, {"query": VIEWER})
     text = await run_query(page)

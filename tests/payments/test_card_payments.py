@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from builders import history_make, personal_account_make
-from cabinet.demo import DEMO_PASSWORD, demo_load
+from cabinet.demo import DEMO_PASSWORD, demo_basics
 from cabinet.models import BankCallback, InternetPayment, OutboxMessage, Payment
 from cabinet.payments.liqpay import LiqPayKeys, signature_of, signed_pair
 from cabinet.resolvers.ids import global_id
@@ -38,7 +38,7 @@ def test_the_liqpay_test_vector():
 @pytest.fixture
 async def account(db, settings, gql):
     """Twelve unpaid monthly bills of 60.27 (and 30.00 paid each month): debt 363.24."""
-    await demo_load(db, settings)
+    await demo_basics(db, settings)
     async with db.transaction() as s:
         pa = await personal_account_make(s, number="8000001", login="lysenko")
         await history_make(s, personal_account_id=pa, bills=12, start_number=70_000_000)

@@ -13,7 +13,7 @@ bills, acts, schedules, payments) that exist with different data are
 refused, reference data (RES, personal accounts' holder and address,
 meters' verification dates) is updated.
 
-The columns of each kind are in its module's docstring and in FORMATS.md.
+The columns of each kind are in its module's docstring and in the README ("Importing the utility's records").
 Kinds depend on earlier ones; KINDS is in a working order.
 """
 from __future__ import annotations

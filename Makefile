@@ -20,7 +20,7 @@ cabinet/static/graphiql/graphiql.min.js: scripts/graphiql_assets.sh
 	sh scripts/graphiql_assets.sh cabinet/static/graphiql
 
 run: install
-	CABINET_DEMO=1 CABINET_RUN_WORKERS=1 CABINET_BUSINESS_DATE=$${CABINET_BUSINESS_DATE:-2014-05-26} \
+	CABINET_DEMO=1 CABINET_RUN_WORKERS=1 CABINET_SANDBOX_BANK=$${CABINET_SANDBOX_BANK:-1} CABINET_BUSINESS_DATE=$${CABINET_BUSINESS_DATE:-2014-05-26} \
 		$(VENV)/bin/cabinet run
 
 test: install

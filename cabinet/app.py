@@ -118,6 +118,8 @@ def create_app(settings: Settings) -> Starlette:
     """The app on settings.database_url (the CLI starts the embedded server and sets it)."""
     if not settings.database_url:
         raise ValueError("create_app needs settings.database_url")
+    if settings.sandbox_bank and settings.production:
+        raise ValueError("the sandbox bank (and its `sandbox` successes) is not for production")
     db = Database(create_engine(settings.database_url, settings))
     updates = PaymentUpdates(settings.database_url)
     metrics = Metrics()

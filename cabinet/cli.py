@@ -196,7 +196,9 @@ def cmd_api_client_create(settings: Settings, args: argparse.Namespace) -> None:
 
     async def work(db: Database) -> None:
         async with db.transaction() as session:
-            made["client"], made["key"] = await api_client_create(session=session, name=args.name, scopes=args.scopes)
+            made["client"], made["key"] = await api_client_create(
+                session=session, name=args.name, scopes=args.scopes
+            )
 
     _api_client_work(settings, work)
     client = made["client"]

@@ -104,7 +104,9 @@ async def internet_payments(
 ) -> tuple[Listing, Page]:
     period = period_resolve(start=start, end=end, today=ctx.settings.today())
     rows = await loaders.internet_payments(ctx).load(personal_account_id)
-    listing = ledger_service.internet_payments_listing(rows, categories=categories, period=period)
+    listing = ledger_service.internet_payments_listing(
+        rows, categories=categories, period=period, today=ctx.settings.today()
+    )
     return _page(listing, lambda p: (p.created_at, p.id), first, after)
 
 

@@ -22,7 +22,7 @@ from cabinet.models.base import ChargeCategory, InternetPaymentStatus, PaymentCh
 from cabinet.payments.liqpay import LiqPayKeys, signed_pair
 from cabinet.services.errors import NotFound, OperationRefused, Problems
 from cabinet.services.ledger import ledgers_load
-from cabinet.services.periods import kyiv_date
+from cabinet.services.periods import kyiv_date_until
 
 S = InternetPaymentStatus
 OPEN = (S.CREATED, S.PENDING)
@@ -238,7 +238,7 @@ async def bank_status_apply(
         if payment.status != S.PROCESSED:
             return BankVerdict(False, f"reversal ignored in {payment.status}")
         payment.status = S.REVERSED
-        await _reverse(session=session, payment=payment, now=now)
+        await _reverse(session=session, settings=settings, payment=payment, now=now)
         await payment_notify(session=session, payment_id=payment.id)
         return BankVerdict(True, "reversed")
     if status in BANK_FAILURE:
@@ -263,7 +263,7 @@ async def _credit(*, session: AsyncSession, settings: Settings, payment: Interne
             insert(Payment)
             .values(
                 personal_account_id=payment.personal_account_id,
-                paid_on=kyiv_date(payment.confirmed_at),
+                paid_on=kyiv_date_until(payment.confirmed_at, settings.today()),
                 amount=payment.amount,
                 category=payment.category,
                 channel=PaymentChannel.INTERNET,
@@ -298,7 +298,7 @@ async def _credit(*, session: AsyncSession, settings: Settings, payment: Interne
         )
 
 
-async def _reverse(*, session: AsyncSession, payment: InternetPayment, now: dt.datetime) -> None:
+async def _reverse(*, session: AsyncSession, settings: Settings, payment: InternetPayment, now: dt.datetime) -> None:
     credit = (
         await session.execute(
             select(Payment).where(Payment.internet_payment_id == payment.id, Payment.reverses_payment_id.is_(None))
@@ -309,7 +309,7 @@ async def _reverse(*, session: AsyncSession, payment: InternetPayment, now: dt.d
     session.add(
         Payment(
             personal_account_id=credit.personal_account_id,
-            paid_on=kyiv_date(now),
+            paid_on=kyiv_date_until(now, settings.today()),
             amount=-credit.amount,
             category=credit.category,
             channel=credit.channel,

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cabinet.models import Bill, Payment
 from cabinet.models.base import ChargeCategory
 from cabinet.services.allocation import Allocation, LedgerBill, LedgerPayment, allocate
-from cabinet.services.periods import Period, kyiv_date
+from cabinet.services.periods import Period, kyiv_date_until
 
 BILL_COLUMNS = (
     Bill.id,
@@ -127,12 +127,12 @@ def payments_listing(ledger: Ledger, *, categories: Sequence[ChargeCategory] | N
 
 
 def internet_payments_listing(
-    rows: Sequence[Row], *, categories: Sequence[ChargeCategory] | None, period: Period
+    rows: Sequence[Row], *, categories: Sequence[ChargeCategory] | None, period: Period, today: dt.date
 ) -> Listing:
     chosen = [
         r
         for r in rows
-        if period.holds(kyiv_date(r.created_at)) and (not categories or r.category in categories)
+        if period.holds(kyiv_date_until(r.created_at, today)) and (not categories or r.category in categories)
     ]
     return Listing(chosen, period, amount_sum([r.amount for r in chosen]))
 

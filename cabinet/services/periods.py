@@ -34,3 +34,13 @@ def period_resolve(*, start: dt.date | None, end: dt.date | None, today: dt.date
 
 def kyiv_date(moment: dt.datetime) -> dt.date:
     return moment.astimezone(KYIV).date()
+
+
+def kyiv_date_until(moment: dt.datetime, today: dt.date) -> dt.date:
+    """The Kyiv date of a real-clock moment, never after the business date.
+
+    Only a deployment that pins the business date (the demo, tests) sees a
+    difference: a payment made now counts as made "today", so it shows in the
+    default lists beside the debt it changed.
+    """
+    return min(kyiv_date(moment), today)

@@ -44,43 +44,44 @@ class RequestScope(SchemaExtension):
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if errors:
-            result.errors = [self._public(e) for e in errors]
+            result.errors = [error_public(e, self.execution_context.context) for e in errors]
 
-    def _public(self, error: GraphQLError) -> GraphQLError:
-        context = self.execution_context.context
-        original = error.original_error
-        if original is None or isinstance(original, PublicError):
-            # Parse and validation errors, and deliberate ones; in production
-            # without "Did you mean …?", which would spell out the schema.
-            if context.settings.production and not context.settings.demo and "Did you mean" in error.message:
-                return GraphQLError(
-                    SUGGESTION.sub("", error.message), nodes=error.nodes, path=error.path, extensions=error.extensions
-                )
-            return error
-        if isinstance(original, BadUserInput):
-            return GraphQLError(str(original), nodes=error.nodes, path=error.path, extensions={"code": "BAD_USER_INPUT"})
-        if isinstance(original, AuthError):
-            extensions = {"code": original.code}
-            if original.reason:
-                extensions["reason"] = original.reason
+
+def error_public(error: GraphQLError, context) -> GraphQLError:
+    """The error as a client may see it: known kinds with their code, anything else masked."""
+    original = error.original_error
+    if original is None or isinstance(original, PublicError):
+        # Parse and validation errors, and deliberate ones; in production
+        # without "Did you mean …?", which would spell out the schema.
+        if context.settings.production and not context.settings.demo and "Did you mean" in error.message:
             return GraphQLError(
-                message(original.code, context.language),
-                nodes=error.nodes,
-                path=error.path,
-                extensions=extensions,
+                SUGGESTION.sub("", error.message), nodes=error.nodes, path=error.path, extensions=error.extensions
             )
-        if isinstance(original, GraphQLError) and original.original_error is None:
-            return error  # e.g. a scalar's "Decimal must be a plain number": about the input only
-        log.error(
-            "unexpected error in %s (request %s)",
-            ".".join(map(str, error.path or [])),
-            context.request_id,
-            exc_info=original,
-            extra={"request_id": context.request_id},
-        )
+        return error
+    if isinstance(original, BadUserInput):
+        return GraphQLError(str(original), nodes=error.nodes, path=error.path, extensions={"code": "BAD_USER_INPUT"})
+    if isinstance(original, AuthError):
+        extensions = {"code": original.code}
+        if original.reason:
+            extensions["reason"] = original.reason
         return GraphQLError(
-            message("INTERNAL_SERVER_ERROR", context.language, request_id=context.request_id),
+            message(original.code, context.language),
             nodes=error.nodes,
             path=error.path,
-            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": context.request_id},
+            extensions=extensions,
         )
+    if isinstance(original, GraphQLError) and original.original_error is None:
+        return error  # e.g. a scalar's "Decimal must be a plain number": about the input only
+    log.error(
+        "unexpected error in %s (request %s)",
+        ".".join(map(str, error.path or [])),
+        context.request_id,
+        exc_info=original,
+        extra={"request_id": context.request_id},
+    )
+    return GraphQLError(
+        message("INTERNAL_SERVER_ERROR", context.language, request_id=context.request_id),
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": context.request_id},
+    )

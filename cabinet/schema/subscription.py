@@ -4,8 +4,10 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 
 import strawberry
+from graphql import GraphQLError
 
 from cabinet.resolvers import payment_updates
+from cabinet.schema.extensions import error_public
 from cabinet.schema.payment import InternetPayment
 
 
@@ -15,5 +17,10 @@ class Subscription:
     async def internet_payment_updated(
         self, info: strawberry.Info, id: strawberry.ID
     ) -> AsyncGenerator[InternetPayment, None]:
-        async for row in payment_updates.internet_payment_updates(info.context, id):
-            yield InternetPayment(row=row)
+        try:
+            async for row in payment_updates.internet_payment_updates(info.context, id):
+                yield InternetPayment(row=row)
+        except GraphQLError:
+            raise
+        except Exception as e:  # a stream's errors skip the request scope: apply the same policy here
+            raise error_public(GraphQLError(str(e), original_error=e), info.context) from None

@@ -18,6 +18,8 @@ class Period:
 
 
 def year_before(day: dt.date) -> dt.date:
+    if day.year == 1:
+        return dt.date.min
     try:
         return day.replace(year=day.year - 1)
     except ValueError:  # 29 February

@@ -1,0 +1,11 @@
+"""Fixtures of the aggregator tests: the RES, the terms and the demo logins (records come per test)."""
+from __future__ import annotations
+
+import pytest
+
+from cabinet.demo import demo_basics
+
+
+@pytest.fixture
+async def world(db, settings):
+    await demo_basics(db, settings)

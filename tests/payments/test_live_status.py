@@ -1,0 +1,134 @@
+"""internetPaymentUpdated over graphql-transport-ws, across two server processes.
+
+The subscription is served by a second process (uvicorn in a subprocess);
+the bank's callbacks reach the first. Only PostgreSQL's LISTEN/NOTIFY joins them.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+
+from builders import history_make, personal_account_make
+from cabinet.demo import DEMO_PASSWORD, demo_basics
+from cabinet.resolvers.ids import global_id
+from live import free_socket
+from test_card_payments import START, bank_message, callback, form_params, start_input
+
+SUBSCRIBE = "subscription($id: ID!) { internetPaymentUpdated(id: $id) { number status confirmedAt } }"
+
+
+@pytest.fixture
+def second_process(settings):
+    """The same app in another OS process, on the same database."""
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    code = (
+        "import uvicorn\n"
+        "from cabinet.app import create_app\n"
+        "from cabinet.config import Settings\n"
+        f"uvicorn.run(create_app(Settings()), host='127.0.0.1', port={port}, log_level='warning')\n"
+    )
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "CABINET_BUSINESS_DATE": settings.business_date.isoformat(),
+        "CABINET_PUBLIC_URL": settings.public_url,
+    }
+    process = subprocess.Popen([sys.executable, "-c", code], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the second server did not start")
+            time.sleep(0.1)
+        yield base.replace("http://", "ws://") + "/graphql"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+async def payment(db, settings, gql):
+    await demo_basics(db, settings)
+    async with db.transaction() as s:
+        pa = await personal_account_make(s, number="8100001", login="lysenko")
+        await history_make(s, personal_account_id=pa, bills=3, start_number=71_000_000)
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    started = (await gql(START, start_input(global_id("PersonalAccount", pa))))["data"]["paymentStart"]
+    return started["payment"]["id"], form_params(started["checkout"])
+
+
+async def _messages(ws, count: int) -> list[dict]:
+    received = []
+    while len(received) < count:
+        message = json.loads(await asyncio.wait_for(ws.recv(), timeout=15))
+        if message["type"] in ("next", "complete", "error"):
+            received.append(message)
+    return received
+
+
+async def test_status_streams_across_processes_until_final(payment, second_process, gql, http, settings):
+    payment_id, form = payment
+    async with connect(second_process, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {gql.token}"}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": {"id": payment_id}}}))
+        [first] = await _messages(ws, 1)
+        assert first["payload"]["data"]["internetPaymentUpdated"]["status"] == "CREATED"
+
+        assert (await callback(http, settings, bank_message(form, "wait_secure"))).status_code == 200
+        [pending] = await _messages(ws, 1)
+        assert pending["payload"]["data"]["internetPaymentUpdated"]["status"] == "PENDING"
+
+        assert (await callback(http, settings, bank_message(form, "success"))).status_code == 200
+        processed, complete = await _messages(ws, 2)
+        update = processed["payload"]["data"]["internetPaymentUpdated"]
+        assert update["status"] == "PROCESSED" and update["confirmedAt"]
+        assert complete["type"] == "complete"
+
+
+async def test_a_final_payment_sends_its_state_and_ends(payment, second_process, gql, http, settings):
+    payment_id, form = payment
+    await callback(http, settings, bank_message(form, "failure"))
+    async with connect(second_process, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {gql.token}"}}))
+        await ws.recv()
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": {"id": payment_id}}}))
+        state, complete = await _messages(ws, 2)
+    assert state["payload"]["data"]["internetPaymentUpdated"]["status"] == "FAILED"
+    assert complete["type"] == "complete"
+
+
+@pytest.mark.parametrize("who", ["anonymous", "zakharov"])
+async def test_strangers_get_no_stream(payment, second_process, gql, who):
+    payment_id, _ = payment
+    token = None if who == "anonymous" else (await gql.sign_in("zakharov", DEMO_PASSWORD))["accessToken"]
+    async with connect(second_process, subprotocols=["graphql-transport-ws"]) as ws:
+        payload = {"Authorization": f"Bearer {token}"} if token else {}
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        await ws.recv()
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": {"id": payment_id}}}))
+        message = json.loads(await asyncio.wait_for(ws.recv(), timeout=15))
+    errors = message["payload"] if message["type"] == "error" else message["payload"].get("errors")
+    assert errors and "data" not in str(message["payload"].get("data") or "")
+    codes = {e.get("extensions", {}).get("code") for e in errors}
+    # Not signed in, or someone else's payment (which looks like a missing one).
+    assert codes == ({"UNAUTHENTICATED"} if who == "anonymous" else {"BAD_USER_INPUT"})

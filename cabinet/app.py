@@ -20,7 +20,7 @@ from graphql import ExecutionResult, GraphQLError
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from cabinet.config import Settings
+from cabinet.config import DEMO_DOCUMENT_SECRET, Settings
 from cabinet.db import Database, create_engine
 from cabinet.graphiql import GRAPHIQL_ASSETS, graphiql_page
 from cabinet.i18n import pick_language
@@ -120,6 +120,8 @@ def create_app(settings: Settings) -> Starlette:
         raise ValueError("create_app needs settings.database_url")
     if settings.sandbox_bank and settings.production:
         raise ValueError("the sandbox bank (and its `sandbox` successes) is not for production")
+    if settings.production and settings.document_link_secret.get_secret_value() == DEMO_DOCUMENT_SECRET:
+        raise ValueError("set CABINET_DOCUMENT_LINK_SECRET: the demo secret would let anyone sign document links")
     db = Database(create_engine(settings.database_url, settings))
     updates = PaymentUpdates(settings.database_url)
     metrics = Metrics()

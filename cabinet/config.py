@@ -11,6 +11,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 KYIV = ZoneInfo("Europe/Kyiv")
+DEMO_DOCUMENT_SECRET = "demo-only-document-link-secret-set-CABINET_DOCUMENT_LINK_SECRET"
 
 
 class Settings(BaseSettings):
@@ -67,6 +68,11 @@ class Settings(BaseSettings):
 
     # Links in mail are built from this, never from a request's Host header.
     public_url: str = "http://127.0.0.1:8000"
+
+    # Signed links to bill and receipt PDFs (/documents/…): HMAC-SHA256 with this secret, valid
+    # for the TTL. Every process of a deployment must share the secret; production must set its own.
+    document_link_secret: SecretStr = SecretStr(DEMO_DOCUMENT_SECRET)
+    document_link_ttl: dt.timedelta = dt.timedelta(minutes=15)
 
     # Card payments (LiqPay's Checkout protocol). The defaults point at the
     # project's own sandbox bank, mounted at /sandbox-bank when sandbox_bank is on.

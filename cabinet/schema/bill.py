@@ -10,10 +10,12 @@ from sqlalchemy import Row
 
 from cabinet.resolvers import loaders
 from cabinet.resolvers import personal_accounts as pa_resolvers
+from cabinet.resolvers.context import utc_now
 from cabinet.resolvers.ids import global_id
 from cabinet.schema.common import AmountListingFields
 from cabinet.schema.enums import BillKind, BillStatus, ChargeCategory, MeterZone
 from cabinet.schema.node import Node
+from cabinet.services.documents import BILL, document_link
 from cabinet.services.ledger import Ledger
 
 if TYPE_CHECKING:
@@ -127,6 +129,10 @@ class Bill(Node):
     @strawberry.field
     async def lines(self, info: strawberry.Info) -> list[BillLine]:
         return [BillLine(row=r) for r in await loaders.bill_lines(info.context).load(self.row.id)]
+
+    @strawberry.field(description="A short-lived link to the bill as PDF, usable without headers.")
+    def pdf_url(self, info: strawberry.Info) -> str:
+        return document_link(settings=info.context.settings, kind=BILL, pk=self.row.id, now=utc_now())
 
 
 async def bill_of(info: strawberry.Info, bill_id: int | None) -> Bill | None:

@@ -9,11 +9,13 @@ import strawberry
 from sqlalchemy import Row
 
 from cabinet.resolvers import loaders
+from cabinet.resolvers.context import utc_now
 from cabinet.resolvers.ids import global_id
 from cabinet.schema.bill import Bill, bill_of
 from cabinet.schema.common import AmountListingFields
 from cabinet.schema.enums import ChargeCategory, InternetPaymentStatus, PaymentChannel
 from cabinet.schema.node import Node
+from cabinet.services.documents import RECEIPT, RECEIPT_STATUSES, document_link
 
 if TYPE_CHECKING:
     from cabinet.schema.personal_account import PersonalAccount
@@ -113,6 +115,12 @@ class InternetPayment(Node):
     @strawberry.field(description="When the bank confirmed it.")
     def confirmed_at(self) -> dt.datetime | None:
         return self.row.confirmed_at
+
+    @strawberry.field(description="A short-lived link to the receipt PDF, once processed.")
+    def receipt_url(self, info: strawberry.Info) -> str | None:
+        if self.row.status not in RECEIPT_STATUSES:
+            return None
+        return document_link(settings=info.context.settings, kind=RECEIPT, pk=self.row.id, now=utc_now())
 
 
 @strawberry.type

@@ -107,3 +107,18 @@ async def test_the_read_snapshot_is_repeatable_read_and_read_only(db):
     finally:
         await snapshot.close()
     assert (row.ro, row.iso) == ("on", "repeatable read")
+
+
+def test_the_exported_schema_holds_the_public_contract():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    shared = Path(__file__).resolve().parent.parent.parent / "shared"
+    checker, contract = shared / "tools" / "contract_check.py", shared / "api" / "contract.graphql"
+    if not checker.exists():
+        pytest.skip("the shared contract is not beside this checkout")
+    result = subprocess.run(
+        [sys.executable, str(checker), str(SCHEMA_FILE), str(contract)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout

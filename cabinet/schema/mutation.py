@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import strawberry
 
+from cabinet.schema.accounts import AccountMutations
+from cabinet.schema.aggregators import AggregatorMutations
 from cabinet.schema.auth import AuthMutations
 from cabinet.schema.payment_start import PaymentMutations
 from cabinet.schema.readings import ReadingMutations
 
 
 @strawberry.type
-class Mutation(AuthMutations, ReadingMutations, PaymentMutations):
+class Mutation(AuthMutations, AccountMutations, ReadingMutations, PaymentMutations, AggregatorMutations):
     pass

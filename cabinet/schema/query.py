@@ -6,6 +6,8 @@ import strawberry
 from cabinet.resolvers import auth as auth_resolvers
 from cabinet.resolvers import reference as reference_resolvers
 from cabinet.schema.account import Account
+from cabinet.schema.accounts import AccountQueries
+from cabinet.schema.aggregators import AggregatorQueries
 from cabinet.schema.node import Node
 from cabinet.schema.nodes import node_resolve
 from cabinet.schema.readings import ReadingQueries
@@ -13,7 +15,7 @@ from cabinet.schema.reference import Oblast, Terms
 
 
 @strawberry.type
-class Query(ReadingQueries):
+class Query(ReadingQueries, AccountQueries, AggregatorQueries):
     @strawberry.field
     async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
         return await node_resolve(info, id)

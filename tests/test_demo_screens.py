@@ -119,3 +119,24 @@ async def test_loading_the_demo_twice_changes_nothing(db, settings, gql):
     await gql.sign_in("lysenko", DEMO_PASSWORD)
     account = (await gql(SCREEN))["data"]["viewer"]["personalAccounts"][0]
     assert account["debt"]["total"] == "19478.79"
+
+
+async def test_an_instalment_becomes_a_bill_on_its_due_date(manual, gql, settings):
+    query = """{ viewer { personalAccounts { debt { categories { category amount } }
+      repaymentSchedules { category instalments { dueOn amount bill { number kind issuedOn } } } } } }"""
+    before = (await gql(query))["data"]["viewer"]["personalAccounts"][0]
+    schedule = next(s for s in before["repaymentSchedules"] if s["category"] == "ELECTRICITY_SCHEDULE")
+    upcoming = next(i for i in schedule["instalments"] if i["bill"] is None)
+    assert upcoming["dueOn"] > "2014-05-26"
+
+    import datetime as dt
+
+    settings.business_date = dt.date.fromisoformat(upcoming["dueOn"])
+    after = (await gql(query))["data"]["viewer"]["personalAccounts"][0]
+    schedule = next(s for s in after["repaymentSchedules"] if s["category"] == "ELECTRICITY_SCHEDULE")
+    now_due = next(i for i in schedule["instalments"] if i["dueOn"] == upcoming["dueOn"])
+    assert now_due["bill"]["kind"] == "INSTALLMENT" and now_due["bill"]["issuedOn"] == upcoming["dueOn"]
+    debts = lambda a: {c["category"]: float(c["amount"]) for c in a["debt"]["categories"]}  # noqa: E731
+    assert debts(after)["ELECTRICITY_SCHEDULE"] == pytest.approx(debts(before)["ELECTRICITY_SCHEDULE"] + float(upcoming["amount"]))
+    # The schedule moved its debt out of ELECTRICITY for good: nothing comes back there.
+    assert debts(after)["ELECTRICITY"] == debts(before)["ELECTRICITY"]

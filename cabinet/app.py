@@ -16,9 +16,11 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from cross_web import HTTPException
-from graphql import ExecutionResult, GraphQLError
+from graphql import ExecutionResult, GraphQLError, parse
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.graphql import OperationType
+from strawberry.utils.operation import get_operation_type
 
 from cabinet.config import DEMO_DOCUMENT_SECRET, Settings
 from cabinet.db import Database, create_engine
@@ -82,10 +84,21 @@ class CabinetGraphQL(GraphQL):
         data = await super().parse_http_body(request)
         if not isinstance(data, list) and _longest_list(data.variables) > MAX_INPUT_LIST:
             raise HTTPException(400, f"input lists are limited to {MAX_INPUT_LIST} items")
+        if not isinstance(data, list) and _holds_nul(data.variables):
+            # PostgreSQL text cannot hold U+0000: no value with it could be stored or matched.
+            raise HTTPException(400, "strings must not contain the NUL character (U+0000)")
         return data
 
     async def execute_operation(self, request: Any, request_adapter: Any, request_data: Any, context: Any, **kwargs: Any):
         query = getattr(request_data, "query", None)
+        if (
+            getattr(request_data, "protocol", "http") == "http"
+            and isinstance(query, str)
+            and _subscribes(query, getattr(request_data, "operation_name", None))
+        ):
+            # As a plain JSON POST graphql-core would execute it like a query and fail on the
+            # stream; subscriptions go over graphql-transport-ws (or a streaming HTTP transport).
+            raise HTTPException(400, "Subscriptions are served over WebSocket (graphql-transport-ws).")
         if isinstance(query, str) and asks_introspection(query) and not await introspection_allowed(context):
             if context.snapshot is not None:  # opened to look up the caller; nothing else will close it
                 await context.snapshot.close()
@@ -101,6 +114,27 @@ class CabinetGraphQL(GraphQL):
 
 
 MAX_INPUT_LIST = 100
+
+
+def _holds_nul(value: object) -> bool:
+    """Whether any string in the variables (keys included) holds U+0000."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return False
+
+
+def _subscribes(query: str, operation_name: str | None) -> bool:
+    """Whether the operation to run is a subscription (parsed only when the word is there)."""
+    if "subscription" not in query:
+        return False
+    try:
+        return get_operation_type(parse(query), operation_name) is OperationType.SUBSCRIPTION
+    except (GraphQLError, RuntimeError):
+        return False  # the executor reports a syntax error or a missing operation itself
 
 
 def _longest_list(value: object, depth: int = 0) -> int:

@@ -4,13 +4,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 
 from cabinet.schema.mutation import Mutation
 from cabinet.schema.query import Query
 from cabinet.schema.subscription import Subscription
-from cabinet.schema.extensions import RequestScope
+from cabinet.schema.extensions import NulFreeStrings, RequestScope
 from cabinet.schema.scalars import SCALAR_MAP
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent.parent / "schema.graphql"
@@ -35,6 +42,7 @@ def schema_build() -> CabinetSchema:
             lambda: QueryDepthLimiter(max_depth=12),
             lambda: MaxTokensLimiter(max_token_count=4000),
             lambda: MaxAliasesLimiter(max_alias_count=30),
+            lambda: AddValidationRules([NulFreeStrings]),
         ],
     )
 

@@ -9,7 +9,7 @@ import logging
 import re
 from collections.abc import Iterator
 
-from graphql import GraphQLError
+from graphql import GraphQLError, StringValueNode, ValidationRule
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
@@ -25,6 +25,21 @@ class PublicError(GraphQLError):
 
     def __init__(self, text: str, code: str = "BAD_USER_INPUT") -> None:
         super().__init__(text, extensions={"code": code})
+
+
+class NulFreeStrings(ValidationRule):
+    """String literals must not hold U+0000: PostgreSQL text cannot store or compare it.
+    (Variables are checked by the HTTP view before parsing.)"""
+
+    def enter_string_value(self, node: StringValueNode, *_args) -> None:
+        if "\x00" in node.value:
+            self.report_error(
+                GraphQLError(
+                    "Strings must not contain the NUL character (U+0000).",
+                    node,
+                    extensions={"code": "BAD_USER_INPUT"},
+                )
+            )
 
 
 class RequestScope(SchemaExtension):
@@ -58,6 +73,10 @@ def error_public(error: GraphQLError, context) -> GraphQLError:
                 SUGGESTION.sub("", error.message), nodes=error.nodes, path=error.path, extensions=error.extensions
             )
         return error
+    if _input_value_error(error):
+        # A literal or a variable's value does not fit its type ("2014-02-30" for a Date,
+        # "NaN" for a Decimal): refused before anything ran; the message is about the input only.
+        return GraphQLError(error.message, nodes=error.nodes, extensions={"code": "BAD_USER_INPUT"})
     if isinstance(original, BadUserInput):
         return GraphQLError(str(original), nodes=error.nodes, path=error.path, extensions={"code": "BAD_USER_INPUT"})
     if isinstance(original, AuthError):
@@ -85,3 +104,18 @@ def error_public(error: GraphQLError, context) -> GraphQLError:
         path=error.path,
         extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": context.request_id},
     )
+
+
+def _input_value_error(error: GraphQLError) -> bool:
+    """Whether graphql-core refused an input value before execution (validating a literal or
+    coercing a variable) because the scalar's parse refused it.
+
+    Such an error points at the document (nodes) and has no path; the cause is the scalar's
+    ValueError, or graphql-core's own GraphQLError. Anything else is not the input's fault.
+    """
+    if error.path is not None or not error.nodes:
+        return False
+    cause = error.original_error
+    while isinstance(cause, GraphQLError) and cause.original_error is not None:
+        cause = cause.original_error
+    return cause is None or isinstance(cause, (GraphQLError, ValueError))

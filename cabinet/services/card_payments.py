@@ -124,7 +124,9 @@ async def payment_start(
         await session.execute(
             select(PersonalAccount.number).where(PersonalAccount.id == personal_account_id).with_for_update()
         )
-    ).scalar_one()
+    ).scalar_one_or_none()
+    if number is None:  # an admin may name any personal account, including one that does not exist
+        raise NotFound(("input", "personalAccountId"))
     bill = None
     if bill_id is not None:
         bill = await session.get(Bill, bill_id)

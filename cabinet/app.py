@@ -33,6 +33,7 @@ from cabinet.routes.limits import BodySizeLimit
 from cabinet.routes.operations import Metrics, RequestMetrics
 from cabinet.schema import schema
 from cabinet.schema.introspection import asks_introspection, introspection_allowed
+from cabinet.schema.main_screen import main_screen_answer
 from cabinet.services.payment_updates import PaymentUpdates
 
 log = logging.getLogger("cabinet")
@@ -91,6 +92,10 @@ class CabinetGraphQL(GraphQL):
 
     async def execute_operation(self, request: Any, request_adapter: Any, request_data: Any, context: Any, **kwargs: Any):
         query = getattr(request_data, "query", None)
+        if self.settings.fast_paths and isinstance(query, str) and request_adapter.method == "POST":
+            data = await self._known_operation(context, request_data)
+            if data is not None:
+                return ExecutionResult(data=data)
         if (
             getattr(request_data, "protocol", "http") == "http"
             and isinstance(query, str)
@@ -108,6 +113,17 @@ class CabinetGraphQL(GraphQL):
         return await super().execute_operation(
             request=request, request_adapter=request_adapter, request_data=request_data, context=context, **kwargs
         )
+
+    async def _known_operation(self, context: RequestContext, request_data: Any) -> dict | None:
+        """A known operation's answer from its fast path, or None for the general executor."""
+        try:
+            return await main_screen_answer(
+                context, request_data.query, request_data.variables, request_data.operation_name
+            )
+        finally:
+            if context.snapshot is not None:
+                await context.snapshot.close()
+                context.snapshot = None
 
     def encode_json(self, data: object) -> bytes:  # type: ignore[override]
         return orjson.dumps(data)

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     argon2_time_cost: int = 2
     argon2_parallelism: int = 1
 
+    # Known operations (the manual's main screen) answered without the general executor.
+    fast_paths: bool = True
+
     # A reading implying more than this load around the clock is implausible.
     reading_cap_kw: int = 10
 

@@ -23,6 +23,16 @@ if TYPE_CHECKING:
     from cabinet.schema.reading import MeterReading
 
 
+def quantity_shown(q: Decimal | None) -> Decimal | None:
+    """Whole kWh without the stored ".000"."""
+    return q.normalize() if q is not None and q == q.to_integral() else q
+
+
+def coefficient_shown(c: Decimal | None) -> Decimal | None:
+    """A coefficient as people write it: 1.0, 0.5, 1.5."""
+    return c.quantize(Decimal("0.1")) if c is not None and c == c.quantize(Decimal("0.1")) else c
+
+
 @strawberry.type
 class BillLine:
     row: strawberry.Private[Row]
@@ -41,8 +51,7 @@ class BillLine:
 
     @strawberry.field
     def quantity(self) -> Decimal | None:
-        q = self.row.quantity
-        return q.normalize() if q is not None and q == q.to_integral() else q
+        return quantity_shown(self.row.quantity)
 
     @strawberry.field
     def unit(self) -> str | None:
@@ -54,8 +63,7 @@ class BillLine:
 
     @strawberry.field
     def coefficient(self) -> Decimal | None:
-        c = self.row.coefficient
-        return c.quantize(Decimal("0.1")) if c is not None and c == c.quantize(Decimal("0.1")) else c
+        return coefficient_shown(self.row.coefficient)
 
     @strawberry.field
     def amount(self) -> Decimal:

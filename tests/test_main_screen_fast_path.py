@@ -1,0 +1,100 @@
+"""The main screen's fast path answers byte for byte what the general executor answers."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from builders import history_make, link, personal_account_make
+from cabinet.demo import DEMO_PASSWORD, demo_load
+from cabinet.schema.main_screen import MAIN_SCREEN, is_main_screen
+
+VARIABLE_SETS = [
+    {},
+    {"from": "2014-04-01"},
+    {"from": "2013-01-01", "to": "2014-04-30", "first": 3},
+    {"from": "1900-01-01", "first": 100},
+    {"first": 0},
+]
+
+
+async def _both(http, settings, token, variables, query=MAIN_SCREEN):
+    answers = []
+    for fast in (False, True):
+        settings.fast_paths = fast
+        response = await http.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
+        )
+        answers.append(response.content)
+    return answers
+
+
+@pytest.fixture
+async def world(db, settings, gql):
+    await demo_load(db, settings)
+    async with db.transaction() as s:
+        extra = await personal_account_make(s, number="9100001", login="lysenko")
+        await history_make(s, personal_account_id=extra, bills=30, start_number=80_000_000)
+        await link(s, login="zakharov", personal_account_id=extra)  # two logins on one account
+    tokens = {}
+    for login in ("lysenko", "zakharov", "admin"):
+        tokens[login] = (await gql.sign_in(login, DEMO_PASSWORD))["accessToken"]
+    return tokens
+
+
+@pytest.mark.parametrize("variables", VARIABLE_SETS)
+async def test_fast_and_general_answers_are_byte_identical(world, http, settings, variables):
+    for login, token in world.items():
+        general, fast = await _both(http, settings, token, variables)
+        assert b'"errors"' not in general, general
+        assert fast == general, login
+
+
+async def test_after_a_payment_reading_and_reversal_they_still_agree(world, http, settings, gql):
+    gql.token = world["lysenko"]
+    pa = (await gql("{ viewer { personalAccounts { id } } }"))["data"]["viewer"]["personalAccounts"][0]["id"]
+    await gql(
+        """mutation($i: MeterReadingInput!) { meterReadingSubmit(input: $i) { __typename } }""",
+        {"i": {"personalAccountId": pa, "takenOn": "2014-05-26", "values": [{"zone": "TOTAL", "value": 48500}]}},
+    )
+    general, fast = await _both(http, settings, world["lysenko"], {})
+    assert fast == general
+
+
+@pytest.mark.parametrize(
+    ("variables", "token"),
+    [({"first": 101}, "lysenko"), ({"from": "2014-02-30"}, "lysenko"), ({"from": "2015-01-01", "to": "2014-01-01"}, "lysenko"),
+     ({}, None), ({}, "garbage")],
+)
+async def test_every_error_case_is_the_general_executors(world, http, settings, variables, token):
+    token = world.get(token, token)
+    general, fast = await _both(http, settings, token, variables)
+    assert b'"errors"' in general
+    assert fast == general
+
+
+async def test_the_fast_path_is_one_statement(world, http, settings, app):
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = app.state.db.engine.sync_engine
+    settings.fast_paths = True
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = await http.post(
+            "/graphql", json={"query": MAIN_SCREEN}, headers={"authorization": f"Bearer {world['lysenko']}"}
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.json()["data"]["viewer"]["personalAccounts"][0]["number"] == "0101010"
+    assert len(statements) == 1
+
+
+def test_only_the_exact_document_is_known():
+    assert is_main_screen(MAIN_SCREEN)
+    assert is_main_screen("  " + MAIN_SCREEN.replace("\n", "   \n "))
+    assert not is_main_screen(MAIN_SCREEN.replace("holderName", "holderName __typename"))
+    assert not is_main_screen(MAIN_SCREEN.replace("MainScreen", "Other"))

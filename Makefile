@@ -26,6 +26,12 @@ run: install
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
+# The performance benchmark (README, Performance): data sets kept in var/bench, wrk as the load
+# generator, PostGraphile (npm, into bench/.node) as the peer. BENCH_ARGS="--sizes 10000,1000000" etc.
+bench: install
+	@command -v wrk >/dev/null 2>&1 || { apt-get update && apt-get install -y wrk; }
+	$(PY) -m bench.run $(BENCH_ARGS)
+
 schema: $(STAMP)
 	$(PY) -c "from cabinet.schema import schema_sdl, SCHEMA_FILE; SCHEMA_FILE.write_text(schema_sdl())"
 

@@ -41,12 +41,12 @@ async def _world(db, settings, bills: int) -> list[int]:
     """One personal account with a meter, monthly readings and `bills` consumption bills."""
     from sqlalchemy import insert, select
 
-    from cabinet.demo import demo_reference
+    from cabinet.demo import demo_basics
     from cabinet.models import Bill, BillLine, Meter, MeterReading, PersonalAccount, Res
     from cabinet.models.base import BillKind, ChargeCategory, ReadingSource, RecordSource
 
+    await demo_basics(db, settings)  # the RES (supplier details on the bill), terms, demo logins
     async with db.transaction() as s:
-        await demo_reference(s)
         res_id = (await s.execute(select(Res.id).where(Res.code == "0101"))).scalar_one()
         pa = (await s.execute(insert(PersonalAccount).values(
             res_id=res_id, number="0101010", holder_name="Лысенко Александра Афанасьевна",

@@ -17,7 +17,7 @@ SERVER_SETTINGS = {
     "effective_cache_size": "16GB",
     "work_mem": "16MB",
     "maintenance_work_mem": "1GB",
-    "max_wal_size": "16GB",
+    "max_wal_size": "2GB",  # raised to 16GB while a data set is loaded (bench/datagen.py)
     "checkpoint_timeout": "30min",
     "max_connections": "200",
     "random_page_cost": "1.1",
@@ -86,6 +86,7 @@ class BenchServer:
                     if shown.lower() != value.lower():
                         changed_restart = True
             await conn.execute("SELECT pg_reload_conf()")
+            await conn.execute("CHECKPOINT")  # WAL past max_wal_size (a load's) is removed
         finally:
             await conn.close()
         if changed_restart and self._embedded is not None:

@@ -206,6 +206,8 @@ def search_rate(url: str, file: Path, seconds: float, db_pid, cpu_of, ceiling: f
     tried = []
     passed: tuple[float, Result] | None = None
     failed_above = None
+    if ceiling < 1:  # it answered nothing in the closed loop: nothing to search
+        return 0.0, None, tried
     for fraction in (0.9, 0.75, 0.6, 0.45, 0.3, 0.15, 0.05):
         rate = max(1.0, ceiling * fraction)
         result = wrk(url, file, seconds=seconds, connections=fixed_connections(rate), rate=rate, cpu_of=cpu_of, db_pid=db_pid)
@@ -266,7 +268,7 @@ def measure_main(name: str, srv: Server, prepared: Prepared, args, db_pid, fixed
     out["rate_p95"] = rate
     out["rate_p95_result"] = at_rate
     out["rate_tries"] = tried
-    log(f"    {name}: {rate:.0f}/s at p95 < 50 ms (tried {', '.join(f'{r:.0f}/s p95 {p:.0f} ms' for r, p, _ in tried)})")
+    log(f"    {name}: {rate:.0f}/s at p95 < 50 ms (tried {', '.join(f'{r:.0f}/s p95 {p:.0f} ms' for r, p, _ in tried) or 'none'})")
     out["load_after"] = os.getloadavg()[0]
     out["fixed"] = {}
     for r in fixed_rates or []:

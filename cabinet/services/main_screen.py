@@ -62,7 +62,7 @@ SELECT json_build_object(
                                                l.quantity::text, l.unit, l.price::text, l.coefficient::text,
                                                l.amount::text) ORDER BY l.bill_id, l.position)
               FROM bill_line l JOIN bill b ON b.id = l.bill_id
-              WHERE l.personal_account_id = p.id AND b.issued_on <= :today
+              WHERE b.personal_account_id = p.id AND b.issued_on <= :today
                 AND b.issued_on BETWEEN :lines_from AND :lines_to AND b.category = ANY(:lines_categories))
   ) ORDER BY l.decided_at NULLS LAST, l.first_id)
   FROM links l JOIN personal_account p ON p.id = l.pa)

@@ -19,12 +19,24 @@ class RenderError(RuntimeError):
     pass
 
 
+def _policy():
+    """What a render may read: our font files only (the chart and QR are data: URIs).
+
+    xhtml2pdf otherwise confines local reads to the working directory, so the
+    font would load only when the virtualenv happens to sit under it."""
+    from xhtml2pdf.config.resources import ResourceAccessPolicy
+
+    from cabinet.pdf.fonts import font_dir
+
+    return ResourceAccessPolicy(allow_remote=False, base_dir=None, extra_roots=(font_dir(),))
+
+
 def html_pdf(html: str) -> bytes:
     from xhtml2pdf import pisa
 
     out = io.BytesIO()
     with _LOCK:
-        status = pisa.CreatePDF(src=html, dest=out, encoding="utf-8")
+        status = pisa.CreatePDF(src=html, dest=out, encoding="utf-8", resource_policy=_policy())
     if status.err:
         raise RenderError(f"xhtml2pdf reported {status.err} error(s)")
     return out.getvalue()

@@ -74,7 +74,7 @@ async def bills(
     period = period_resolve(start=start, end=end, today=ctx.settings.today())
     ledger_ = await ledger(ctx, personal_account_id)
     listing = ledger_service.bills_listing(ledger_, categories=categories, period=period)
-    return (*_page(listing, lambda b: (b.issued_on, b.number), first, after), ledger_)
+    return (*_page(listing, ledger_service.bill_key, first, after), ledger_)
 
 
 async def payments(
@@ -89,7 +89,7 @@ async def payments(
 ) -> tuple[Listing, Page]:
     period = period_resolve(start=start, end=end, today=ctx.settings.today())
     listing = ledger_service.payments_listing(await ledger(ctx, personal_account_id), categories=categories, period=period)
-    return _page(listing, lambda p: (p.paid_on, p.id), first, after)
+    return _page(listing, ledger_service.payment_key, first, after)
 
 
 async def internet_payments(
@@ -107,7 +107,7 @@ async def internet_payments(
     listing = ledger_service.internet_payments_listing(
         rows, categories=categories, period=period, today=ctx.settings.today()
     )
-    return _page(listing, lambda p: (p.created_at, p.id), first, after)
+    return _page(listing, ledger_service.internet_payment_key, first, after)
 
 
 async def readings(
@@ -122,4 +122,4 @@ async def readings(
     period = period_resolve(start=start, end=end, today=ctx.settings.today())
     rows = await loaders.readings(ctx).load(personal_account_id)
     listing = ledger_service.readings_listing(rows, period=period)
-    return _page(listing, lambda r: (r.taken_on,), first, after)
+    return _page(listing, ledger_service.reading_key, first, after)

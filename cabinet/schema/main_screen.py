@@ -148,7 +148,7 @@ def _account(a: ScreenAccount, period, first: int | None, today: dt.date) -> dic
 
 def _bills(a: ScreenAccount, period, first: int | None) -> dict:
     listing = ledger_service.bills_listing(a.ledger, categories=TAB, period=period)
-    page = paginate(listing.rows, lambda b: (b.issued_on, b.number), first=first, after=None)
+    page = paginate(listing.rows, ledger_service.bill_key, first=first, after=None)
     allocation = a.ledger.allocation
     return {
         "totalCount": listing.total_count,
@@ -192,7 +192,7 @@ def _line(line) -> dict:
 
 def _payments(a: ScreenAccount, period, first: int | None) -> dict:
     listing = ledger_service.payments_listing(a.ledger, categories=TAB, period=period)
-    page = paginate(listing.rows, lambda p: (p.paid_on, p.id), first=first, after=None)
+    page = paginate(listing.rows, ledger_service.payment_key, first=first, after=None)
     return {
         "totalCount": listing.total_count,
         "totalAmount": _money(listing.total_amount),
@@ -205,7 +205,7 @@ def _payments(a: ScreenAccount, period, first: int | None) -> dict:
 
 def _internet(a: ScreenAccount, period, first: int | None, today: dt.date) -> dict:
     listing = ledger_service.internet_payments_listing(a.internet, categories=TAB, period=period, today=today)
-    page = paginate(listing.rows, lambda p: (p.created_at, p.id), first=first, after=None)
+    page = paginate(listing.rows, ledger_service.internet_payment_key, first=first, after=None)
     return {
         "totalCount": listing.total_count,
         "totalAmount": _money(listing.total_amount),

@@ -99,6 +99,23 @@ def amount_sum(values: Sequence[Decimal]) -> Decimal:
     return sum(values, Decimal("0.00"))
 
 
+# The order of each list, newest first; also what its cursors encode.
+def bill_key(b: Row) -> tuple:
+    return (b.issued_on, b.number)
+
+
+def payment_key(p: Row) -> tuple:
+    return (p.paid_on, p.id)
+
+
+def internet_payment_key(p: Row) -> tuple:
+    return (p.created_at, p.id)
+
+
+def reading_key(r: Row) -> tuple:
+    return (r.taken_on,)
+
+
 @dataclass(frozen=True, slots=True)
 class Listing:
     """One filtered list of a screen: its rows (newest first), the period and the totals."""

@@ -15,9 +15,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP) assets
 
 # GraphiQL and React, copied from the npm registry so GraphiQL needs no CDN.
-assets: cabinet/static/graphiql/graphiql.min.js
-cabinet/static/graphiql/graphiql.min.js: scripts/graphiql_assets.sh
-	sh scripts/graphiql_assets.sh cabinet/static/graphiql
+assets: routes/static/graphiql/graphiql.min.js
+routes/static/graphiql/graphiql.min.js: scripts/graphiql_assets.sh
+	sh scripts/graphiql_assets.sh routes/static/graphiql
 
 run: install
 	CABINET_DEMO=1 CABINET_RUN_WORKERS=1 CABINET_SANDBOX_BANK=$${CABINET_SANDBOX_BANK:-1} CABINET_BUSINESS_DATE=$${CABINET_BUSINESS_DATE:-2014-05-26} \
@@ -33,7 +33,7 @@ bench: install
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 schema: $(STAMP)
-	$(PY) -c "from cabinet.schema import schema_sdl, SCHEMA_FILE; SCHEMA_FILE.write_text(schema_sdl())"
+	$(PY) -c "from schema import schema_sdl, SCHEMA_FILE; SCHEMA_FILE.write_text(schema_sdl())"
 
 clean:
-	rm -rf $(VENV) var cabinet/static/graphiql
+	rm -rf $(VENV) var routes/static/graphiql

@@ -231,8 +231,8 @@ async def _parallel(urls_dsn: str, statements: list[str], workers: int = 2) -> N
 
 async def dataset_build(*, dsn: str, accounts: int, log) -> float:
     """Fill a freshly migrated database (with the reference data) with `accounts` accounts."""
-    from cabinet.config import Settings
-    from cabinet.services.passwords import hasher
+    from config import Settings
+    from services.passwords import hasher
 
     started = time.perf_counter()
     password_hash = hasher(Settings()).hash(BENCH_PASSWORD)
@@ -299,10 +299,10 @@ async def dataset_build(*, dsn: str, accounts: int, log) -> float:
 
 async def reference_load(url: str) -> None:
     """The demo's RES and tariff history, through the project's own import."""
-    from cabinet.config import Settings
-    from cabinet.db import Database, create_engine
-    from cabinet.demo import demo_terms
-    from cabinet.services.importing import DEMO_DIR, import_csv
+    from config import Settings
+    from db import Database, create_engine
+    from services.demo import demo_terms
+    from services.importing import DEMO_DIR, import_csv
 
     db = Database(create_engine(url, Settings(database_url=url)))
     try:
@@ -317,7 +317,7 @@ async def reference_load(url: str) -> None:
 
 async def dataset_ensure(server, name: str, accounts: int, log) -> str:
     """The database `name` with `accounts` accounts, made unless a matching one is there."""
-    from cabinet.db import migrate
+    from db import migrate
 
     from bench.pg import dsn, with_database
 

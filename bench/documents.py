@@ -41,9 +41,9 @@ async def _world(db, settings, bills: int) -> list[int]:
     """One personal account with a meter, monthly readings and `bills` consumption bills."""
     from sqlalchemy import insert, select
 
-    from cabinet.demo import demo_basics
-    from cabinet.models import Bill, BillLine, Meter, MeterReading, PersonalAccount, Res
-    from cabinet.models.base import BillKind, ChargeCategory, ReadingSource, RecordSource
+    from services.demo import demo_basics
+    from models import Bill, BillLine, Meter, MeterReading, PersonalAccount, Res
+    from models.base import BillKind, ChargeCategory, ReadingSource, RecordSource
 
     await demo_basics(db, settings)  # the RES (supplier details on the bill), terms, demo logins
     async with db.transaction() as s:
@@ -80,10 +80,10 @@ async def _world(db, settings, bills: int) -> list[int]:
 async def bench_documents(database_url: str, *, bills: int = 20, requests: int = 300) -> dict[str, object]:
     import httpx
 
-    from cabinet.app import create_app
-    from cabinet.config import Settings
-    from cabinet.pdf import bill_pdf
-    from cabinet.services.documents import bill_document_data, document_link
+    from app import create_app
+    from config import Settings
+    from pdf import bill_pdf
+    from services.documents import bill_document_data, document_link
 
     settings = Settings(database_url=database_url, business_date=dt.date(2014, 5, 26), public_url="http://bench")
     app = create_app(settings)
@@ -161,7 +161,7 @@ def _with_database(url: str, name: str) -> str:
 async def main() -> None:
     import asyncpg
 
-    from cabinet.db import EmbeddedPostgres, migrate
+    from db import EmbeddedPostgres, migrate
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bills", type=int, default=20)

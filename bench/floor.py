@@ -141,7 +141,7 @@ UNAUTHENTICATED = b'{"data":null,"errors":[{"message":"Not signed in.","extensio
 
 
 def create() -> Starlette:
-    from cabinet.services.periods import year_before
+    from services.periods import year_before
 
     from bench.pg import dsn
 

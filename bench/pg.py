@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from cabinet.db import EmbeddedPostgres
+from db import EmbeddedPostgres
 
 # The same settings for the app, the floor and PostGraphile (one server, one set).
 # Sized for the 2-core, 24 GB machine: the 200k data set (~9 GB) stays in memory.

@@ -311,7 +311,7 @@ def submit_check(server: BenchServer, database: str, base: str, file: Path, resu
                  connections: int) -> dict:
     """Exactly once: one reading and one bill per account and date, gap-free numbers, and a
     second submit of stored readings answered as a replay with the stored bill."""
-    from cabinet.resolvers.ids import pk_of
+    from resolvers.ids import pk_of
 
     time.sleep(3)  # requests wrk left in flight at its deadline finish on the server
     state = asyncio.run(_submit_state(server, database))
@@ -354,8 +354,8 @@ def submit_check(server: BenchServer, database: str, base: str, file: Path, resu
 def pdf_links(prepared: Prepared) -> list[str]:
     from urllib.parse import urlsplit
 
-    from cabinet.config import Settings
-    from cabinet.services.documents import BILL, document_link
+    from config import Settings
+    from services.documents import BILL, document_link
 
     settings = Settings(document_link_secret=DOCUMENT_SECRET, document_link_ttl=dt.timedelta(hours=2),
                         public_url="http://127.0.0.1")
@@ -429,9 +429,9 @@ async def plans_and_answers(prepared: Prepared, compare: int = 20) -> dict:
     import httpx
     from sqlalchemy import event
 
-    from cabinet.app import create_app
-    from cabinet.config import Settings
-    from cabinet.services.periods import year_before
+    from app import create_app
+    from config import Settings
+    from services.periods import year_before
 
     from bench.floor import SCREEN_SQL
 
@@ -497,7 +497,7 @@ def peer_check(answers: dict[int, dict], changed: set[int], count: int = 10) -> 
     """The peer's figures for the same accounts against the app's: debt, bill count and sum,
     bill statuses and amounts due, payments and card payments. Accounts whose data the
     meterReadingSubmit run changed after the app answered are left out."""
-    from cabinet.services.periods import year_before
+    from services.periods import year_before
 
     ok, problems = 0, []
     chosen = [(pa, a) for pa, a in answers.items() if pa not in changed][:count]
@@ -535,7 +535,7 @@ def peer_check(answers: dict[int, dict], changed: set[int], count: int = 10) -> 
 async def documents_figures(server: BenchServer) -> dict:
     import asyncpg
 
-    from cabinet.db import migrate
+    from db import migrate
 
     from bench.documents import bench_documents
 
@@ -575,21 +575,21 @@ def machine() -> str:
 
 
 def app_source() -> str:
-    """Which app was measured: the working tree at its commit (and whether cabinet/ had
+    """Which app was measured: the working tree at its commit (and whether it had
     uncommitted changes), or the --app-from folder."""
-    import cabinet
+    import app
 
-    where = Path(cabinet.__file__).resolve().parent.parent
+    where = Path(app.__file__).resolve().parent
     if where != ROOT:
-        return f"cabinet/ from {where} (--app-from)"
+        return f"the app from {where} (--app-from)"
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                                 text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "cabinet"], cwd=ROOT, capture_output=True,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", ".", ":!bench", ":!tests", ":!docs"], cwd=ROOT, capture_output=True,
                                text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "the working tree"
-    return f"the working tree at {commit}" + (" with uncommitted changes in cabinet/" if dirty else "")
+    return f"the working tree at {commit}" + (" with uncommitted changes" if dirty else "")
 
 
 def fmt_lat(r: Result | None) -> str:
@@ -616,7 +616,7 @@ def report(ctx: dict) -> str:
     L.append(f"PostgreSQL {ctx['pg_version']} ({ctx['pg_where']}), the same settings for all: "
              + ", ".join(f"{k}={v}" for k, v in ctx["pg_settings"].items()) + ".")
     L.append(f"The app: {ctx['app_source']}, started by uvicorn through the production entry point "
-             "(cabinet.asgi:app_factory).")
+             "(asgi:app_factory).")
     L.append(f"Each contender: {ctx['workers']} worker processes; load from wrk on the same machine "
              f"(1 thread; {ctx['seconds']:.0f} s a run, fixed rates up to 3× longer; fixed rates open loop on 8-64 connections; "
              f"\"saturated\" = the rate was not held); "
@@ -757,11 +757,11 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true", help="leave PostGraphile out")
     parser.add_argument("--no-documents", action="store_true", help="leave bench/documents.py out")
     parser.add_argument("--app-from", metavar="DIR",
-                        help="run the app from this folder's cabinet/ (e.g. `git archive <commit> cabinet | tar -x -C DIR`)")
+                        help="run the app from this folder (e.g. `git archive <commit> | tar -x -C DIR`)")
     args = parser.parse_args()
     if args.app_from and os.environ.get("BENCH_APP_FROM") != str(Path(args.app_from).resolve()):
-        if not (Path(args.app_from) / "cabinet" / "app.py").exists():
-            raise SystemExit(f"no cabinet/app.py in {args.app_from}")
+        if not (Path(args.app_from) / "app.py").exists():
+            raise SystemExit(f"no app.py in {args.app_from}")
         os.environ["BENCH_APP_FROM"] = str(Path(args.app_from).resolve())
         os.execv(sys.executable, [sys.executable, "-m", "bench.run", *sys.argv[1:]])
     sizes = sorted(int(s) for s in args.sizes.split(","))

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import asyncpg
 
-from cabinet.resolvers.ids import global_id
-from cabinet.services.tokens import token_digest, token_new
+from resolvers.ids import global_id
+from services.tokens import token_digest, token_new
 
 from bench.datagen import BUSINESS_DATE
 
-# The manual's main screen as the frontend sends it: the document of cabinet/schema/main_screen.py
+# The manual's main screen as the frontend sends it: the document of schema/main_screen.py
 # (the known operation the app answers on its fast path; tests/test_read_side.py's MAIN_SCREEN
 # with `to`), sent with no variables, i.e. its defaults: the year up to today, the
 # ELECTRICITY tab, the first 100 rows. Kept here as text so an older app (--app-from) gets
@@ -126,7 +126,7 @@ PEER_SCREEN = """query MainScreen($id: BigInt!, $from: Date!, $to: Date!) { pers
 
 
 def peer_lines(personal_account_ids: list[int], today: dt.date = BUSINESS_DATE) -> list[str]:
-    from cabinet.services.periods import year_before
+    from services.periods import year_before
 
     out = []
     for pa in personal_account_ids:

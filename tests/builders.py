@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cabinet.models import (
+from models import (
     Account,
     ActivationRequest,
     Bill,
@@ -19,7 +19,7 @@ from cabinet.models import (
     PersonalAccount,
     Res,
 )
-from cabinet.models.base import (
+from models.base import (
     ActivationMethod,
     ActivationStatus,
     BillKind,
@@ -156,8 +156,8 @@ def _months_before(day: dt.date, months: int) -> dt.date:
 
 async def tariffs_make(session: AsyncSession) -> None:
     """DESIGN §3's tariff history."""
-    from cabinet.models import Tariff, TariffBlock
-    from cabinet.services.pricing import DEMO_TARIFF_HISTORY
+    from models import Tariff, TariffBlock
+    from services.pricing import DEMO_TARIFF_HISTORY
 
     for version in DEMO_TARIFF_HISTORY:
         tariff_id = (

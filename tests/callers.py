@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 import httpx
 from sqlalchemy import func, select
 
-from cabinet.config import Settings
-from cabinet.db import Database
-from cabinet.models import Account, AuthSession
-from cabinet.services.api_clients import SCOPES, api_client_create
-from cabinet.services.auth import _tokens_issue
+from config import Settings
+from db import Database
+from models import Account, AuthSession
+from services.api_clients import SCOPES, api_client_create
+from services.auth import _tokens_issue
 
 # Top-level error codes a client may get on purpose (extensions.code).
 ALLOWED_CODES = frozenset({"UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT"})

@@ -19,8 +19,8 @@ import asyncpg
 import httpx
 import pytest
 
-from cabinet.config import Settings
-from cabinet.db import Database, EmbeddedPostgres, create_engine, migrate
+from config import Settings
+from db import Database, EmbeddedPostgres, create_engine, migrate
 
 DEMO_DATE = dt.date(2014, 5, 26)
 
@@ -97,7 +97,7 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def app(settings: Settings):
-    from cabinet.app import create_app
+    from app import create_app
 
     application = create_app(settings)
     yield application

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from cabinet.config import Settings
+from config import Settings
 
 
 def free_socket(host: str = "127.0.0.1") -> socket.socket:
@@ -112,7 +112,7 @@ def serve(
 def cabinet_served(settings: Settings, **updates: Any) -> Iterator[str]:
     """create_app over HTTP with the sandbox bank mounted and public_url = its own base URL,
     so checkout_url, bank_api_url and the bank's callbacks all reach this very server."""
-    from cabinet.app import create_app
+    from app import create_app
 
     sock = free_socket()
     live = settings.model_copy(update={"public_url": base_url_of(sock), "sandbox_bank": True, **updates})

@@ -27,11 +27,11 @@ import pytest
 from sqlalchemy import text
 from websockets.asyncio.client import connect
 
-from callers import Caller, api_key_make, post, token_mint
-from cabinet.demo import demo_load
-from cabinet.resolvers.ids import global_id
-from cabinet.schema import schema_sdl
-from live import serve
+from tests.callers import Caller, api_key_make, post, token_mint
+from services.demo import demo_load
+from resolvers.ids import global_id
+from schema import schema_sdl
+from tests.live import serve
 
 NODE_TYPES = (
     "Account", "PersonalAccount", "Bill", "Payment", "InternetPayment", "MeterReading",
@@ -178,7 +178,7 @@ async def sweep_world(db, settings, http):
 
 
 async def _counts(db, lysenko_ids: dict[str, list[str]]) -> tuple:
-    from cabinet.resolvers.ids import pk_of
+    from resolvers.ids import pk_of
 
     pas = [pk_of(v, "PersonalAccount") for v in lysenko_ids["PersonalAccount"]]
     account = pk_of(lysenko_ids["Account"][0], "Account")
@@ -247,7 +247,7 @@ def _assert_refusal(field: str, baseline: object) -> None:
 
 async def _subscription_answers(settings, caller: Caller, call: Call, probes: list[tuple[str, str]]) -> list[object]:
     """The first message each subscription gets, over one graphql-transport-ws connection."""
-    from cabinet.app import create_app
+    from app import create_app
 
     with serve(lambda: create_app(settings), factory=True) as base:
         url = base.replace("http://", "ws://") + "/graphql"

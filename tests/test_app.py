@@ -7,9 +7,9 @@ import logging
 import pytest
 from sqlalchemy import delete, event
 
-from cabinet.demo import DEMO_PASSWORD, demo_basics
-from cabinet.models import Terms
-from cabinet.schema import SCHEMA_FILE, schema_sdl
+from services.demo import DEMO_PASSWORD, demo_basics
+from models import Terms
+from schema import SCHEMA_FILE, schema_sdl
 
 
 async def test_healthz_answers_once_the_database_is_ready(http):

@@ -6,12 +6,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from cabinet.demo import DEMO_PASSWORD, demo_basics
-from cabinet.models import Account, AuthToken
-from cabinet.models.base import AccountStatus
-from cabinet.services import auth as auth_service
-from cabinet.services.passwords import _hasher, dummy_hash
-from cabinet.services.tokens import token_digest
+from services.demo import DEMO_PASSWORD, demo_basics
+from models import Account, AuthToken
+from models.base import AccountStatus
+from services import auth as auth_service
+from services.passwords import _hasher, dummy_hash
+from services.tokens import token_digest
 
 SIGN_IN = """mutation($l: String!, $p: String!) { tokenCreate(login: $l, password: $p) {
   __typename
@@ -202,7 +202,7 @@ async def test_repeated_failures_are_throttled(demo, gql, settings):
 
 
 async def test_throttle_is_per_login_too(demo, gql, settings, db):
-    from cabinet.models import Throttle
+    from models import Throttle
 
     for _ in range(settings.throttle_free_failures + 1):
         await sign_in(gql, password="wrong-password")

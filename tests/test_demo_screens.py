@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from cabinet.demo import DEMO_PASSWORD, demo_load
+from services.demo import DEMO_PASSWORD, demo_load
 
 SCREEN = """query($from: Date) { viewer { login personalAccounts {
   number holderName address res { code name oblast { name } }

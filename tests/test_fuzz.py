@@ -53,10 +53,10 @@ from hypothesis import strategies as st
 from hypothesis_graphql import nodes
 from sqlalchemy import text
 
-from callers import Caller, callers_make, post, token_mint
-from cabinet.demo import DEMO_PASSWORD, TERMS_VERSION, demo_load
-from cabinet.resolvers.ids import global_id
-from cabinet.schema import SCHEMA_FILE
+from tests.callers import Caller, callers_make, post, token_mint
+from services.demo import DEMO_PASSWORD, TERMS_VERSION, demo_load
+from resolvers.ids import global_id
+from schema import SCHEMA_FILE
 
 EXAMPLES = int(os.environ.get("CABINET_FUZZ_EXAMPLES", "150"))
 SEED = 20140526
@@ -294,8 +294,8 @@ async def steered_writes(world, http, db, settings) -> Counter:
     """Hypothesis-drawn writes that mostly get through: aggregator posts (replayed and conflicting),
     card payments started and called back by the bank (duplicates, reversals, forgeries, wrong
     amounts) and meter readings. Each answer is held to the error policy; the invariants follow."""
-    from cabinet.payments.liqpay import signed_pair
-    from cabinet.services.card_payments import liqpay_keys
+    from payments.liqpay import signed_pair
+    from services.card_payments import liqpay_keys
 
     async with db.sessions() as s:
         accounts = [

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from cabinet.demo import DEMO_PASSWORD, demo_basics
-from test_read_side import MAIN_SCREEN
+from services.demo import DEMO_PASSWORD, demo_basics
+from tests.test_read_side import MAIN_SCREEN
 
 
 @pytest.fixture(autouse=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event
 
-from builders import history_make, link, personal_account_make
-from cabinet.demo import DEMO_PASSWORD, demo_load
-from cabinet.schema.main_screen import MAIN_SCREEN, is_main_screen
+from tests.builders import history_make, link, personal_account_make
+from services.demo import DEMO_PASSWORD, demo_load
+from schema.main_screen import MAIN_SCREEN, is_main_screen
 
 VARIABLE_SETS = [
     {},

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import event
 
-from builders import history_make, personal_account_make
-from cabinet.demo import DEMO_PASSWORD, demo_basics
+from tests.builders import history_make, personal_account_make
+from services.demo import DEMO_PASSWORD, demo_basics
 
 MAIN_SCREEN = """query($from: Date, $first: Int) { viewer { personalAccounts {
   id number holderName address
@@ -107,7 +107,7 @@ async def test_cursors_page_through_and_stay_valid_when_rows_are_added(world, db
         if len(seen) == 10:
             # A new bill arrives between pages: the next page continues where it was.
             async with db.transaction() as s:
-                from builders import history_make as _  # noqa: F401
+                from tests.builders import history_make as _  # noqa: F401
                 await s.execute(
                     __import__("sqlalchemy").text(
                         "INSERT INTO bill (personal_account_id, number, category, kind, issued_on, amount, source)"

@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from builders import metered_account_make, tariffs_make
-from cabinet.demo import DEMO_PASSWORD, demo_basics
-from cabinet.models import Bill, BillLine, MeterReading, OutboxMessage
-from cabinet.resolvers.ids import global_id
-from cabinet.services.billing import bill_number_next
+from tests.builders import metered_account_make, tariffs_make
+from services.demo import DEMO_PASSWORD, demo_basics
+from models import Bill, BillLine, MeterReading, OutboxMessage
+from resolvers.ids import global_id
+from services.billing import bill_number_next
 
 PREVIEW = """query($input: MeterReadingInput!) { meterReadingPreview(input: $input) {
   __typename
@@ -129,7 +129,7 @@ async def test_the_cap_itself_is_plausible(account, gql):
 async def test_no_meter_no_previous_reading_and_no_tariff(db, settings, gql):
     await demo_basics(db, settings)
     async with db.transaction() as s:
-        from builders import personal_account_make
+        from tests.builders import personal_account_make
 
         bare = await personal_account_make(s, number="7000002", login="lysenko")
         fresh = await metered_account_make(s, number="7000003", login="lysenko", zones=["TOTAL"], last_values=None, last_taken_on=dt.date(2014, 1, 1))

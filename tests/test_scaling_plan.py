@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from cabinet.models import Base
+from models import Base
 
 PLAN = Path(__file__).resolve().parent.parent / "docs" / "scaling.md"
 

@@ -1,4 +1,4 @@
-from cabinet.demo import DEMO_PASSWORD, demo_basics
+from services.demo import DEMO_PASSWORD, demo_basics
 
 
 async def test_sign_in_and_viewer(db, settings, gql):

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from cabinet.i18n import message, pick_language
-from cabinet.resolvers.ids import global_id, global_id_decode, pk_of
-from cabinet.schema.scalars import datetime_parse, decimal_parse, decimal_serialize
+from i18n import message, pick_language
+from resolvers.ids import global_id, global_id_decode, pk_of
+from schema.scalars import datetime_parse, decimal_parse, decimal_serialize
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from sqlalchemy import insert, select
 
-from cabinet.models import Bill, Meter, OutboxMessage, Payment, PersonalAccount, Res
-from cabinet.models.base import BillKind, ChargeCategory, PaymentChannel, RecordSource
+from models import Bill, Meter, OutboxMessage, Payment, PersonalAccount, Res
+from models.base import BillKind, ChargeCategory, PaymentChannel, RecordSource
 
 PASSWORD = "correct horse battery"
 ADMIN_PASSWORD = "admin staple battery"

@@ -11,11 +11,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import insert
 
-from cabinet.models import Oblast, Res, Terms
-from cabinet.models.base import AccountStatus, Role
-from cabinet.services.accounts import account_create
+from models import Oblast, Res, Terms
+from models.base import AccountStatus, Role
+from services.accounts import account_create
 
-from account_helpers import ADMIN_PASSWORD, NUMBER, TERMS, personal_account_with_evidence
+from tests.accounts.account_helpers import ADMIN_PASSWORD, NUMBER, TERMS, personal_account_with_evidence
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """One person cannot see or act on another's personal accounts, requests, sessions or data."""
 from __future__ import annotations
 
-from account_helpers import (
+from tests.accounts.account_helpers import (
     ADD,
     APPROVE,
     CHANGE,

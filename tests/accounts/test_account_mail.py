@@ -9,7 +9,7 @@ from email import policy
 import pytest
 from aiosmtpd.controller import Controller
 
-from account_helpers import (
+from tests.accounts.account_helpers import (
     APPROVE,
     CONFIRM,
     METER,
@@ -26,8 +26,8 @@ from account_helpers import (
     registration,
     sign_in,
 )
-from cabinet.mail.sender import outbox_deliver_due, transport_for
-from cabinet.models.base import OutboxStatus
+from mail.sender import outbox_deliver_due, transport_for
+from models.base import OutboxStatus
 
 
 class Inbox:

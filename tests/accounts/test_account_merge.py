@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import insert, select, update
 
-from account_helpers import (
+from tests.accounts.account_helpers import (
     ADMIN_PASSWORD,
     APPROVE,
     MERGE,
@@ -23,7 +23,7 @@ from account_helpers import (
     register,
     sign_in,
 )
-from cabinet.models import (
+from models import (
     Account,
     ActivationRequest,
     AuditEntry,
@@ -33,7 +33,7 @@ from cabinet.models import (
     OutboxMessage,
     Throttle,
 )
-from cabinet.models.base import AccountStatus, ChargeCategory, InternetPaymentStatus, OutboxStatus
+from models.base import AccountStatus, ChargeCategory, InternetPaymentStatus, OutboxStatus
 
 
 async def merge(gql, token: str, login: str, password: str = PASSWORD) -> dict:

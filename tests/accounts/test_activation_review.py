@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from account_helpers import (
+from tests.accounts.account_helpers import (
     ADD,
     APPROVE,
     METER,
@@ -22,9 +22,9 @@ from account_helpers import (
     register,
     sign_in,
 )
-from cabinet.models import Account, ActivationRequest, AuditEntry
-from cabinet.models.base import AccountStatus
-from cabinet.resolvers.ids import global_id
+from models import Account, ActivationRequest, AuditEntry
+from models.base import AccountStatus
+from resolvers.ids import global_id
 
 
 async def pending_ids(db) -> list[str]:

@@ -6,8 +6,8 @@ import datetime as dt
 import httpx
 from sqlalchemy import select, update
 
-from account_helpers import METER, PASSWORD, REGISTER, active_login, registration, sign_in
-from cabinet.models import Throttle
+from tests.accounts.account_helpers import METER, PASSWORD, REGISTER, active_login, registration, sign_in
+from models import Throttle
 
 ALIASED_SIGN_INS = "mutation {%s}" % " ".join(
     f'a{i}: tokenCreate(login: "holder", password: "{"wrong password" if i < 6 else PASSWORD}") '

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from account_helpers import (
+from tests.accounts.account_helpers import (
     CHANGE,
     PASSWORD,
     RESET,
@@ -19,9 +19,9 @@ from account_helpers import (
     sign_in,
     token_of,
 )
-from cabinet.models import Account, OneTimeToken, Throttle
-from cabinet.models.base import AccountStatus, OneTimeTokenKind
-from cabinet.services.tokens import token_digest
+from models import Account, OneTimeToken, Throttle
+from models.base import AccountStatus, OneTimeTokenKind
+from services.tokens import token_digest
 
 NEW_PASSWORD = "a brand new secret"
 VIEWER = "{ viewer { login } }"

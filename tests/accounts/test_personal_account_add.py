@@ -1,7 +1,7 @@
 """personalAccountAdd: one more personal account for a login, with the same evidence rules."""
 from __future__ import annotations
 
-from account_helpers import (
+from tests.accounts.account_helpers import (
     ADD,
     APPROVE,
     LAST_PAYMENT,

@@ -5,7 +5,7 @@ import datetime as dt
 
 from sqlalchemy import select, update
 
-from account_helpers import (
+from tests.accounts.account_helpers import (
     CONFIRM,
     PASSWORD,
     RESET_REQUEST,
@@ -17,8 +17,8 @@ from account_helpers import (
     register,
     sign_in,
 )
-from cabinet.models import Account, OneTimeToken, Throttle
-from cabinet.models.base import OneTimeTokenKind
+from models import Account, OneTimeToken, Throttle
+from models.base import OneTimeTokenKind
 
 
 async def change(gql, token: str, headers: dict | None = None, **values) -> dict:

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, insert, select
 
-from account_helpers import (
+from tests.accounts.account_helpers import (
     FRESH_PAYMENT,
     LAST_PAYMENT,
     METER,
@@ -22,10 +22,10 @@ from account_helpers import (
     registration,
     sign_in,
 )
-from cabinet.demo import demo_load
-from cabinet.models import Account, ActivationRequest, Payment, PersonalAccount, Res, Throttle
-from cabinet.models.base import AccountStatus, ActivationMethod, ActivationStatus, ChargeCategory, PaymentChannel
-from cabinet.services.evidence import last_payment_amount
+from services.demo import demo_load
+from models import Account, ActivationRequest, Payment, PersonalAccount, Res, Throttle
+from models.base import AccountStatus, ActivationMethod, ActivationStatus, ChargeCategory, PaymentChannel
+from services.evidence import last_payment_amount
 
 
 async def accounts(db) -> dict[str, Account]:

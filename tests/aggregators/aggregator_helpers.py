@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from builders import history_make, personal_account_make
-from cabinet.models import AggregatorPayment, Payment
-from cabinet.services.api_clients import SCOPES, api_client_create
+from tests.builders import history_make, personal_account_make
+from models import AggregatorPayment, Payment
+from services.api_clients import SCOPES, api_client_create
 
 HOLDER = "Лысенко Александра Афанасьевна"
 NUMBER = "9000001"

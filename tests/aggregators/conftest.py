@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from cabinet.demo import demo_basics
+from services.demo import demo_basics
 
 
 @pytest.fixture

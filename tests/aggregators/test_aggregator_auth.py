@@ -6,11 +6,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from aggregator_helpers import LOOKUP, NUMBER, POST, REGISTRY, account_make, api, client_make, codes, counts, post_input
-from cabinet.demo import DEMO_PASSWORD
-from cabinet.models import ApiClient
-from cabinet.resolvers.ids import global_id
-from cabinet.services.tokens import token_digest
+from tests.aggregators.aggregator_helpers import LOOKUP, NUMBER, POST, REGISTRY, account_make, api, client_make, codes, counts, post_input
+from services.demo import DEMO_PASSWORD
+from models import ApiClient
+from resolvers.ids import global_id
+from services.tokens import token_digest
 
 CALLS = {
     "lookup": (LOOKUP, {"res": "0101", "number": NUMBER}),

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from aggregator_helpers import CUSTOMER, NUMBER, POST, account_make, api, client_make, counts, post, post_input
-from cabinet.demo import DEMO_PASSWORD
-from cabinet.models import AggregatorPayment, Payment
-from cabinet.models.base import ChargeCategory, PaymentChannel
+from tests.aggregators.aggregator_helpers import CUSTOMER, NUMBER, POST, account_make, api, client_make, counts, post, post_input
+from services.demo import DEMO_PASSWORD
+from models import AggregatorPayment, Payment
+from models.base import ChargeCategory, PaymentChannel
 
 
 async def _customer(gql, number: str = NUMBER) -> dict:

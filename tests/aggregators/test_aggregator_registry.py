@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from aggregator_helpers import REGISTRY, account_make, api, client_make, codes, post
+from tests.aggregators.aggregator_helpers import REGISTRY, account_make, api, client_make, codes, post
 
 
 async def _registry(gql, key, **variables) -> dict:

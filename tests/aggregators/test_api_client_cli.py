@@ -6,12 +6,12 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
-from aggregator_helpers import LOOKUP, NUMBER, account_make, api, codes
-from cabinet import cli
-from cabinet.models import ApiClient
-from cabinet.services.api_clients import api_client_create, scopes_parse
-from cabinet.services.errors import InvalidInput, NotFound, OperationRefused
-from cabinet.services.tokens import token_digest
+from tests.aggregators.aggregator_helpers import LOOKUP, NUMBER, account_make, api, codes
+import cli
+from models import ApiClient
+from services.api_clients import api_client_create, scopes_parse
+from services.errors import InvalidInput, NotFound, OperationRefused
+from services.tokens import token_digest
 
 
 async def _cli(settings, capsys, *argv: str) -> str:

@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import insert
 
-from aggregator_helpers import CUSTOMER, LOOKUP, NUMBER, account_make, api, client_make, post
-from cabinet.demo import DEMO_PASSWORD, demo_load
-from cabinet.models import Bill, Payment
-from cabinet.models.base import BillKind, ChargeCategory, PaymentChannel, RecordSource
+from tests.aggregators.aggregator_helpers import CUSTOMER, LOOKUP, NUMBER, account_make, api, client_make, post
+from services.demo import DEMO_PASSWORD, demo_load
+from models import Bill, Payment
+from models.base import BillKind, ChargeCategory, PaymentChannel, RecordSource
 
 
 async def _more_categories(db, pa: int) -> None:

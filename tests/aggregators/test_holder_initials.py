@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from cabinet.services.aggregators import holder_initials
+from services.aggregators import holder_initials
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from cabinet.config import Settings
-from live import serve  # noqa: F401  (re-exported: browser tests import it from here too)
+from config import Settings
+from tests.live import serve  # noqa: F401  (re-exported: browser tests import it from here too)
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = os.environ.get("CABINET_CHROMIUM", "/usr/bin/chromium")
@@ -45,7 +45,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def live_server(settings: Settings) -> Iterator[str]:
     """The base URL of create_app(settings) served over HTTP on 127.0.0.1."""
-    from cabinet.app import create_app
+    from app import create_app
 
     # create_app runs in the server's thread: the engine and its connections belong to that loop.
     with serve(lambda: create_app(settings), factory=True) as url:

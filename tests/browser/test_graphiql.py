@@ -10,7 +10,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import pytest
 
-from cabinet.demo import DEMO_PASSWORD, demo_basics
+from services.demo import DEMO_PASSWORD, demo_basics
 
 VIEWER = "{ viewer { login } }"
 TOKEN_CREATE = """mutation($l: String!, $p: String!) { tokenCreate(login: $l, password: $p) {

@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from builders import history_make, personal_account_make
-from cabinet.demo import DEMO_PASSWORD, demo_basics
-from cabinet.resolvers.ids import global_id
-from live import cabinet_served
+from tests.builders import history_make, personal_account_make
+from services.demo import DEMO_PASSWORD, demo_basics
+from resolvers.ids import global_id
+from tests.live import cabinet_served
 
 START = """mutation($input: PaymentStartInput!) { paymentStart(input: $input) {
   __typename

@@ -5,10 +5,10 @@ import datetime as dt
 
 import pytest
 
-from cabinet.demo import demo_basics
-from cabinet.services.documents import document_link
+from services.demo import demo_basics
+from services.documents import document_link
 
-from document_helpers import manual_account_make, path_of
+from tests.documents.document_helpers import manual_account_make, path_of
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cabinet.models import Bill, BillLine, InternetPayment, Meter, MeterReading, Payment, PersonalAccount, Res
-from cabinet.models.base import BillKind, ChargeCategory, InternetPaymentStatus, PaymentChannel, ReadingSource, RecordSource
+from models import Bill, BillLine, InternetPayment, Meter, MeterReading, Payment, PersonalAccount, Res
+from models.base import BillKind, ChargeCategory, InternetPaymentStatus, PaymentChannel, ReadingSource, RecordSource
 
 D = Decimal
 KYIV = dt.timezone(dt.timedelta(hours=3))
@@ -68,7 +68,7 @@ def due_date(issued: dt.date) -> dt.date:
 
 async def manual_account_make(session: AsyncSession, *, login: str | None = "lysenko") -> dict:
     """0101010 with its April 2014 bills, payments and readings. Returns ids: {"pa", bill numbers, payment numbers}."""
-    from builders import link
+    from tests.builders import link
 
     res_id = (await session.execute(select(Res.id).where(Res.code == "0101"))).scalar_one()
     pa = (

@@ -7,15 +7,15 @@ from decimal import Decimal
 
 from sqlalchemy import insert
 
-from builders import metered_account_make, tariffs_make
-from cabinet.demo import DEMO_PASSWORD, demo_basics, demo_load
-from cabinet.models import Bill
-from cabinet.models.base import BillKind, ChargeCategory, RecordSource
-from cabinet.pdf.qr import URL_PREFIX, nbu_payment_decode
-from cabinet.resolvers.ids import global_id
-from cabinet.services.documents import consumption_history, debts_as_of
+from tests.builders import metered_account_make, tariffs_make
+from services.demo import DEMO_PASSWORD, demo_basics, demo_load
+from models import Bill
+from models.base import BillKind, ChargeCategory, RecordSource
+from pdf.qr import URL_PREFIX, nbu_payment_decode
+from resolvers.ids import global_id
+from services.documents import consumption_history, debts_as_of
 
-from document_helpers import ADDRESS, EDRPOU, HOLDER, IBAN, SUPPLIER, path_of, pdf_pages, pdf_qr_codes, pdf_text
+from tests.documents.document_helpers import ADDRESS, EDRPOU, HOLDER, IBAN, SUPPLIER, path_of, pdf_pages, pdf_qr_codes, pdf_text
 
 DEBTS_30_04 = [
     ("по електроенергії", "1870.54"),
@@ -96,8 +96,8 @@ async def test_debts_are_those_of_the_issue_date(manual, http, link, db):
 
 
 async def test_a_reversal_counts_from_its_own_day(manual, db):
-    from cabinet.models import Payment
-    from cabinet.models.base import PaymentChannel
+    from models import Payment
+    from models.base import PaymentChannel
 
     async with db.transaction() as s:
         original = (await s.execute(insert(Payment).values(

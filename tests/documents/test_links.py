@@ -8,10 +8,10 @@ import hashlib
 import pytest
 from sqlalchemy import func, select
 
-from cabinet.models import Document
-from cabinet.services import documents as service
+from models import Document
+from services import documents as service
 
-from document_helpers import pdf_text
+from tests.documents.document_helpers import pdf_text
 
 
 def _with(path: str, **params: str) -> str:
@@ -77,7 +77,7 @@ async def test_a_forged_or_borrowed_signature_is_refused(manual, http, link, db)
         assert response.status_code == 403, path
         assert response.headers["cache-control"] == "no-store"
     # A link signed with another secret.
-    from cabinet.config import Settings
+    from config import Settings
 
     stranger = Settings(database_url="x", document_link_secret="someone-else", public_url="https://cabinet.test")
     foreign = service.document_path(stranger, "bill", manual[13942531], int(expires))
@@ -167,9 +167,9 @@ BILLS_QUERY = "{ viewer { personalAccounts { bills(first: 10) { edges { node { n
 
 
 async def test_every_bill_in_the_api_has_a_working_link(manual, gql, http):
-    from cabinet.demo import DEMO_PASSWORD
+    from services.demo import DEMO_PASSWORD
 
-    from document_helpers import path_of
+    from tests.documents.document_helpers import path_of
 
     await gql.sign_in("lysenko", DEMO_PASSWORD)
     edges = (await gql(BILLS_QUERY))["data"]["viewer"]["personalAccounts"][0]["bills"]["edges"]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from cabinet.pdf.qr import URL_PREFIX, nbu_payment_decode, nbu_payment_lines, nbu_payment_url, qr_png
+from pdf.qr import URL_PREFIX, nbu_payment_decode, nbu_payment_lines, nbu_payment_url, qr_png
 
 DETAILS = dict(
     recipient="ПАТ «Донецькобленерго»",
@@ -53,7 +53,7 @@ def test_the_code_is_version_10_or_more_and_reads_back_with_the_hryvnia_sign():
     url = nbu_payment_url(**DETAILS)
     assert segno.make(url, error="m", boost_error=True).version <= 20
     image = Image.open(io.BytesIO(qr_png(url)))
-    from cabinet.pdf.qr import SCALE
+    from pdf.qr import SCALE
 
     modules = image.width // SCALE - 8
     assert modules >= 57  # version 10 is 57 modules wide

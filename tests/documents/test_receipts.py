@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from builders import history_make, personal_account_make
-from cabinet.demo import DEMO_PASSWORD, demo_basics
-from cabinet.payments.liqpay import signed_pair
-from cabinet.resolvers.ids import global_id
-from cabinet.services.card_payments import liqpay_keys
+from tests.builders import history_make, personal_account_make
+from services.demo import DEMO_PASSWORD, demo_basics
+from payments.liqpay import signed_pair
+from resolvers.ids import global_id
+from services.card_payments import liqpay_keys
 
-from document_helpers import EDRPOU, IBAN, SUPPLIER, path_of, pdf_pages, pdf_text
+from tests.documents.document_helpers import EDRPOU, IBAN, SUPPLIER, path_of, pdf_pages, pdf_text
 
 START = """mutation($input: PaymentStartInput!) { paymentStart(input: $input) {
   __typename ... on PaymentStartSuccess { payment { id number status receiptUrl } checkout { fields { name value } } }
@@ -95,7 +95,7 @@ async def test_a_reversed_payment_has_no_receipt(account, gql, http, settings, d
 
 async def test_a_receipt_link_for_an_unprocessed_payment_is_404(account, gql, http, link):
     payment, _ = await _start(gql, account)
-    from cabinet.resolvers.ids import pk_of
+    from resolvers.ids import pk_of
 
     assert (await http.get(link("receipt", pk_of(payment["id"], "InternetPayment")))).status_code == 404
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cabinet.services.importing import ImportReport, import_csv
+from services.importing import ImportReport, import_csv
 
 TABLES = (
     "oblast", "res", "personal_account", "meter", "tariff", "tariff_block", "meter_reading", "bill",

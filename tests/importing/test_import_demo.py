@@ -1,4 +1,4 @@
-"""The demo set (cabinet/data/demo): the manual's accounts and figures, on the business date 2014-05-26."""
+"""The demo set (services/data/demo): the manual's accounts and figures, on the business date 2014-05-26."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,10 +6,10 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
-from cabinet.demo import demo_logins
-from cabinet.models.base import ChargeCategory
-from cabinet.services.allocation import LedgerBill, LedgerPayment, allocate
-from cabinet.services.importing import DEMO_DIR, KINDS, demo_import
+from services.demo import demo_logins
+from models.base import ChargeCategory
+from services.allocation import LedgerBill, LedgerPayment, allocate
+from services.importing import DEMO_DIR, KINDS, demo_import
 
 TODAY = dt.date(2014, 5, 26)
 FIGURE_6_BILLS = [  # Рисунок 6, newest first: number, issued, period, amount

@@ -6,7 +6,7 @@ import io
 import pytest
 from sqlalchemy import text
 
-from cabinet.services.importing import ImportRejected, ImportReport, import_csv
+from services.importing import ImportRejected, ImportReport, import_csv
 
 HEADER = ["external_id", "res_code", "account_number", "paid_on", "amount", "category", "bill_number"]
 

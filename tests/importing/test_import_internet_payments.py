@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from cabinet.services.importing import ImportRejected
+from services.importing import ImportRejected
 
 HEADER = [
     "external_id", "number", "res_code", "account_number", "login", "amount", "category", "bill_number",

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from cabinet.services.importing import ImportRejected
+from services.importing import ImportRejected
 
 READING_HEADER = ["external_id", "res_code", "account_number", "meter_serial", "taken_on", "values"]
 BILL_HEADER = [

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from cabinet.services.importing import DEMO_DIR, ImportRejected
+from services.importing import DEMO_DIR, ImportRejected
 
 RES_HEADER = ["code", "name", "oblast_code", "oblast_name", "supplier_name", "edrpou", "iban", "address"]
 METER_HEADER = [

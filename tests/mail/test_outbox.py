@@ -17,9 +17,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import delete, select
 
-from cabinet.db import Database, create_engine
-from cabinet.mail.outbox import mail_enqueue, outbox_backlog
-from cabinet.mail.sender import (
+from db import Database, create_engine
+from mail.outbox import mail_enqueue, outbox_backlog
+from mail.sender import (
     FolderTransport,
     Mail,
     SmtpTransport,
@@ -29,10 +29,10 @@ from cabinet.mail.sender import (
     retry_delay,
     transport_for,
 )
-from cabinet.mail.templates import PARAMS, TEMPLATES, mail_render
-from cabinet.models import Account
-from cabinet.models.base import AccountStatus, OutboxStatus
-from cabinet.models.outbox import OutboxMessage
+from mail.templates import PARAMS, TEMPLATES, mail_render
+from models import Account
+from models.base import AccountStatus, OutboxStatus
+from models.outbox import OutboxMessage
 
 LINK = "https://cabinet.test/password-reset?token=Zx9"
 SAMPLE = {
@@ -445,7 +445,7 @@ async def test_worker_survives_failing_rounds(settings, caplog):
     broken = Database(create_engine(missing_url, settings))
     worker_settings = settings.model_copy(update={"mail_poll_interval": 0.01})
     stop = asyncio.Event()
-    caplog.set_level(logging.ERROR, logger="cabinet.mail.sender")
+    caplog.set_level(logging.ERROR, logger="mail.sender")
     task = asyncio.create_task(outbox_worker(broken, worker_settings, stop))
     try:
         await asyncio.sleep(0.5)

@@ -9,12 +9,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from builders import history_make, personal_account_make
-from cabinet.demo import DEMO_PASSWORD, demo_basics
-from cabinet.models import BankCallback, InternetPayment, OutboxMessage, Payment
-from cabinet.payments.liqpay import LiqPayKeys, signature_of, signed_pair
-from cabinet.resolvers.ids import global_id
-from cabinet.services.card_payments import liqpay_keys
+from tests.builders import history_make, personal_account_make
+from services.demo import DEMO_PASSWORD, demo_basics
+from models import BankCallback, InternetPayment, OutboxMessage, Payment
+from payments.liqpay import LiqPayKeys, signature_of, signed_pair
+from resolvers.ids import global_id
+from services.card_payments import liqpay_keys
 
 START = """mutation($input: PaymentStartInput!) { paymentStart(input: $input) {
   __typename

@@ -16,11 +16,11 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from builders import history_make, personal_account_make
-from cabinet.demo import DEMO_PASSWORD, demo_basics
-from cabinet.resolvers.ids import global_id
-from live import free_socket
-from test_card_payments import START, bank_message, callback, form_params, start_input
+from tests.builders import history_make, personal_account_make
+from services.demo import DEMO_PASSWORD, demo_basics
+from resolvers.ids import global_id
+from tests.live import free_socket
+from tests.payments.test_card_payments import START, bank_message, callback, form_params, start_input
 
 SUBSCRIBE = "subscription($id: ID!) { internetPaymentUpdated(id: $id) { number status confirmedAt } }"
 
@@ -33,8 +33,8 @@ def second_process(settings):
     sock.close()
     code = (
         "import uvicorn\n"
-        "from cabinet.app import create_app\n"
-        "from cabinet.config import Settings\n"
+        "from app import create_app\n"
+        "from config import Settings\n"
         f"uvicorn.run(create_app(Settings()), host='127.0.0.1', port={port}, log_level='warning')\n"
     )
     env = {

@@ -19,14 +19,14 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from builders import history_make, personal_account_make
-from cabinet.demo import DEMO_PASSWORD, demo_basics
-from cabinet.models import BankCallback, InternetPayment, Payment
-from cabinet.payments.liqpay import LiqPayKeys, signed_pair
-from cabinet.payments.sandbox import SwitchError, card_check, luhn_ok, money, switches_parse
-from cabinet.resolvers.ids import global_id
-from cabinet.services.card_payments import liqpay_keys
-from live import cabinet_served
+from tests.builders import history_make, personal_account_make
+from services.demo import DEMO_PASSWORD, demo_basics
+from models import BankCallback, InternetPayment, Payment
+from payments.liqpay import LiqPayKeys, signed_pair
+from payments.sandbox import SwitchError, card_check, luhn_ok, money, switches_parse
+from resolvers.ids import global_id
+from services.card_payments import liqpay_keys
+from tests.live import cabinet_served
 
 START = """mutation($input: PaymentStartInput!) { paymentStart(input: $input) {
   __typename
@@ -311,7 +311,7 @@ async def test_a_stale_status_after_success_changes_nothing(account, gql, http, 
 
 
 async def test_silent_leaves_it_to_the_status_api_and_reconciliation(account, gql, http, db, settings):
-    from cabinet.services.reconciliation import reconciliation_round
+    from services.reconciliation import reconciliation_round
 
     checkout = await start(gql, account)
     await pay(http, checkout, query="?sync=1&silent=1")

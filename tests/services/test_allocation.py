@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal as D
 
-from cabinet.models.base import BillStatus, ChargeCategory
-from cabinet.services.allocation import LedgerBill, LedgerPayment, allocate
+from models.base import BillStatus, ChargeCategory
+from services.allocation import LedgerBill, LedgerPayment, allocate
 
 E = ChargeCategory.ELECTRICITY
 S = ChargeCategory.SERVICES

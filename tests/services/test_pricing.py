@@ -1,4 +1,4 @@
-"""Tests of cabinet.services.pricing: golden bills, rules and properties."""
+"""Tests of services.pricing: golden bills, rules and properties."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from cabinet.services.pricing import (
+from services.pricing import (
     DEMO_TARIFF_HISTORY,
     ZONE_COEFFICIENTS,
     ZONE_LAYOUTS,

@@ -1,0 +1,224 @@
+"""create_app(settings) -> the Starlette app: GraphQL with GraphiQL, health, and the workers."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from cross_web import HTTPException
+from graphql import ExecutionResult, GraphQLError, parse
+from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.graphql import OperationType
+from strawberry.utils.operation import get_operation_type
+
+from config import DEMO_DOCUMENT_SECRET, Settings
+from db import Database, create_engine
+from routes.graphiql import GRAPHIQL_ASSETS, graphiql_page
+from i18n import pick_language
+from payments.sandbox import sandbox_bank_app
+from resolvers.context import RequestContext
+from routes import documents, operations, payments
+from routes.limits import BodySizeLimit
+from routes.operations import Metrics, RequestMetrics
+from schema import schema
+from schema.introspection import asks_introspection, introspection_allowed
+from schema.main_screen import main_screen_answer
+from services.payment_updates import PaymentUpdates
+
+log = logging.getLogger("cabinet")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
+    ),
+}
+
+
+class CabinetGraphQL(GraphQL):
+    """Strawberry's ASGI view with our context, JSON encoder and offline GraphiQL."""
+
+    def __init__(self, settings: Settings, db: Database, updates: PaymentUpdates) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            allow_queries_via_get=False,
+            multipart_uploads_enabled=False,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        )
+        self.settings = settings
+        self.db = db
+        self.updates = updates
+
+    async def get_context(self, request: Any, response: Any) -> RequestContext:
+        headers = request.headers
+        return RequestContext(
+            settings=self.settings,
+            db=self.db,
+            request_id=headers.get("x-request-id") or uuid.uuid4().hex[:16],
+            language=pick_language(headers.get("accept-language")),
+            client_address=request.client.host if getattr(request, "client", None) else None,
+            authorization=headers.get("authorization"),
+            request=request,
+            response=response,
+            updates=self.updates,
+        )
+
+    async def render_graphql_ide(self, request: Any) -> Response:
+        return Response(graphiql_page(), media_type="text/html", headers=SECURITY_HEADERS)
+
+    async def parse_http_body(self, request: Any) -> Any:
+        data = await super().parse_http_body(request)
+        if not isinstance(data, list) and _longest_list(data.variables) > MAX_INPUT_LIST:
+            raise HTTPException(400, f"input lists are limited to {MAX_INPUT_LIST} items")
+        if not isinstance(data, list) and _holds_nul(data.variables):
+            # PostgreSQL text cannot hold U+0000: no value with it could be stored or matched.
+            raise HTTPException(400, "strings must not contain the NUL character (U+0000)")
+        return data
+
+    async def execute_operation(self, request: Any, request_adapter: Any, request_data: Any, context: Any, **kwargs: Any):
+        query = getattr(request_data, "query", None)
+        if self.settings.fast_paths and isinstance(query, str) and request_adapter.method == "POST":
+            data = await self._known_operation(context, request_data)
+            if data is not None:
+                return ExecutionResult(data=data)
+        if (
+            getattr(request_data, "protocol", "http") == "http"
+            and isinstance(query, str)
+            and _subscribes(query, getattr(request_data, "operation_name", None))
+        ):
+            # As a plain JSON POST graphql-core would execute it like a query and fail on the
+            # stream; subscriptions go over graphql-transport-ws (or a streaming HTTP transport).
+            raise HTTPException(400, "Subscriptions are served over WebSocket (graphql-transport-ws).")
+        if isinstance(query, str) and asks_introspection(query) and not await introspection_allowed(context):
+            if context.snapshot is not None:  # opened to look up the caller; nothing else will close it
+                await context.snapshot.close()
+            return ExecutionResult(
+                data=None, errors=[GraphQLError("Introspection is not allowed.", extensions={"code": "FORBIDDEN"})]
+            )
+        return await super().execute_operation(
+            request=request, request_adapter=request_adapter, request_data=request_data, context=context, **kwargs
+        )
+
+    async def _known_operation(self, context: RequestContext, request_data: Any) -> dict | None:
+        """A known operation's answer from its fast path, or None for the general executor."""
+        try:
+            return await main_screen_answer(
+                context, request_data.query, request_data.variables, request_data.operation_name
+            )
+        finally:
+            if context.snapshot is not None:
+                await context.snapshot.close()
+                context.snapshot = None
+
+    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+        return orjson.dumps(data)
+
+
+MAX_INPUT_LIST = 100
+
+
+def _holds_nul(value: object) -> bool:
+    """Whether any string in the variables (keys included) holds U+0000."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return False
+
+
+def _subscribes(query: str, operation_name: str | None) -> bool:
+    """Whether the operation to run is a subscription (parsed only when the word is there)."""
+    if "subscription" not in query:
+        return False
+    try:
+        return get_operation_type(parse(query), operation_name) is OperationType.SUBSCRIPTION
+    except (GraphQLError, RuntimeError):
+        return False  # the executor reports a syntax error or a missing operation itself
+
+
+def _longest_list(value: object, depth: int = 0) -> int:
+    """The longest list anywhere in the variables (nesting is bounded too)."""
+    if depth > 10:
+        return MAX_INPUT_LIST + 1
+    if isinstance(value, list):
+        return max([len(value), *(_longest_list(v, depth + 1) for v in value)])
+    if isinstance(value, dict):
+        return max([0, *(_longest_list(v, depth + 1) for v in value.values())])
+    return 0
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The app on settings.database_url (the CLI starts the embedded server and sets it)."""
+    if not settings.database_url:
+        raise ValueError("create_app needs settings.database_url")
+    if settings.sandbox_bank and settings.production:
+        raise ValueError("the sandbox bank (and its `sandbox` successes) is not for production")
+    if settings.production and settings.document_link_secret.get_secret_value() == DEMO_DOCUMENT_SECRET:
+        raise ValueError("set CABINET_DOCUMENT_LINK_SECRET: the demo secret would let anyone sign document links")
+    db = Database(create_engine(settings.database_url, settings))
+    updates = PaymentUpdates(settings.database_url)
+    metrics = Metrics()
+    graphql = CabinetGraphQL(settings, db, updates)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tasks: list[asyncio.Task] = []
+        stop = asyncio.Event()
+        if settings.run_workers:
+            from mail.sender import outbox_worker
+            from services.reconciliation import reconciliation_worker
+
+            tasks.append(asyncio.create_task(outbox_worker(db, settings, stop), name="outbox"))
+            tasks.append(asyncio.create_task(reconciliation_worker(db, settings, stop), name="reconciliation"))
+        try:
+            yield
+        finally:
+            app.state.stopping = True
+            stop.set()
+            for task in tasks:
+                with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                    await asyncio.wait_for(task, timeout=10)
+            await updates.close()
+            await db.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", operations.readyz, methods=["GET"]),
+            Route("/readyz", operations.readyz, methods=["GET"]),
+            Route("/livez", operations.livez, methods=["GET"]),
+            Route("/metrics", operations.metrics_endpoint, methods=["GET"]),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/payments/liqpay/callback", payments.liqpay_callback, methods=["POST"]),
+            Route("/payments/return", payments.payment_return, methods=["GET", "POST"]),
+            Route("/documents/{kind}/{id}", documents.document_get, methods=["GET"]),
+            Mount("/static/graphiql", StaticFiles(directory=GRAPHIQL_ASSETS, check_dir=False), name="graphiql"),
+            # The project's own bank (LiqPay's protocol, the same keys), where checkout_url
+            # and bank_api_url point by default: the whole payment flow on one machine.
+            *([Mount("/sandbox-bank", app=sandbox_bank_app(settings))] if settings.sandbox_bank else []),
+        ],
+        lifespan=lifespan,
+        middleware=[Middleware(RequestMetrics, metrics=metrics), Middleware(BodySizeLimit)],
+    )
+    app.state.db = db
+    app.state.metrics = metrics
+    app.state.stopping = False
+    app.state.settings = settings
+    return app

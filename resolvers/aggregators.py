@@ -1,0 +1,63 @@
+"""Aggregators: debt lookup, posting payments, their own registry. API keys only."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from models.base import ChargeCategory
+from resolvers.context import RequestContext, utc_now
+from resolvers.transaction import in_transaction
+from services import aggregators
+from services.aggregators import DebtLookupData, PostOutcome, Registry
+from services.api_clients import SCOPE_DEBT_READ, SCOPE_PAYMENTS_WRITE
+from services.periods import period_resolve
+
+
+async def debt_lookup(ctx: RequestContext, *, res_code: str, personal_account_number: str) -> DebtLookupData:
+    await ctx.api_client(SCOPE_DEBT_READ)
+    today = ctx.settings.today()
+    return await ctx.read(
+        lambda s: aggregators.debt_lookup(
+            session=s, res_code=res_code, personal_account_number=personal_account_number, today=today
+        )
+    )
+
+
+async def payment_post(
+    ctx: RequestContext,
+    *,
+    res_code: str,
+    personal_account_number: str,
+    category: ChargeCategory,
+    amount: Decimal,
+    transaction_id: str,
+    paid_at: dt.datetime,
+) -> PostOutcome:
+    client = await ctx.api_client(SCOPE_PAYMENTS_WRITE)
+    return await in_transaction(
+        ctx,
+        lambda s: aggregators.aggregator_payment_post(
+            session=s,
+            api_client_id=client.id,
+            res_code=res_code,
+            personal_account_number=personal_account_number,
+            category=category,
+            amount=amount,
+            transaction_id=transaction_id,
+            paid_at=paid_at,
+            now=utc_now(),
+            max_amount=ctx.settings.payment_max_amount,
+        ),
+    )
+
+
+async def payments(
+    ctx: RequestContext, *, start: dt.date | None, end: dt.date | None, first: int | None, after: str | None
+) -> Registry:
+    client = await ctx.api_client(SCOPE_PAYMENTS_WRITE)
+    period = period_resolve(start=start, end=end, today=ctx.settings.today())
+    return await ctx.read(
+        lambda s: aggregators.aggregator_payments_registry(
+            session=s, api_client_id=client.id, period=period, first=first, after=after
+        )
+    )

@@ -1,0 +1,162 @@
+"""What every resolver gets: settings, the database, the caller, the language, loaders."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config import Settings
+from db import Database, ReadSnapshot
+from services.api_clients import ApiCaller, api_client_by_key
+from services.auth import Viewer, viewer_from_access_token
+from services.errors import AuthError
+
+T = TypeVar("T")
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class RequestContext:
+    settings: Settings
+    db: Database
+    request_id: str
+    language: str
+    client_address: str | None
+    authorization: str | None
+    request: Any = None
+    response: Any = None
+    # Set by the request scope once the operation's type is known.
+    fresh_reads: bool = False
+    # A subscription's graphql-transport-ws connection_init payload ({"Authorization": …}).
+    connection_params: dict | None = None
+    snapshot: ReadSnapshot | None = None
+    loaders: dict[str, Any] = field(default_factory=dict)
+    # The process's LISTEN/NOTIFY hub for live payment status.
+    updates: Any = None
+    _viewer: Viewer | None = None
+    _viewer_error: AuthError | None = None
+    _viewer_known: bool = False
+    _api_caller: ApiCaller | None = None
+    _api_caller_error: AuthError | None = None
+    _api_caller_known: bool = False
+
+    async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run a read on the request's snapshot (one connection, turns taken).
+
+        In a mutation request each read is its own short transaction instead,
+        so what a mutation returns shows what it committed; a subscription,
+        which lives long, reads fresh each time too.
+        """
+        if self.fresh_reads:
+            async with self.db.sessions() as session:
+                return await work(session)
+        if self.snapshot is None:
+            self.snapshot = self.db.read_snapshot()
+        return await self.snapshot.run(work)
+
+    def payment_updates(self):
+        return self.updates
+
+    def loader(self, name: str, factory: Callable[[], T]) -> T:
+        """One DataLoader per name per request."""
+        if name not in self.loaders:
+            self.loaders[name] = factory()
+        return self.loaders[name]
+
+    @property
+    def credentials(self) -> str | None:
+        """The Authorization header, or for a subscription the same value from connection_init."""
+        if self.authorization:
+            return self.authorization
+        params = self.connection_params if isinstance(self.connection_params, dict) else {}
+        value = params.get("Authorization") or params.get("authorization")
+        return value if isinstance(value, str) else None
+
+    @property
+    def bearer_token(self) -> str | None:
+        if not self.credentials:
+            return None
+        scheme, _, value = self.credentials.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            return None
+        return value.strip()
+
+    @property
+    def api_key(self) -> str | None:
+        """An aggregator's key from `Authorization: ApiKey <key>`."""
+        if not self.credentials:
+            return None
+        scheme, _, value = self.credentials.partition(" ")
+        if scheme.lower() != "apikey" or not value.strip():
+            return None
+        return value.strip()
+
+    async def viewer_or_none(self) -> Viewer | None:
+        """The signed-in person, None when anonymous; a bad or expired token is an error."""
+        if not self._viewer_known:
+            token = self.bearer_token
+            if token is None:
+                if self.credentials and not self.credentials.lower().startswith("apikey "):
+                    self._viewer_error = AuthError("UNAUTHENTICATED")
+            else:
+                try:
+                    self._viewer = await self._lookup(token)
+                except AuthError as e:
+                    self._viewer_error = e
+            self._viewer_known = True
+        if self._viewer_error is not None:
+            raise self._viewer_error
+        return self._viewer
+
+    async def viewer(self) -> Viewer:
+        viewer = await self.viewer_or_none()
+        if viewer is None:
+            raise AuthError("UNAUTHENTICATED")
+        return viewer
+
+    async def admin(self) -> Viewer:
+        viewer = await self.viewer()
+        if not viewer.is_admin:
+            raise AuthError("FORBIDDEN")
+        return viewer
+
+    async def api_client(self, scope: str) -> ApiCaller:
+        """The calling aggregator (`Authorization: ApiKey <key>`), which must hold `scope`.
+
+        No key, or an unknown or revoked one, is UNAUTHENTICATED; a person's
+        valid token, or a key without the scope, is FORBIDDEN.
+        """
+        if not self._api_caller_known:
+            try:
+                self._api_caller = await self._api_caller_lookup()
+            except AuthError as e:
+                self._api_caller_error = e
+            self._api_caller_known = True
+        if self._api_caller_error is not None:
+            raise self._api_caller_error
+        assert self._api_caller is not None
+        if not self._api_caller.allows(scope):
+            raise AuthError("FORBIDDEN")
+        return self._api_caller
+
+    async def _api_caller_lookup(self) -> ApiCaller:
+        key = self.api_key
+        if key is None:
+            if self.bearer_token is not None:
+                await self.viewer()  # a bad or expired token says so; a good one is not an aggregator's
+                raise AuthError("FORBIDDEN")
+            raise AuthError("UNAUTHENTICATED")
+        caller = await self.read(lambda s: api_client_by_key(session=s, key=key))
+        if caller is None:
+            raise AuthError("UNAUTHENTICATED")
+        return caller
+
+    async def _lookup(self, token: str) -> Viewer:
+        now = utc_now()
+        return await self.read(lambda s: viewer_from_access_token(session=s, token=token, now=now))

@@ -1,0 +1,113 @@
+"""Per-request DataLoaders over the read snapshot: each batches many ids into one statement."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from models import Bill, InternetPayment, MeterReading, Payment
+from resolvers.context import RequestContext
+from services import accounts as accounts_service
+from services import activation_requests as activation_service
+from services import ledger as ledger_service
+from services import personal_accounts as pa_service
+
+
+def _loader(
+    ctx: RequestContext, name: str, fetch: Callable[[Any, list], Awaitable[dict]], default: Any = None
+) -> DataLoader:
+    async def load(keys: Sequence) -> list:
+        found = await ctx.read(lambda s: fetch(s, list(keys)))
+        return [found.get(k, default() if callable(default) else default) for k in keys]
+
+    return ctx.loader(name, lambda: DataLoader(load_fn=load))
+
+
+def linked_ids(ctx: RequestContext) -> DataLoader:
+    return _loader(ctx, "linked_ids", lambda s, ids: pa_service.linked_ids(session=s, account_ids=ids), list)
+
+
+def personal_account(ctx: RequestContext) -> DataLoader:
+    return _loader(ctx, "personal_account", lambda s, ids: pa_service.personal_accounts_get(session=s, ids=ids))
+
+
+def res(ctx: RequestContext) -> DataLoader:
+    return _loader(ctx, "res", lambda s, ids: pa_service.res_get(session=s, ids=ids))
+
+
+def ledger(ctx: RequestContext) -> DataLoader:
+    today = ctx.settings.today()
+    return _loader(
+        ctx,
+        "ledger",
+        lambda s, ids: ledger_service.ledgers_load(session=s, personal_account_ids=ids, today=today),
+    )
+
+
+def meter(ctx: RequestContext) -> DataLoader:
+    return _loader(ctx, "meter", lambda s, ids: pa_service.meters_current(session=s, personal_account_ids=ids))
+
+
+def readings(ctx: RequestContext) -> DataLoader:
+    return _loader(
+        ctx, "readings", lambda s, ids: pa_service.readings_of(session=s, personal_account_ids=ids), list
+    )
+
+
+def reading(ctx: RequestContext) -> DataLoader:
+    return _loader(ctx, "reading", lambda s, ids: pa_service.readings_get(session=s, ids=ids))
+
+
+def bill_lines(ctx: RequestContext) -> DataLoader:
+    return _loader(ctx, "bill_lines", lambda s, ids: pa_service.bill_lines_of(session=s, bill_ids=ids), list)
+
+
+def internet_payments(ctx: RequestContext) -> DataLoader:
+    return _loader(
+        ctx,
+        "internet_payments",
+        lambda s, ids: pa_service.internet_payments_of(session=s, personal_account_ids=ids),
+        list,
+    )
+
+
+def internet_payment(ctx: RequestContext) -> DataLoader:
+    return _loader(ctx, "internet_payment", lambda s, ids: pa_service.internet_payments_get(session=s, ids=ids))
+
+
+def schedules(ctx: RequestContext) -> DataLoader:
+    return _loader(
+        ctx, "schedules", lambda s, ids: pa_service.schedules_of(session=s, personal_account_ids=ids), list
+    )
+
+
+def acts(ctx: RequestContext) -> DataLoader:
+    return _loader(ctx, "acts", lambda s, ids: pa_service.acts_of(session=s, personal_account_ids=ids), list)
+
+
+OWNED_TABLES = {"Bill": Bill, "Payment": Payment, "MeterReading": MeterReading, "InternetPayment": InternetPayment}
+
+
+def owner(ctx: RequestContext, type_name: str) -> DataLoader:
+    table = OWNED_TABLES[type_name]
+    return _loader(ctx, f"owner:{type_name}", lambda s, ids: pa_service.owner_of(session=s, table=table, ids=ids))
+
+
+def activation_requests_of(ctx: RequestContext) -> DataLoader:
+    return _loader(
+        ctx,
+        "activation_requests_of",
+        lambda s, ids: activation_service.requests_of(session=s, account_ids=ids),
+        list,
+    )
+
+
+def activation_request(ctx: RequestContext) -> DataLoader:
+    return _loader(
+        ctx, "activation_request", lambda s, ids: activation_service.requests_get(session=s, ids=ids)
+    )
+
+
+def account(ctx: RequestContext) -> DataLoader:
+    return _loader(ctx, "account", lambda s, ids: accounts_service.accounts_get(session=s, ids=ids))

@@ -1,0 +1,65 @@
+"""Shared types of the lists: DateRange and PageInfo."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import strawberry
+
+from services.ledger import Listing
+from services.pagination import Page
+from services.periods import Period
+
+
+@strawberry.type
+class DateRange:
+    from_: dt.date = strawberry.field(name="from")
+    to: dt.date
+
+    @classmethod
+    def of(cls, period: Period) -> DateRange:
+        return cls(from_=period.start, to=period.end)
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+    @classmethod
+    def of(cls, page: Page) -> PageInfo:
+        return cls(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=page.cursors[0] if page.cursors else None,
+            end_cursor=page.cursors[-1] if page.cursors else None,
+        )
+
+
+@strawberry.type
+class ListingFields:
+    """What every filtered list says besides its edges: period, paging, count, sum."""
+
+    listing: strawberry.Private[Listing]
+    page: strawberry.Private[Page]
+
+    @strawberry.field
+    def period(self) -> DateRange:
+        return DateRange.of(self.listing.period)
+
+    @strawberry.field
+    def page_info(self) -> PageInfo:
+        return PageInfo.of(self.page)
+
+    @strawberry.field
+    def total_count(self) -> int:
+        return self.listing.total_count
+
+
+@strawberry.type
+class AmountListingFields(ListingFields):
+    @strawberry.field
+    def total_amount(self) -> Decimal:
+        return self.listing.total_amount

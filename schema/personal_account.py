@@ -1,0 +1,208 @@
+"""PersonalAccount (особовий рахунок): the main screen and its tabs."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+from sqlalchemy import Row
+
+from models.base import CATEGORY_ORDER
+from resolvers import loaders
+from resolvers import personal_accounts as pa_resolvers
+from resolvers.ids import global_id
+from schema.bill import BillConnection
+from schema.enums import ChargeCategory, MeterZone
+from schema.node import Node
+from schema.payment import InternetPaymentConnection, PaymentConnection
+from schema.reading import MeterReading, MeterReadingConnection
+from schema.reference import Res
+from schema.schedule import RepaymentSchedule, ViolationAct
+from services import ledger as ledger_service
+from services.periods import period_resolve
+
+FromDate = Annotated[dt.date | None, strawberry.argument(name="from")]
+
+
+@strawberry.type
+class CategoryDebt:
+    category: ChargeCategory
+    amount: Decimal
+
+
+@strawberry.type
+class Debt:
+    total: Decimal
+    categories: list[CategoryDebt] = strawberry.field(
+        description="All five categories, in the order above, zero where nothing is owed."
+    )
+
+
+@strawberry.type
+class Meter:
+    row: strawberry.Private[Row]
+
+    @strawberry.field
+    def serial_number(self) -> str:
+        return self.row.serial_number
+
+    @strawberry.field
+    def model(self) -> str | None:
+        return self.row.model
+
+    @strawberry.field(description="Number of digits the meter shows (Розрядність); readings wrap past 10^digits - 1.")
+    def digits(self) -> int:
+        return self.row.digits
+
+    @strawberry.field(description="Registers this meter has: [TOTAL], [DAY, NIGHT] or [PEAK, SEMI_PEAK, NIGHT].")
+    def zones(self) -> list[MeterZone]:
+        return [MeterZone(z) for z in self.row.zones]
+
+    @strawberry.field
+    def installed_on(self) -> dt.date | None:
+        return self.row.installed_on
+
+    @strawberry.field
+    def verified_on(self) -> dt.date | None:
+        return self.row.verified_on
+
+    @strawberry.field
+    def next_verification_on(self) -> dt.date | None:
+        return self.row.next_verification_on
+
+
+@strawberry.type
+class MonthlyConsumption:
+    month: dt.date
+    kwh: int
+    amount: Decimal
+
+
+@strawberry.type(description="Лицевой счёт: one supply point in a RES, with its meter, bills and payments.")
+class PersonalAccount(Node):
+    row: strawberry.Private[Row]
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(global_id("PersonalAccount", self.row.id))
+
+    @strawberry.field
+    def number(self) -> str:
+        return self.row.number
+
+    @strawberry.field
+    async def res(self, info: strawberry.Info) -> Res:
+        return Res(row=await loaders.res(info.context).load(self.row.res_id))
+
+    @strawberry.field
+    def holder_name(self) -> str:
+        return self.row.holder_name
+
+    @strawberry.field
+    def address(self) -> str:
+        return self.row.address
+
+    @strawberry.field
+    async def meter(self, info: strawberry.Info) -> Meter | None:
+        row = await loaders.meter(info.context).load(self.row.id)
+        return Meter(row=row) if row is not None else None
+
+    @strawberry.field(description="The last accepted reading (value and date taken).")
+    async def last_reading(self, info: strawberry.Info) -> MeterReading | None:
+        rows = await loaders.readings(info.context).load(self.row.id)
+        return MeterReading(row=rows[0]) if rows else None
+
+    @strawberry.field
+    async def debt(self, info: strawberry.Info) -> Debt:
+        allocation = (await pa_resolvers.ledger(info.context, self.row.id)).allocation
+        return Debt(
+            total=allocation.total,
+            categories=[CategoryDebt(category=c, amount=allocation.debt[c]) for c in CATEGORY_ORDER],
+        )
+
+    @strawberry.field(description="Tabs: [ELECTRICITY]; ГПЗ is [ELECTRICITY_SCHEDULE, ACTS_SCHEDULE]; all when omitted.")
+    async def bills(
+        self,
+        info: strawberry.Info,
+        categories: list[ChargeCategory] | None = None,
+        from_: FromDate = None,
+        to: dt.date | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> BillConnection:
+        listing, page, ledger = await pa_resolvers.bills(
+            info.context, self.row.id, categories=categories, start=from_, end=to, first=first, after=after
+        )
+        return BillConnection(listing=listing, page=page, ledger=ledger)
+
+    @strawberry.field
+    async def payments(
+        self,
+        info: strawberry.Info,
+        categories: list[ChargeCategory] | None = None,
+        from_: FromDate = None,
+        to: dt.date | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> PaymentConnection:
+        listing, page = await pa_resolvers.payments(
+            info.context, self.row.id, categories=categories, start=from_, end=to, first=first, after=after
+        )
+        return PaymentConnection(listing=listing, page=page)
+
+    @strawberry.field
+    async def internet_payments(
+        self,
+        info: strawberry.Info,
+        categories: list[ChargeCategory] | None = None,
+        from_: FromDate = None,
+        to: dt.date | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> InternetPaymentConnection:
+        listing, page = await pa_resolvers.internet_payments(
+            info.context, self.row.id, categories=categories, start=from_, end=to, first=first, after=after
+        )
+        return InternetPaymentConnection(listing=listing, page=page)
+
+    @strawberry.field
+    async def readings(
+        self,
+        info: strawberry.Info,
+        from_: FromDate = None,
+        to: dt.date | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> MeterReadingConnection:
+        listing, page = await pa_resolvers.readings(
+            info.context, self.row.id, start=from_, end=to, first=first, after=after
+        )
+        return MeterReadingConnection(listing=listing, page=page)
+
+    @strawberry.field(description="Consumption per calendar month, for charts.")
+    async def monthly_consumption(
+        self,
+        info: strawberry.Info,
+        from_: FromDate = None,
+        to: dt.date | None = None,
+    ) -> list[MonthlyConsumption]:
+        ctx = info.context
+        period = period_resolve(start=from_, end=to, today=ctx.settings.today())
+        readings = await loaders.readings(ctx).load(self.row.id)
+        ledger = await pa_resolvers.ledger(ctx, self.row.id)
+        return [
+            MonthlyConsumption(month=m.month, kwh=m.kwh, amount=m.amount)
+            for m in ledger_service.monthly_consumption(readings, ledger, period=period)
+        ]
+
+    @strawberry.field(description="Debt repayment schedules (ГПЗ) with their instalments.")
+    async def repayment_schedules(self, info: strawberry.Info) -> list[RepaymentSchedule]:
+        return [
+            RepaymentSchedule(row=s, instalment_rows=i)
+            for s, i in await loaders.schedules(info.context).load(self.row.id)
+        ]
+
+    @strawberry.field(description="Acts on violations of the rules of electricity use.")
+    async def violation_acts(self, info: strawberry.Info) -> list[ViolationAct]:
+        return [ViolationAct(row=a) for a in await loaders.acts(info.context).load(self.row.id)]

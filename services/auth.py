@@ -1,0 +1,245 @@
+"""Sign-in: access and refresh tokens, rotation, revocation, and who is calling."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config import Settings
+from models import Account, AuthSession, AuthToken
+from models.base import AccountStatus, Role
+from services.errors import AuthError, OperationRefused
+from services.passwords import dummy_hash, password_hash, password_verify
+from services.throttle import throttle_check, throttle_clear, throttle_fail
+from services.tokens import token_digest, token_new
+
+ACCESS = "ACCESS"
+REFRESH = "REFRESH"
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The signed-in person of a request."""
+
+    account_id: int
+    session_id: int
+    role: Role
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokens:
+    account_id: int
+    access_token: str
+    refresh_token: str
+    access_expires_at: dt.datetime
+    refresh_expires_at: dt.datetime
+
+
+def _login_key(login: str) -> str:
+    return "login:" + login.strip().lower()
+
+
+def _address_key(address: str | None) -> str:
+    return "ip:" + (address or "unknown")
+
+
+async def credentials_check(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    login: str,
+    password: str,
+    client_address: str | None,
+    now: dt.datetime,
+) -> Account:
+    """The account whose login and password these are, or a refusal.
+
+    Unknown logins are verified against a dummy hash so they cost the same.
+    Failures are counted (and kept, though the refusal rolls the rest back).
+    """
+    keys = [_login_key(login), _address_key(client_address)]
+    await throttle_check(session=session, keys=keys, now=now)
+    account = (
+        await session.execute(
+            select(Account).where(func.lower(Account.login) == login.strip().lower()).with_for_update()
+        )
+    ).scalar_one_or_none()
+    stored = account.password_hash if account is not None else dummy_hash(settings)
+    matches, needs_rehash = await password_verify(settings, stored, password)
+    if account is None or not matches:
+        await throttle_fail(session=session, settings=settings, keys=keys, now=now)
+        raise OperationRefused("INVALID_CREDENTIALS", keep_changes=True)
+    await throttle_clear(session=session, key=keys[0])
+    if needs_rehash:
+        account.password_hash = await password_hash(settings, password)
+    return account
+
+
+async def token_create(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    login: str,
+    password: str,
+    client_address: str | None,
+    now: dt.datetime,
+) -> IssuedTokens:
+    account = await credentials_check(
+        session=session,
+        settings=settings,
+        login=login,
+        password=password,
+        client_address=client_address,
+        now=now,
+    )
+    if account.status == AccountStatus.PENDING:
+        raise OperationRefused("ACCOUNT_NOT_ACTIVE", keep_changes=True)
+    if account.status == AccountStatus.BLOCKED:
+        raise OperationRefused("ACCOUNT_BLOCKED", keep_changes=True)
+    auth_session = AuthSession(account_id=account.id, created_at=now)
+    session.add(auth_session)
+    await session.flush()
+    return await _tokens_issue(session=session, settings=settings, auth_session=auth_session, now=now)
+
+
+async def _tokens_issue(
+    *, session: AsyncSession, settings: Settings, auth_session: AuthSession, now: dt.datetime
+) -> IssuedTokens:
+    access, refresh = token_new(), token_new()
+    access_expires = now + settings.access_token_ttl
+    refresh_expires = now + settings.refresh_token_ttl
+    session.add_all(
+        [
+            AuthToken(
+                token_hash=token_digest(access),
+                session_id=auth_session.id,
+                kind=ACCESS,
+                expires_at=access_expires,
+                created_at=now,
+            ),
+            AuthToken(
+                token_hash=token_digest(refresh),
+                session_id=auth_session.id,
+                kind=REFRESH,
+                expires_at=refresh_expires,
+                created_at=now,
+            ),
+        ]
+    )
+    await session.flush()
+    return IssuedTokens(
+        account_id=auth_session.account_id,
+        access_token=access,
+        refresh_token=refresh,
+        access_expires_at=access_expires,
+        refresh_expires_at=refresh_expires,
+    )
+
+
+async def token_refresh(
+    *, session: AsyncSession, settings: Settings, refresh_token: str, now: dt.datetime
+) -> IssuedTokens:
+    """Rotate: the old refresh token is spent; spending it twice ends the whole session."""
+    row = (
+        await session.execute(
+            select(AuthToken, AuthSession, Account)
+            .join(AuthSession, AuthSession.id == AuthToken.session_id)
+            .join(Account, Account.id == AuthSession.account_id)
+            .where(AuthToken.token_hash == token_digest(refresh_token), AuthToken.kind == REFRESH)
+            .with_for_update(of=[AuthToken, AuthSession])
+        )
+    ).one_or_none()
+    if row is None:
+        raise OperationRefused("TOKEN_INVALID")
+    token, auth_session, account = row
+    if auth_session.revoked_at is not None:
+        raise OperationRefused("TOKEN_INVALID")
+    if token.used_at is not None:
+        # A rotated token came back: someone has a copy. End the family.
+        auth_session.revoked_at = now
+        auth_session.revoked_reason = "REFRESH_REUSED"
+        raise OperationRefused("TOKEN_INVALID", keep_changes=True)
+    if token.expires_at <= now:
+        raise OperationRefused("TOKEN_EXPIRED")
+    if account.status != AccountStatus.ACTIVE:
+        raise OperationRefused("ACCOUNT_BLOCKED" if account.status == AccountStatus.BLOCKED else "ACCOUNT_NOT_ACTIVE")
+    token.used_at = now
+    return await _tokens_issue(session=session, settings=settings, auth_session=auth_session, now=now)
+
+
+async def token_revoke(
+    *,
+    session: AsyncSession,
+    viewer: Viewer,
+    refresh_token: str | None,
+    everywhere: bool,
+    now: dt.datetime,
+) -> bool:
+    """End this session, the session of a given refresh token (one's own), or all of them."""
+    target = AuthSession.account_id == viewer.account_id
+    if everywhere:
+        condition = target
+    elif refresh_token is not None:
+        session_id = (
+            await session.execute(
+                select(AuthToken.session_id)
+                .join(AuthSession, AuthSession.id == AuthToken.session_id)
+                .where(
+                    AuthToken.token_hash == token_digest(refresh_token),
+                    AuthToken.kind == REFRESH,
+                    target,
+                )
+            )
+        ).scalar_one_or_none()
+        if session_id is None:
+            # Someone else's token looks exactly like a made-up one.
+            raise OperationRefused("TOKEN_INVALID")
+        condition = target & (AuthSession.id == session_id)
+    else:
+        condition = target & (AuthSession.id == viewer.session_id)
+    await session.execute(
+        update(AuthSession)
+        .where(condition, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason="REVOKED")
+    )
+    return True
+
+
+async def sessions_end_others(
+    *, session: AsyncSession, account_id: int, keep_session_id: int | None, reason: str, now: dt.datetime
+) -> None:
+    """After a password change or reset, or a merge: every other session stops working."""
+    condition = (AuthSession.account_id == account_id) & AuthSession.revoked_at.is_(None)
+    if keep_session_id is not None:
+        condition &= AuthSession.id != keep_session_id
+    await session.execute(update(AuthSession).where(condition).values(revoked_at=now, revoked_reason=reason))
+
+
+async def viewer_from_access_token(*, session: AsyncSession, token: str, now: dt.datetime) -> Viewer:
+    """Who holds this access token, or UNAUTHENTICATED (reason TOKEN_EXPIRED when a refresh helps)."""
+    row = (
+        await session.execute(
+            select(
+                AuthToken.expires_at,
+                AuthSession.id.label("session_id"),
+                AuthSession.revoked_at,
+                Account.id.label("account_id"),
+                Account.role,
+                Account.status,
+            )
+            .join(AuthSession, AuthSession.id == AuthToken.session_id)
+            .join(Account, Account.id == AuthSession.account_id)
+            .where(AuthToken.token_hash == token_digest(token), AuthToken.kind == ACCESS)
+        )
+    ).one_or_none()
+    if row is None or row.revoked_at is not None or row.status != AccountStatus.ACTIVE:
+        raise AuthError("UNAUTHENTICATED")
+    if row.expires_at <= now:
+        raise AuthError("UNAUTHENTICATED", reason="TOKEN_EXPIRED")
+    return Viewer(account_id=row.account_id, session_id=row.session_id, role=row.role)

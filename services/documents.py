@@ -1,0 +1,372 @@
+"""Bill and receipt PDFs: their data from the database, rendering, storing once, signed links.
+
+A bill never changes, and a receipt of a processed payment neither, so each
+PDF is rendered on first request, stored in `document` under "bill:<id>" /
+"receipt:<id>" with the SHA-256 of its bytes as ETag, and served from there
+ever after. Links to them are short-lived and signed (HMAC-SHA256 over kind,
+id and expiry with `document_link_secret`), so they work without headers: in
+a browser tab, a download manager, a mail.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import hmac
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Row, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config import Settings
+from models import (
+    Bill,
+    BillLine,
+    Document,
+    InternetPayment,
+    Meter,
+    MeterReading,
+    Payment,
+    PersonalAccount,
+    Res,
+)
+from models.base import CATEGORY_ORDER, BillKind, InternetPaymentStatus
+from pdf import (
+    BillDocument,
+    CategoryDebt,
+    MonthKwh,
+    Readings,
+    ReceiptDocument,
+    Supplier,
+    ZoneReading,
+    bill_pdf,
+    receipt_pdf,
+)
+from pdf import BillLine as BillLineData
+from pdf import Meter as MeterData
+from pdf.labels import purpose as purpose_text
+from services.ledger import BILL_COLUMNS, PAYMENT_COLUMNS, ledger_build, monthly_consumption
+from services.periods import Period
+
+BILL = "bill"
+RECEIPT = "receipt"
+KINDS = (BILL, RECEIPT)
+# A receipt is proof of a processed payment: a reversed one has none (see README, Documents).
+RECEIPT_STATUSES = (InternetPaymentStatus.PROCESSED,)
+MAX_ID = 2**63 - 1
+
+
+def document_key(kind: str, pk: int) -> str:
+    return f"{kind}:{pk}"
+
+
+# ---- signed links ---------------------------------------------------------------------------
+
+
+def _signature(settings: Settings, kind: str, pk: int, expires: int) -> str:
+    message = f"{kind}\n{pk}\n{expires}".encode()
+    secret = settings.document_link_secret.get_secret_value().encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def link_expiry(settings: Settings, now: dt.datetime) -> int:
+    """Unix time the link stops working: the TTL from now, rounded up to the minute, so
+    the links handed out within a minute are the same URL (and a browser's cache holds)."""
+    return math.ceil((now + settings.document_link_ttl).timestamp() / 60) * 60
+
+
+def document_path(settings: Settings, kind: str, pk: int, expires: int) -> str:
+    return f"/documents/{kind}/{pk}?expires={expires}&sig={_signature(settings, kind, pk, expires)}"
+
+
+def document_link(*, settings: Settings, kind: str, pk: int, now: dt.datetime) -> str:
+    """An absolute link from the configured public URL (never from a request's Host)."""
+    return settings.public_url.rstrip("/") + document_path(settings, kind, pk, link_expiry(settings, now))
+
+
+def document_link_valid(
+    *, settings: Settings, kind: str, pk: int, expires: str | None, sig: str | None, now: dt.datetime
+) -> bool:
+    """The signature is ours for this very document and expiry, and the expiry is ahead."""
+    if not expires or not sig or len(expires) > 12 or not expires.isdigit() or len(sig) != 64:
+        return False
+    good = _signature(settings, kind, pk, int(expires))
+    return hmac.compare_digest(good, sig.lower()) and int(expires) > now.timestamp()
+
+
+# ---- stored documents ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    key: str
+    etag: str
+    content: bytes
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentHead:
+    """What serving a document needs to know first: whether its subject exists and may have
+    a document, its number for the file name, and the stored PDF if there is one."""
+
+    number: int
+    available: bool
+    stored: StoredDocument | None
+
+
+def _stored(row: Row) -> StoredDocument | None:
+    if row.key is None:
+        return None
+    return StoredDocument(key=row.key, etag=row.etag, content=row.content, created_at=row.created_at)
+
+
+async def document_head(*, session: AsyncSession, kind: str, pk: int, today: dt.date) -> DocumentHead | None:
+    """One statement: the bill or payment joined with its stored document. None: no such subject."""
+    key = document_key(kind, pk)
+    subject = Bill if kind == BILL else InternetPayment
+    state = Bill.issued_on if kind == BILL else InternetPayment.status
+    row = (
+        await session.execute(
+            select(subject.number, state.label("state"), Document.key, Document.etag, Document.content, Document.created_at)
+            .outerjoin(Document, Document.key == key)
+            .where(subject.id == pk)
+        )
+    ).first()
+    if row is None:
+        return None
+    available = row.state <= today if kind == BILL else row.state in RECEIPT_STATUSES
+    return DocumentHead(number=row.number, available=available, stored=_stored(row))
+
+
+async def document_find(*, session: AsyncSession, key: str) -> StoredDocument | None:
+    row = (
+        await session.execute(
+            select(Document.key, Document.etag, Document.content, Document.created_at).where(Document.key == key)
+        )
+    ).first()
+    return _stored(row) if row is not None else None
+
+
+def content_etag(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+async def document_store(
+    *, session: AsyncSession, key: str, personal_account_id: int, content: bytes
+) -> StoredDocument:
+    """Keep the first PDF stored under the key: concurrent first requests store one, and
+    every one of them gets that one back."""
+    await session.execute(
+        insert(Document)
+        .values(key=key, personal_account_id=personal_account_id, etag=content_etag(content), content=content)
+        .on_conflict_do_nothing(index_elements=[Document.key])
+    )
+    stored = await document_find(session=session, key=key)
+    assert stored is not None
+    return stored
+
+
+async def document_render(data: BillDocument | ReceiptDocument) -> bytes:
+    """Render off the event loop (xhtml2pdf and matplotlib are blocking and CPU-bound)."""
+    render = bill_pdf if isinstance(data, BillDocument) else receipt_pdf
+    return await asyncio.to_thread(render, data)
+
+
+# ---- what the documents show -----------------------------------------------------------------
+
+
+async def _owner(session: AsyncSession, personal_account_id: int) -> tuple[Row, Supplier]:
+    row = (
+        await session.execute(
+            select(
+                PersonalAccount.number,
+                PersonalAccount.holder_name,
+                PersonalAccount.address,
+                Res.name.label("res_name"),
+                Res.supplier_name,
+                Res.edrpou,
+                Res.iban,
+                Res.address.label("res_address"),
+            )
+            .join(Res, Res.id == PersonalAccount.res_id)
+            .where(PersonalAccount.id == personal_account_id)
+        )
+    ).one()
+    supplier = Supplier(
+        name=row.supplier_name, edrpou=row.edrpou, iban=row.iban, address=row.res_address, res_name=row.res_name
+    )
+    return row, supplier
+
+
+async def debts_as_of(*, session: AsyncSession, personal_account_id: int, day: dt.date) -> tuple[CategoryDebt, ...]:
+    """Each category's debt as the day ended: its bills issued up to the day minus its payments
+    made up to the day (a reversal counts from the day it happened), by the one allocation."""
+    bills = (
+        await session.execute(
+            select(*BILL_COLUMNS).where(Bill.personal_account_id == personal_account_id, Bill.issued_on <= day)
+        )
+    ).all()
+    payments = (
+        await session.execute(
+            select(*PAYMENT_COLUMNS).where(Payment.personal_account_id == personal_account_id, Payment.paid_on <= day)
+        )
+    ).all()
+    debt = ledger_build(bills, payments).allocation.debt
+    return tuple(CategoryDebt(category=c.value, amount=debt[c]) for c in CATEGORY_ORDER)
+
+
+def _months_back(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 - months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+async def consumption_history(
+    *, session: AsyncSession, personal_account_id: int, day: dt.date
+) -> tuple[MonthKwh, ...]:
+    """kWh by the month the readings were taken, the twelve months up to the day (gaps are 0)."""
+    start = _months_back(day, 11)
+    readings = (
+        await session.execute(
+            select(MeterReading.id, MeterReading.taken_on, MeterReading.consumption).where(
+                MeterReading.personal_account_id == personal_account_id,
+                MeterReading.taken_on >= start,
+                MeterReading.taken_on <= day,
+            )
+        )
+    ).all()
+    ledger = ledger_build([], [])  # the chart wants kWh only, not the amounts billed
+    by_month = {m.month: m.kwh for m in monthly_consumption(readings, ledger, period=Period(start, day))}
+    return tuple(MonthKwh(month, by_month.get(month, 0)) for month in (_months_back(day, 11 - i) for i in range(12)))
+
+
+async def _meter_and_readings(session: AsyncSession, bill: Bill) -> tuple[MeterData | None, Readings | None]:
+    reading = await session.get(MeterReading, bill.reading_id) if bill.reading_id is not None else None
+    if reading is not None:
+        meter = await session.get(Meter, reading.meter_id)
+    else:
+        meter = (
+            await session.execute(
+                select(Meter)
+                .where(
+                    Meter.personal_account_id == bill.personal_account_id,
+                    (Meter.installed_on.is_(None)) | (Meter.installed_on <= bill.issued_on),
+                    (Meter.removed_on.is_(None)) | (Meter.removed_on > bill.issued_on),
+                )
+                .order_by(Meter.installed_on.desc().nulls_last(), Meter.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+    meter_data = (
+        MeterData(serial_number=meter.serial_number, digits=meter.digits, zones=tuple(meter.zones), model=meter.model)
+        if meter is not None
+        else None
+    )
+    if reading is None:
+        return meter_data, None
+    previous = (
+        await session.execute(
+            select(MeterReading)
+            .where(MeterReading.meter_id == reading.meter_id, MeterReading.taken_on < reading.taken_on)
+            .order_by(MeterReading.taken_on.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    before = dict(zip(previous.zones, previous.values, strict=True)) if previous is not None else {}
+    used = list(reading.consumptions or [None] * len(reading.zones))
+    zones = tuple(
+        ZoneReading(zone=zone, previous=before.get(zone), current=value, consumption=used[i])
+        for i, (zone, value) in enumerate(zip(reading.zones, reading.values, strict=True))
+    )
+    readings = Readings(
+        previous_on=previous.taken_on if previous is not None else None,
+        current_on=reading.taken_on,
+        zones=zones,
+        consumption=reading.consumption,
+    )
+    return meter_data, readings
+
+
+async def bill_document_data(*, session: AsyncSession, bill_id: int, today: dt.date) -> tuple[int, BillDocument] | None:
+    """The bill's document data and its personal account; None for no such (issued) bill."""
+    bill = await session.get(Bill, bill_id)
+    if bill is None or bill.issued_on > today:
+        return None
+    owner, supplier = await _owner(session, bill.personal_account_id)
+    lines = (
+        await session.execute(select(BillLine).where(BillLine.bill_id == bill.id).order_by(BillLine.position))
+    ).scalars().all()
+    consumption_bill = bill.kind == BillKind.CONSUMPTION
+    meter, readings = await _meter_and_readings(session, bill) if consumption_bill else (None, None)
+    kwh = None
+    if consumption_bill and readings is None:
+        quantities = [line.quantity for line in lines if line.quantity is not None and (line.unit or "").startswith("кВт")]
+        kwh = int(sum(quantities, Decimal(0))) if quantities else None
+    document = BillDocument(
+        supplier=supplier,
+        personal_account_number=owner.number,
+        holder_name=owner.holder_name,
+        address=owner.address,
+        number=bill.number,
+        category=bill.category.value,
+        kind=bill.kind.value,
+        issued_on=bill.issued_on,
+        period_start=bill.period_start,
+        period_end=bill.period_end,
+        due_on=bill.due_on,
+        amount=bill.amount,
+        lines=tuple(
+            BillLineData(
+                description=line.description,
+                block=line.block,
+                zone=line.zone.value if line.zone is not None else None,
+                quantity=line.quantity,
+                unit=line.unit,
+                price=line.price,
+                coefficient=line.coefficient,
+                amount=line.amount,
+            )
+            for line in lines
+        ),
+        debts=await debts_as_of(session=session, personal_account_id=bill.personal_account_id, day=bill.issued_on),
+        purpose=purpose_text(bill.category.value, owner.number, bill.number),
+        meter=meter,
+        readings=readings,
+        consumption=kwh,
+        consumption_history=(
+            await consumption_history(session=session, personal_account_id=bill.personal_account_id, day=bill.issued_on)
+            if consumption_bill
+            else ()
+        ),
+    )
+    return bill.personal_account_id, document
+
+
+async def receipt_document_data(*, session: AsyncSession, internet_payment_id: int) -> tuple[int, ReceiptDocument] | None:
+    """A processed card payment's receipt data; None when there is none to give."""
+    payment = await session.get(InternetPayment, internet_payment_id)
+    if payment is None or payment.status not in RECEIPT_STATUSES:
+        return None
+    owner, supplier = await _owner(session, payment.personal_account_id)
+    bill_number = None
+    if payment.bill_id is not None:
+        bill_number = (await session.execute(select(Bill.number).where(Bill.id == payment.bill_id))).scalar_one()
+    document = ReceiptDocument(
+        supplier=supplier,
+        personal_account_number=owner.number,
+        holder_name=owner.holder_name,
+        address=owner.address,
+        payment_number=payment.number,
+        amount=payment.amount,
+        category=payment.category.value,
+        status=payment.status.value,
+        created_at=payment.created_at,
+        confirmed_at=payment.confirmed_at,
+        bank_payment_id=payment.bank_payment_id,
+        purpose=purpose_text(payment.category.value, owner.number, bill_number),
+        bill_number=bill_number,
+    )
+    return payment.personal_account_id, document

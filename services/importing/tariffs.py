@@ -1,0 +1,160 @@
+"""Kind ``tariffs``: tariff versions, one row per price block.
+
+Columns:
+
+============  ==============================================================
+valid_from    the date the version is in force from; the key of a version
+mode          ``INCREMENTAL``, ``WHOLE_VOLUME`` or ``FLAT`` (same on all its rows)
+name          the version's name (same on all its rows)
+block         1, 2, 3… in ascending bounds
+upper_bound   kWh per month; empty for the open top block
+price         UAH per kWh with VAT, at most 4 decimals
+============  ==============================================================
+
+The rows of one valid_from form a version: blocks numbered from 1 without
+gaps, bounds increasing, the last block open, exactly one block when FLAT.
+Published tariffs are immutable: a version that exists with other blocks,
+mode or name is refused.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Tariff, TariffBlock
+from models.base import TariffMode
+from services import pricing
+from services.importing.common import (
+    insert_rows,
+    Plan,
+    Problems,
+    Row,
+    choice_parser,
+    fetch,
+    int_parser,
+    mark_duplicates,
+    opt,
+    parse_date,
+    parse_price,
+    req,
+    text_parser,
+)
+
+FIELDS = (
+    req("valid_from", parse_date),
+    req("mode", choice_parser(m.value for m in TariffMode)),
+    req("name", text_parser(200)),
+    req("block", int_parser(1, 50)),
+    opt("upper_bound", int_parser(1, 2_000_000_000)),
+    req("price", parse_price),
+)
+
+
+def _blocks(rows: Sequence[Row]) -> list[tuple[int, int | None, Decimal]]:
+    return sorted((r["block"], r["upper_bound"], r["price"]) for r in rows)
+
+
+async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
+    rows = mark_duplicates(rows, lambda r: (r["valid_from"], r["block"]), "valid_from and block", problems)
+    versions: dict = defaultdict(list)
+    for row in rows:
+        versions[row["valid_from"]].append(row)
+
+    good_versions = {}
+    for valid_from, group in versions.items():
+        first = group[0]
+        ok = True
+        for row in group[1:]:
+            for column in ("mode", "name"):
+                if row[column] != first[column]:
+                    problems.add(
+                        row.line, f"{column} differs from line {first.line} of the tariff valid from {valid_from}"
+                    )
+                    ok = False
+        numbers = sorted(r["block"] for r in group)
+        if numbers != list(range(1, len(group) + 1)):
+            problems.add(first.line, f"tariff valid from {valid_from}: blocks must be numbered 1..{len(group)}, got {numbers}")
+            ok = False
+        if ok:
+            try:
+                pricing.TariffVersion(
+                    id=None,
+                    valid_from=valid_from,
+                    mode=first["mode"],
+                    blocks=[pricing.TariffBlock(bound, price) for _, bound, price in _blocks(group)],
+                    name=first["name"],
+                )
+            except (ValueError, TypeError) as e:
+                problems.add(first.line, f"tariff valid from {valid_from}: {e}")
+                ok = False
+        if ok:
+            good_versions[valid_from] = group
+
+    stored_rows = await fetch(
+        session,
+        """
+        SELECT t.id, t.valid_from, t.mode, t.name, b.block, b.upper_bound, b.price
+        FROM tariff t LEFT JOIN tariff_block b ON b.tariff_id = t.id
+        WHERE t.valid_from = ANY(CAST(:dates AS date[]))
+        """,
+        dates=list(good_versions),
+    )
+    stored: dict = defaultdict(list)
+    for r in stored_rows:
+        stored[r.valid_from].append(r)
+
+    plan = Plan()
+    new_versions = []
+    for valid_from, group in good_versions.items():
+        first = group[0]
+        if valid_from not in stored:
+            new_versions.append((valid_from, first["mode"], first["name"], _blocks(group)))
+            plan.inserted += len(group)
+            continue
+        existing = stored[valid_from]
+        diffs = []
+        if existing[0].mode != first["mode"]:
+            diffs.append(f"mode (stored {existing[0].mode}, file {first['mode']})")
+        if existing[0].name != first["name"]:
+            diffs.append(f"name (stored {existing[0].name!r}, file {first['name']!r})")
+        stored_blocks = sorted((r.block, r.upper_bound, r.price) for r in existing if r.block is not None)
+        if stored_blocks != _blocks(group):
+            diffs.append(f"blocks (stored {_show(stored_blocks)}, file {_show(_blocks(group))})")
+        if diffs:
+            problems.add(
+                first.line,
+                f"tariff valid from {valid_from} already exists with different data: {', '.join(diffs)}; "
+                "published tariffs are not changed by import",
+            )
+        else:
+            plan.unchanged += len(group)
+
+    async def apply(session: AsyncSession) -> None:
+        if not new_versions:
+            return
+        inserted = await insert_rows(
+            session,
+            Tariff.__table__,
+            [{"valid_from": v, "mode": m, "name": n} for v, m, n, _ in new_versions],
+            returning=("id", "valid_from"),
+        )
+        ids = {r.valid_from: r.id for r in inserted}
+        await insert_rows(
+            session,
+            TariffBlock.__table__,
+            [
+                {"tariff_id": ids[valid_from], "block": block, "upper_bound": bound, "price": price}
+                for valid_from, _, _, blocks in new_versions
+                for block, bound, price in blocks
+            ],
+        )
+
+    plan.apply = apply
+    return plan
+
+
+def _show(blocks: Sequence[tuple[int, int | None, Decimal]]) -> str:
+    return "; ".join(f"{b}: ≤{bound if bound is not None else '∞'} @ {price.normalize():f}" for b, bound, price in blocks)

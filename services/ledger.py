@@ -1,0 +1,180 @@
+"""A personal account's ledger: its bills, payments and their allocation, read in two statements.
+
+Everything the main screen shows about money (debt by category, bill
+status and amountDue, the bill and payment lists with their totals) comes
+from this one read, so the screen costs the same statements whatever the
+number of rows.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Bill, Payment
+from models.base import ChargeCategory
+from services.allocation import Allocation, LedgerBill, LedgerPayment, allocate
+from services.periods import Period, kyiv_date_until
+
+BILL_COLUMNS = (
+    Bill.id,
+    Bill.personal_account_id,
+    Bill.number,
+    Bill.category,
+    Bill.kind,
+    Bill.issued_on,
+    Bill.period_start,
+    Bill.period_end,
+    Bill.reading_id,
+    Bill.due_on,
+    Bill.amount,
+)
+PAYMENT_COLUMNS = (
+    Payment.id,
+    Payment.personal_account_id,
+    Payment.paid_on,
+    Payment.amount,
+    Payment.category,
+    Payment.channel,
+    Payment.bill_id,
+    Payment.reverses_payment_id,
+)
+
+
+@dataclass
+class Ledger:
+    bills: list[Row]  # issued up to today, newest first
+    payments: list[Row]  # newest first
+    allocation: Allocation
+    bills_by_id: dict[int, Row] = field(default_factory=dict)
+
+
+def ledger_build(bills: Sequence[Row], payments: Sequence[Row]) -> Ledger:
+    # A reversal and the payment it undoes cancel out; neither pays anything.
+    reversed_ids = {p.reverses_payment_id for p in payments if p.reverses_payment_id is not None}
+    credits = [
+        LedgerPayment(id=p.id, category=p.category, amount=p.amount, bill_id=p.bill_id)
+        for p in payments
+        if p.reverses_payment_id is None and p.id not in reversed_ids
+    ]
+    charges = [LedgerBill(b.id, b.number, b.category, b.issued_on, b.amount) for b in bills]
+    allocation = allocate(charges, credits)
+    ledger = Ledger(
+        bills=sorted(bills, key=lambda b: (b.issued_on, b.number), reverse=True),
+        payments=sorted(payments, key=lambda p: (p.paid_on, p.id), reverse=True),
+        allocation=allocation,
+    )
+    ledger.bills_by_id = {b.id: b for b in bills}
+    return ledger
+
+
+async def ledgers_load(
+    *, session: AsyncSession, personal_account_ids: Sequence[int], today: dt.date
+) -> dict[int, Ledger]:
+    """The ledgers of several personal accounts: one statement for bills, one for payments."""
+    ids = list(personal_account_ids)
+    bills = (
+        await session.execute(
+            select(*BILL_COLUMNS).where(Bill.personal_account_id.in_(ids), Bill.issued_on <= today)
+        )
+    ).all()
+    payments = (
+        await session.execute(select(*PAYMENT_COLUMNS).where(Payment.personal_account_id.in_(ids)))
+    ).all()
+    bills_of: dict[int, list[Row]] = defaultdict(list)
+    payments_of: dict[int, list[Row]] = defaultdict(list)
+    for b in bills:
+        bills_of[b.personal_account_id].append(b)
+    for p in payments:
+        payments_of[p.personal_account_id].append(p)
+    return {pa: ledger_build(bills_of[pa], payments_of[pa]) for pa in ids}
+
+
+def amount_sum(values: Sequence[Decimal]) -> Decimal:
+    return sum(values, Decimal("0.00"))
+
+
+# The order of each list, newest first; also what its cursors encode.
+def bill_key(b: Row) -> tuple:
+    return (b.issued_on, b.number)
+
+
+def payment_key(p: Row) -> tuple:
+    return (p.paid_on, p.id)
+
+
+def internet_payment_key(p: Row) -> tuple:
+    return (p.created_at, p.id)
+
+
+def reading_key(r: Row) -> tuple:
+    return (r.taken_on,)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One filtered list of a screen: its rows (newest first), the period and the totals."""
+
+    rows: list[Row]
+    period: Period
+    total_amount: Decimal
+
+    @property
+    def total_count(self) -> int:
+        return len(self.rows)
+
+
+def bills_listing(ledger: Ledger, *, categories: Sequence[ChargeCategory] | None, period: Period) -> Listing:
+    rows = [
+        b for b in ledger.bills if period.holds(b.issued_on) and (not categories or b.category in categories)
+    ]
+    return Listing(rows, period, amount_sum([b.amount for b in rows]))
+
+
+def payments_listing(ledger: Ledger, *, categories: Sequence[ChargeCategory] | None, period: Period) -> Listing:
+    rows = [
+        p for p in ledger.payments if period.holds(p.paid_on) and (not categories or p.category in categories)
+    ]
+    return Listing(rows, period, amount_sum([p.amount for p in rows]))
+
+
+def internet_payments_listing(
+    rows: Sequence[Row], *, categories: Sequence[ChargeCategory] | None, period: Period, today: dt.date
+) -> Listing:
+    chosen = [
+        r
+        for r in rows
+        if period.holds(kyiv_date_until(r.created_at, today)) and (not categories or r.category in categories)
+    ]
+    return Listing(chosen, period, amount_sum([r.amount for r in chosen]))
+
+
+def readings_listing(rows: Sequence[Row], *, period: Period) -> Listing:
+    chosen = [r for r in rows if period.holds(r.taken_on)]
+    return Listing(chosen, period, Decimal("0.00"))
+
+
+@dataclass(frozen=True, slots=True)
+class MonthConsumption:
+    month: dt.date
+    kwh: int
+    amount: Decimal
+
+
+def monthly_consumption(readings: Sequence[Row], ledger: Ledger, *, period: Period) -> list[MonthConsumption]:
+    """kWh of the readings taken in each month of the period, and the bills they formed."""
+    billed = {b.reading_id: b.amount for b in ledger.bills if b.reading_id is not None}
+    months: dict[dt.date, list] = {}
+    for reading in readings:
+        if reading.consumption is None or not period.holds(reading.taken_on):
+            continue
+        month = reading.taken_on.replace(day=1)
+        totals = months.setdefault(month, [0, Decimal("0.00")])
+        totals[0] += reading.consumption
+        totals[1] += billed.get(reading.id, Decimal("0.00"))
+    return [MonthConsumption(m, kwh, amount) for m, (kwh, amount) in sorted(months.items())]

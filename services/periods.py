@@ -1,0 +1,48 @@
+"""Periods of the lists: inclusive dates; `to` defaults to today, `from` to a year before `to`."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from config import KYIV
+from services.errors import BadUserInput
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    start: dt.date
+    end: dt.date
+
+    def holds(self, day: dt.date) -> bool:
+        return self.start <= day <= self.end
+
+
+def year_before(day: dt.date) -> dt.date:
+    if day.year == 1:
+        return dt.date.min
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def period_resolve(*, start: dt.date | None, end: dt.date | None, today: dt.date) -> Period:
+    end = end or today
+    start = start or year_before(end)
+    if start > end:
+        raise BadUserInput("`from` must not be after `to`")
+    return Period(start, end)
+
+
+def kyiv_date(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(KYIV).date()
+
+
+def kyiv_date_until(moment: dt.datetime, today: dt.date) -> dt.date:
+    """The Kyiv date of a real-clock moment, never after the business date.
+
+    Only a deployment that pins the business date (the demo, tests) sees a
+    difference: a payment made now counts as made "today", so it shows in the
+    default lists beside the debt it changed.
+    """
+    return min(kyiv_date(moment), today)

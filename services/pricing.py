@@ -10,12 +10,13 @@ The computation, in order (see ``price_consumption``):
    new one.
 2. It is split into *parts*: maximal runs of days in one calendar month under
    one tariff version.
-3. The total kWh is shared over the parts by days (largest remainder).
+3. The total kWh is shared over the parts by days (Sainte-Laguë highest
+   averages, ``sainte_lague``).
 4. In each part the block bounds are scaled to the part's share of its month
    and the part's kWh are put into blocks by the tariff's mode.
 5. kWh are summed into *cells* (tariff version, block) in date/block order.
-6. Each cell's kWh are shared over the meter's zones through running totals,
-   so that both block sizes and zone totals stay exact.
+6. Each cell's kWh are shared over the meter's zones through running totals
+   by the same rule, so that both block sizes and zone totals stay exact.
 7. One line per (version, block, zone) with kWh > 0, rounded half-up to the
    kopeck; the bill is the sum of its rounded lines.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import enum
+import heapq
 import math
 from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
@@ -41,8 +43,8 @@ __all__ = [
     "TariffBlock",
     "TariffMode",
     "TariffVersion",
-    "largest_remainder",
     "price_consumption",
+    "sainte_lague",
     "zone_coefficients",
     "zone_consumption_with_rollover",
 ]
@@ -222,13 +224,16 @@ def _month_end(day: dt.date) -> dt.date:
 # Public helpers
 
 
-def largest_remainder(total: int, weights: Sequence[int | Decimal | Fraction]) -> list[int]:
-    """Share ``total`` whole units in proportion to ``weights``.
+def sainte_lague(total: int, weights: Sequence[int | Decimal | Fraction]) -> list[int]:
+    """Share ``total`` whole units in proportion to ``weights`` (DESIGN §3).
 
-    Each index gets the floor of its exact quota; the units left over go one
-    each to the largest fractional remainders, ties to the earlier index.
-    A zero total gives zeros; a positive total with no positive weight is a
-    ValueError (there is nowhere to put it).
+    Sainte-Laguë highest averages: the units are handed out one at a time,
+    each to the index with the largest weight / (2 × units given so far + 1),
+    ties to the earlier index. The rule is house-monotone: the shares of
+    ``total + 1`` are those of ``total`` plus one unit somewhere, so no share
+    ever falls when the total grows (largest remainder breaks this: the
+    Alabama paradox). A zero total gives zeros; a positive total with no
+    positive weight is a ValueError (there is nowhere to put it).
     """
     _check_int("total", total)
     if total < 0:
@@ -241,12 +246,23 @@ def largest_remainder(total: int, weights: Sequence[int | Decimal | Fraction]) -
     weight_sum = sum(fractions, Fraction(0))
     if weight_sum == 0:
         raise ValueError(f"cannot share {total} over all-zero weights")
-    quotas = [total * w / weight_sum for w in fractions]
-    shares = [math.floor(q) for q in quotas]
-    left = total - sum(shares)  # < len(weights), since each remainder is < 1
-    order = sorted(range(len(quotas)), key=lambda i: (-(quotas[i] - shares[i]), i))
-    for i in order[:left]:
+    # Handing out one unit at a time is the merge of every index's averages
+    # w / 1, w / 3, w / 5, … in falling order. Everything strictly above a
+    # threshold t is a prefix of that order whatever the ties, and index i
+    # has ceil((w / t − 1) / 2) averages above t. With t = W / (2·total − n)
+    # that prefix holds at most `total` units and at least total − n, so only
+    # the last few units are handed out one by one (large totals stay cheap).
+    n = len(fractions)
+    shares = [0] * n
+    if 2 * total > n:
+        threshold = weight_sum / (2 * total - n)
+        shares = [max(0, math.ceil((w / threshold - 1) / 2)) for w in fractions]
+    heap = [(-w / (2 * s + 1), i) for i, (w, s) in enumerate(zip(fractions, shares)) if w > 0]
+    heapq.heapify(heap)
+    for _ in range(total - sum(shares)):
+        _, i = heapq.heappop(heap)
         shares[i] += 1
+        heapq.heappush(heap, (-fractions[i] / (2 * shares[i] + 1), i))
     return shares
 
 
@@ -345,27 +361,18 @@ def _blocks_for_part(version: TariffVersion, part: _Part, kwh: int) -> list[int]
 def _zone_split(cells: list[int], weights: list[int]) -> list[list[int]]:
     """Per cell, the kWh of each zone.
 
-    Each zone gets its largest-remainder share of the running total minus
-    what it already has, so cell sizes and zone totals are both exact.
-
-    Hamilton's method is not monotone in the total (the Alabama paradox): on
-    a three-zone meter a zone's share of a larger running total can be one
-    kWh smaller, which would give it a negative cell. Only then the cell is
-    instead shared in proportion to each zone's still-unassigned kWh, which
-    can neither go negative nor exceed a zone's total.
+    Each zone gets its Sainte-Laguë share of the running total minus what it
+    already has, so cell sizes and zone totals are both exact. The rule is
+    house-monotone, so a running share never falls and no cell is negative.
     """
     assigned = [0] * len(weights)
     running = 0
     out: list[list[int]] = []
     for cell in cells:
         running += cell
-        target = largest_remainder(running, weights)
-        take = [t - a for t, a in zip(target, assigned)]
-        if any(x < 0 for x in take):
-            remaining = [w - a for w, a in zip(weights, assigned)]
-            take = largest_remainder(cell, remaining)
-        assigned = [a + x for a, x in zip(assigned, take)]
-        out.append(take)
+        target = sainte_lague(running, weights)
+        out.append([t - a for t, a in zip(target, assigned)])
+        assigned = target
     return out
 
 
@@ -405,7 +412,7 @@ def price_consumption(
     parts = _split_period(period_start, period_end, versions)
 
     # Share the total over the parts by days, then into each part's blocks.
-    part_kwh = largest_remainder(consumption, [p.days for p in parts])
+    part_kwh = sainte_lague(consumption, [p.days for p in parts])
     cell_kwh: dict[tuple[int, int], int] = {}
     for part, kwh in zip(parts, part_kwh):
         version = versions[part.version_index]

@@ -5,7 +5,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import orjson
@@ -14,10 +14,12 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.websockets import WebSocketDisconnect
 from starlette.staticfiles import StaticFiles
 from cross_web import HTTPException
 from graphql import ExecutionResult, GraphQLError, parse
-from strawberry.asgi import GraphQL
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.graphql import OperationType
 from strawberry.utils.operation import get_operation_type
@@ -49,7 +51,20 @@ SECURITY_HEADERS = {
 }
 
 
+class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
+    """Every graphql-transport-ws message as a text frame: the protocol's messages are
+    JSON text, and the stock graphql-ws client refuses binary frames (orjson gives bytes)."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(orjson.dumps(message).decode())
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
 class CabinetGraphQL(GraphQL):
+    websocket_adapter_class = TextFrameWebSocketAdapter  # type: ignore[assignment]
+
     """Strawberry's ASGI view with our context, JSON encoder and offline GraphiQL."""
 
     def __init__(self, settings: Settings, db: Database, updates: PaymentUpdates) -> None:

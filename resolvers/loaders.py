@@ -1,6 +1,7 @@
 """Per-request DataLoaders over the read snapshot: each batches many ids into one statement."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -14,6 +15,19 @@ from services import ledger as ledger_service
 from services import personal_accounts as pa_service
 
 
+class SharedDataLoader(DataLoader):
+    """A DataLoader whose batch results survive a cancelled caller.
+
+    graphql-core cancels the sibling fields of a field that failed; a sibling cancelled
+    while it awaits a batch's future would cancel that future for every other field
+    waiting on the same key, and their CancelledError (no Exception) would escape the
+    error policy as a bare 500. Each caller awaits a shield of the shared future instead.
+    """
+
+    def load(self, key: Any) -> Awaitable[Any]:
+        return asyncio.shield(super().load(key))
+
+
 def _loader(
     ctx: RequestContext, name: str, fetch: Callable[[Any, list], Awaitable[dict]], default: Any = None
 ) -> DataLoader:
@@ -21,7 +35,7 @@ def _loader(
         found = await ctx.read(lambda s: fetch(s, list(keys)))
         return [found.get(k, default() if callable(default) else default) for k in keys]
 
-    return ctx.loader(name, lambda: DataLoader(load_fn=load))
+    return ctx.loader(name, lambda: SharedDataLoader(load_fn=load))
 
 
 def linked_ids(ctx: RequestContext) -> DataLoader:

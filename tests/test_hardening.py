@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.demo import DEMO_PASSWORD, demo_basics
+from services.demo import DEMO_PASSWORD, demo_basics, demo_load
 from tests.test_read_side import MAIN_SCREEN
 
 
@@ -137,3 +137,23 @@ async def test_liveness_readiness_and_metrics(http, gql):
     assert 'cabinet_http_requests_total{method="POST",route="/graphql",status="200"}' in text
     assert "cabinet_http_request_seconds_bucket" in text
     assert "cabinet_outbox_backlog 0.0" in text
+
+
+# A nested input error cancels the sibling fields' resolvers; the cancellation used to
+# escape the error policy as a plain-text 500 with no requestId.
+NESTED_INPUT_ERROR = """{ viewer { personalAccounts {
+  lastReading { personalAccount { bills(from: "8298-07-31") { totalCount } } bill { kind } }
+  monthlyConsumption { kwh } } } }"""
+
+
+async def test_a_nested_input_error_beside_other_fields_is_no_bare_500(http, gql, db, settings):
+    await demo_load(db, settings)
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    response = await post(http, {"query": NESTED_INPUT_ERROR}, authorization=f"Bearer {gql.token}")
+    assert response.headers["content-type"].startswith("application/json"), response.text
+    body = response.json()
+    assert body["errors"], body
+    for error in body["errors"]:
+        assert error["extensions"]["code"] in {"BAD_USER_INPUT", "INTERNAL_SERVER_ERROR"}, error
+        if error["extensions"]["code"] == "INTERNAL_SERVER_ERROR":
+            assert error["extensions"].get("requestId"), error

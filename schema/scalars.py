@@ -11,7 +11,8 @@ from decimal import Decimal, InvalidOperation
 
 import strawberry
 
-_DECIMAL = re.compile(r"-?\d{1,15}(\.\d{1,8})?")
+# ASCII digits only: \\d would also take "１０" (fullwidth) or Arabic-Indic digits.
+_DECIMAL = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,8})?")
 
 
 def decimal_parse(value: object) -> Decimal:
@@ -31,7 +32,7 @@ def decimal_serialize(value: Decimal) -> str:
 
 
 def datetime_parse(value: object) -> dt.datetime:
-    if not isinstance(value, str) or len(value) > 40:
+    if not isinstance(value, str) or len(value) > 40 or not value.isascii():
         raise ValueError("DateTime must be an ISO 8601 string")
     try:
         parsed = dt.datetime.fromisoformat(value)
@@ -47,7 +48,7 @@ def datetime_serialize(value: dt.datetime) -> str:
 
 
 def date_parse(value: object) -> dt.date:
-    if not isinstance(value, str) or len(value) != 10:
+    if not isinstance(value, str) or len(value) != 10 or not value.isascii():
         raise ValueError("Date must be YYYY-MM-DD")
     try:
         return dt.date.fromisoformat(value)

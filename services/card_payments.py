@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from urllib.parse import SplitResult, urlsplit
 
 from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -92,8 +93,40 @@ def _amount_check(problems: Problems, amount: Decimal, settings: Settings) -> No
         problems.add(("input", "amount"), "AMOUNT_INVALID", max=format(settings.payment_max_amount, "f"))
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(parts: SplitResult) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of a URL, or None for one that names no plain web origin."""
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname or parts.username or parts.password:
+        return None
+    return scheme, parts.hostname, port or _DEFAULT_PORTS[scheme]
+
+
 def _return_url_allowed(settings: Settings, url: str) -> bool:
-    return any(url.startswith(prefix) for prefix in [settings.payment_result_url, *settings.payment_return_urls])
+    """Same origin (scheme, host, port) as an allowed URL and a path under its path.
+
+    A string prefix let `https://app.example.com.evil.net/x` pass for `https://app.example.com`.
+    """
+    if not url.isascii() or not url.isprintable() or " " in url or "\\" in url:
+        return False
+    wanted = urlsplit(url)
+    origin = _origin(wanted)
+    if origin is None:
+        return False
+    for allowed in [settings.payment_result_url, *settings.payment_return_urls]:
+        base = urlsplit(allowed)
+        if _origin(base) != origin:
+            continue
+        root = base.path.rstrip("/")
+        if not root or wanted.path == root or wanted.path.startswith(root + "/"):
+            return True
+    return False
 
 
 async def payment_start(

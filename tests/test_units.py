@@ -30,10 +30,21 @@ def test_decimal_accepts_plain_numbers(good):
     assert decimal_parse(good) == Decimal(str(good))
 
 
-@pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", "1e3", "1E-2", "", " ", "1,5", "0x10", 1.5, True, None, "1" * 40])
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", "1e3", "1E-2", "", " ", "1,5", "0x10", 1.5, True, None, "1" * 40,
+                                 "１０", "١٢.٣٤", "12.３4"])
 def test_decimal_refuses_odd_numbers(bad):
     with pytest.raises(ValueError):
         decimal_parse(bad)
+
+
+@pytest.mark.parametrize("bad", ["２０１４-05-26", "2014-0５-26"])
+def test_dates_take_ascii_digits_only(bad):
+    from schema.scalars import date_parse
+
+    with pytest.raises(ValueError):
+        date_parse(bad)
+    with pytest.raises(ValueError):
+        datetime_parse(bad + "T00:00:00+03:00")
 
 
 def test_decimal_serializes_without_exponent():
@@ -57,3 +68,22 @@ def test_global_ids_round_trip_and_refuse_garbage():
     # empty, not base64, "Bill:" with no key, "Bill:-1", far too long, no separator
     for garbage in ["", "!!!", "QmlsbDo", "QmlsbDotMQ", "a" * 500, "QmlsbA"]:
         assert global_id_decode(garbage) is None, garbage
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://app.example.com/pay/done", True),
+        ("https://app.example.com", True),
+        ("https://app.example.com.evil.net/x", False),  # passed the string-prefix check
+        ("https://app.example.com@evil.net/x", False),
+        ("https://app.example.comx/", False),
+        ("http://app.example.com/x", False),
+        ("https://app.example.com:444/x", False),
+    ],
+)
+def test_return_urls_compare_by_origin(settings, url, allowed):
+    from services.card_payments import _return_url_allowed
+
+    configured = settings.model_copy(update={"payment_return_urls": ["https://app.example.com"]})
+    assert _return_url_allowed(configured, url) is allowed

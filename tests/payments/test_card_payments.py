@@ -115,6 +115,31 @@ async def test_return_url_must_be_allowed(account, gql):
     assert result["fields"] == [{"path": ["input", "returnUrl"], "code": "INVALID_FORMAT"}]
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://cabinet.test.evil.net/payments/return",  # a lookalike host passed a string prefix
+        "https://cabinet.test/payments/returned",  # not under the allowed path
+        "https://cabinet.test:8443/payments/return",
+        "http://cabinet.test/payments/return",
+        "https://user@cabinet.test/payments/return",
+        "https://cabinet.test\\@evil.net/payments/return",
+        "javascript://cabinet.test/payments/return",
+    ],
+)
+async def test_lookalike_return_urls_are_refused(account, gql, url):
+    result = (await gql(START, start_input(account, returnUrl=url)))["data"]["paymentStart"]
+    assert result["fields"] == [{"path": ["input", "returnUrl"], "code": "INVALID_FORMAT"}]
+
+
+@pytest.mark.parametrize(
+    "url", ["https://cabinet.test/payments/return", "https://CABINET.test:443/payments/return/bill?x=1"]
+)
+async def test_return_urls_of_the_allowed_origin_and_path_are_taken(account, gql, url):
+    result = (await gql(START, start_input(account, returnUrl=url)))["data"]["paymentStart"]
+    assert result["__typename"] == "PaymentStartSuccess", result
+
+
 async def test_the_same_key_returns_the_same_payment_and_form_other_parameters_are_refused(account, gql):
     first = await started(gql, account)
     again = await started(gql, account)

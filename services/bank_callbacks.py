@@ -24,12 +24,16 @@ class CallbackResult:
 
 
 def _amount(value: object) -> Decimal | None:
+    """The callback's amount exactly as sent (a JSON number or string), or None.
+
+    Never rounded: 10.004 must not match an order of 10.00."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
     try:
-        return Decimal(str(value)).quantize(Decimal("0.01"))
+        amount = Decimal(str(value))
     except InvalidOperation:
         return None
+    return amount if amount.is_finite() else None
 
 
 async def callback_receive(

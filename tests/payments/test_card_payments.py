@@ -208,6 +208,8 @@ async def test_state_machine(account, gql, http, settings, db, sequence, final_s
     ("mutate", "expected_status"),
     [
         (lambda p: {**p, "amount": 1.0}, 400),  # a genuine signature over another amount
+        (lambda p: {**p, "amount": 100.004}, 400),  # rounds to the order's 100.00, is not it
+        (lambda p: {**p, "amount": "99.995"}, 400),
         (lambda p: {**p, "currency": "USD"}, 400),
         (lambda p: {**p, "order_id": "uens-999999999"}, 404),
         (lambda p: {**p, "order_id": "something-else"}, 404),

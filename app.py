@@ -70,8 +70,15 @@ class CabinetGraphQL(GraphQL):
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await super().__call__(scope, receive, send)
+        request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(Request(scope=scope, receive=receive))
+            response = await self.run(request)
+            if _accepts_graphql_response(request.headers.get("accept")):
+                # GraphQL over HTTP: the newer media type, and 400 for a request that never
+                # executed (parse, validation, variable coercion), as process_result marked it.
+                response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
+                if getattr(request.state, "request_error", False):
+                    response.status_code = 400
         except HTTPException as e:
             # Strawberry answers these in plain text; clients parse GraphQL-shaped JSON.
             code = "METHOD_NOT_ALLOWED" if e.status_code == 405 else "BAD_REQUEST"
@@ -95,6 +102,19 @@ class CabinetGraphQL(GraphQL):
         self.settings = settings
         self.db = db
         self.updates = updates
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> Any:
+        data = await super().process_result(request, result)
+        if (
+            isinstance(request, Request)
+            and result.data is None
+            and result.errors
+            and all(error.path is None for error in result.errors)
+            and _accepts_graphql_response(request.headers.get("accept"))
+        ):
+            request.state.request_error = True
+            data.pop("data", None)  # the spec's media type: no data entry when nothing ran
+        return data
 
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         headers = request.headers
@@ -162,6 +182,13 @@ class CabinetGraphQL(GraphQL):
 
 
 MAX_INPUT_LIST = 100
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json; charset=utf-8"
+
+
+def _accepts_graphql_response(accept: str | None) -> bool:
+    """Whether the client asks for application/graphql-response+json (GraphQL over HTTP);
+    plain application/json clients keep the legacy 200 answers."""
+    return accept is not None and "application/graphql-response+json" in accept
 
 
 def _holds_nul(value: object) -> bool:

@@ -27,7 +27,7 @@ from strawberry.utils.operation import get_operation_type
 from config import DEMO_DOCUMENT_SECRET, Settings
 from db import Database, create_engine
 from routes.graphiql import GRAPHIQL_ASSETS, graphiql_page
-from i18n import pick_language
+from i18n import message, pick_language
 from payments.sandbox import sandbox_bank_app
 from resolvers.context import RequestContext
 from routes import documents, operations, payments
@@ -84,6 +84,19 @@ class CabinetGraphQL(GraphQL):
             code = "METHOD_NOT_ALLOWED" if e.status_code == 405 else "BAD_REQUEST"
             body = {"errors": [{"message": e.reason, "extensions": {"code": code}}]}
             response = Response(orjson.dumps(body), status_code=e.status_code, media_type="application/json")
+        except (Exception, asyncio.CancelledError) as e:
+            task = asyncio.current_task()
+            if isinstance(e, asyncio.CancelledError) and task is not None and task.cancelling():
+                raise  # the request itself is being cancelled (client gone, shutdown)
+            # Whatever escaped the executor's error policy is still masked, with a request id.
+            request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+            log.error("request failed outside the executor", exc_info=e, extra={"request_id": request_id})
+            language = pick_language(request.headers.get("accept-language"))
+            error = {
+                "message": message("INTERNAL_SERVER_ERROR", language, request_id=request_id),
+                "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+            }
+            response = Response(orjson.dumps({"errors": [error]}), status_code=500, media_type="application/json")
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:

@@ -31,7 +31,13 @@ class CategoryDebt:
     amount: Decimal
 
 
-@strawberry.type
+@strawberry.type(
+    description=(
+        "The debt of one personal account as of now: a value with no identity of its own. "
+        "Apollo Client: `new InMemoryCache({ typePolicies: { Debt: { merge: true } } })` merges it "
+        "into its personal account, so a query selecting only `debt { total }` keeps the main screen's."
+    )
+)
 class Debt:
     total: Decimal
     categories: list[CategoryDebt] = strawberry.field(

@@ -1,6 +1,8 @@
 """Limits, transport rules, introspection and operations endpoints."""
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from services.demo import DEMO_PASSWORD, demo_basics, demo_load
@@ -157,3 +159,18 @@ async def test_a_nested_input_error_beside_other_fields_is_no_bare_500(http, gql
         assert error["extensions"]["code"] in {"BAD_USER_INPUT", "INTERNAL_SERVER_ERROR"}, error
         if error["extensions"]["code"] == "INTERNAL_SERVER_ERROR":
             assert error["extensions"].get("requestId"), error
+
+
+@pytest.mark.parametrize("escaping", [RuntimeError("boom"), asyncio.CancelledError()])
+async def test_whatever_escapes_the_executor_is_still_masked_json(http, monkeypatch, escaping):
+    import app as app_module
+
+    async def broken(self, **kwargs):
+        raise escaping
+
+    monkeypatch.setattr(app_module.CabinetGraphQL, "execute_operation", broken)
+    response = await post(http, {"query": "{ terms { version } }"}, **{"x-request-id": "req-escape-1"})
+    assert response.status_code == 500
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-escape-1"}
+    assert "boom" not in response.text

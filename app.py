@@ -24,7 +24,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.graphql import OperationType
 from strawberry.utils.operation import get_operation_type
 
-from config import DEMO_DOCUMENT_SECRET, Settings
+from config import Settings, production_problems
 from db import Database, create_engine
 from routes.graphiql import GRAPHIQL_ASSETS, graphiql_page
 from i18n import message, pick_language
@@ -240,10 +240,8 @@ def create_app(settings: Settings) -> Starlette:
     """The app on settings.database_url (the CLI starts the embedded server and sets it)."""
     if not settings.database_url:
         raise ValueError("create_app needs settings.database_url")
-    if settings.sandbox_bank and settings.production:
-        raise ValueError("the sandbox bank (and its `sandbox` successes) is not for production")
-    if settings.production and settings.document_link_secret.get_secret_value() == DEMO_DOCUMENT_SECRET:
-        raise ValueError("set CABINET_DOCUMENT_LINK_SECRET: the demo secret would let anyone sign document links")
+    if problems := production_problems(settings):
+        raise ValueError("not ready for production: " + "; ".join(problems))
     db = Database(create_engine(settings.database_url, settings))
     updates = PaymentUpdates(settings.database_url)
     metrics = Metrics()

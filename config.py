@@ -12,6 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 KYIV = ZoneInfo("Europe/Kyiv")
 DEMO_DOCUMENT_SECRET = "demo-only-document-link-secret-set-CABINET_DOCUMENT_LINK_SECRET"
+# The sandbox bank's keys: published in this repository, so anyone could sign a callback.
+DEMO_LIQPAY_PUBLIC_KEY = "sandbox_i00000000"
+DEMO_LIQPAY_PRIVATE_KEY = "sandbox_private_key_for_demo_only"
 
 
 class Settings(BaseSettings):
@@ -79,8 +82,8 @@ class Settings(BaseSettings):
 
     # Card payments (LiqPay's Checkout protocol). The defaults point at the
     # project's own sandbox bank, mounted at /sandbox-bank when sandbox_bank is on.
-    liqpay_public_key: str = "sandbox_i00000000"
-    liqpay_private_key: SecretStr = SecretStr("sandbox_private_key_for_demo_only")
+    liqpay_public_key: str = DEMO_LIQPAY_PUBLIC_KEY
+    liqpay_private_key: SecretStr = SecretStr(DEMO_LIQPAY_PRIVATE_KEY)
     liqpay_algorithm: str = "sha1"
     liqpay_checkout_url: str = ""  # default: {public_url}/sandbox-bank/api/3/checkout
     liqpay_api_url: str = ""  # default: {public_url}/sandbox-bank/api/request
@@ -119,3 +122,22 @@ class Settings(BaseSettings):
         if self.business_date is not None:
             return self.business_date
         return dt.datetime.now(KYIV).date()
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """What keeps these settings from production: each demo secret still in place, by the
+    environment variable that must replace it. Empty when not in production."""
+    if not settings.production:
+        return []
+    problems = []
+    if settings.sandbox_bank:
+        problems.append("CABINET_SANDBOX_BANK must be off: its `sandbox` successes are not money")
+    if settings.document_link_secret.get_secret_value() == DEMO_DOCUMENT_SECRET:
+        problems.append("set CABINET_DOCUMENT_LINK_SECRET: the demo secret would let anyone sign document links")
+    if settings.liqpay_private_key.get_secret_value() == DEMO_LIQPAY_PRIVATE_KEY:
+        problems.append("set CABINET_LIQPAY_PRIVATE_KEY: the sandbox key would let anyone sign a bank callback")
+    if settings.liqpay_public_key == DEMO_LIQPAY_PUBLIC_KEY:
+        problems.append("set CABINET_LIQPAY_PUBLIC_KEY: the sandbox key names no merchant")
+    if not settings.liqpay_checkout_url or not settings.liqpay_api_url:
+        problems.append("set CABINET_LIQPAY_CHECKOUT_URL and CABINET_LIQPAY_API_URL: the defaults are the sandbox bank's")
+    return problems

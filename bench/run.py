@@ -126,6 +126,11 @@ def app_env(url: str) -> dict[str, str]:
         "CABINET_DATA_DIR": str(DATA / "app"),
         "CABINET_RUN_WORKERS": "0",
         "CABINET_PRODUCTION": "1",
+        # Production refuses the sandbox's published keys; the bench posts no callbacks.
+        "CABINET_LIQPAY_PUBLIC_KEY": "bench_public_key",
+        "CABINET_LIQPAY_PRIVATE_KEY": "bench_private_key",
+        "CABINET_LIQPAY_CHECKOUT_URL": "http://127.0.0.1:9/checkout",
+        "CABINET_LIQPAY_API_URL": "http://127.0.0.1:9/request",
     }
 
 

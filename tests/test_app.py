@@ -5,7 +5,10 @@ import asyncio
 import logging
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import delete, event
+
+from config import DEMO_DOCUMENT_SECRET, DEMO_LIQPAY_PRIVATE_KEY, DEMO_LIQPAY_PUBLIC_KEY
 
 from services.demo import DEMO_PASSWORD, demo_basics
 from models import Terms
@@ -122,3 +125,38 @@ def test_the_exported_schema_holds_the_public_contract():
         [sys.executable, str(checker), str(SCHEMA_FILE), str(contract)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout
+
+
+PRODUCTION_READY = {
+    "production": True,
+    "document_link_secret": SecretStr("a-real-secret-of-the-utility"),
+    "liqpay_public_key": "i12345678901",
+    "liqpay_private_key": SecretStr("a-real-merchant-key"),
+    "liqpay_checkout_url": "https://bank.example/api/3/checkout",
+    "liqpay_api_url": "https://bank.example/api/request",
+}
+
+
+@pytest.mark.parametrize(
+    ("demo_value", "named"),
+    [
+        ({"document_link_secret": SecretStr(DEMO_DOCUMENT_SECRET)}, "CABINET_DOCUMENT_LINK_SECRET"),
+        ({"liqpay_private_key": SecretStr(DEMO_LIQPAY_PRIVATE_KEY)}, "CABINET_LIQPAY_PRIVATE_KEY"),
+        ({"liqpay_public_key": DEMO_LIQPAY_PUBLIC_KEY}, "CABINET_LIQPAY_PUBLIC_KEY"),
+        ({"liqpay_api_url": ""}, "CABINET_LIQPAY_API_URL"),
+        ({"sandbox_bank": True}, "CABINET_SANDBOX_BANK"),
+    ],
+)
+def test_production_refuses_every_demo_secret_by_name(settings, demo_value, named):
+    from app import create_app
+
+    configured = settings.model_copy(update={**PRODUCTION_READY, **demo_value})
+    with pytest.raises(ValueError, match=named):
+        create_app(configured)
+
+
+async def test_production_starts_with_its_own_secrets(settings):
+    from app import create_app
+
+    application = create_app(settings.model_copy(update=PRODUCTION_READY))
+    await application.state.db.dispose()

@@ -34,7 +34,7 @@ from routes import documents, operations, payments
 from routes.limits import BodySizeLimit
 from routes.operations import Metrics, RequestMetrics
 from schema import schema
-from schema.introspection import asks_introspection, introspection_allowed
+from schema.introspection import asks_introspection, introspection_refusal
 from schema.main_screen import main_screen_answer
 from services.payment_updates import PaymentUpdates
 
@@ -169,11 +169,11 @@ class CabinetGraphQL(GraphQL):
             # As a plain JSON POST graphql-core would execute it like a query and fail on the
             # stream; subscriptions go over graphql-transport-ws (or a streaming HTTP transport).
             raise HTTPException(400, "Subscriptions are served over WebSocket (graphql-transport-ws).")
-        if isinstance(query, str) and asks_introspection(query) and not await introspection_allowed(context):
+        if isinstance(query, str) and asks_introspection(query) and (refusal := await introspection_refusal(context)):
             if context.snapshot is not None:  # opened to look up the caller; nothing else will close it
                 await context.snapshot.close()
             return ExecutionResult(
-                data=None, errors=[GraphQLError("Introspection is not allowed.", extensions={"code": "FORBIDDEN"})]
+                data=None, errors=[GraphQLError("Introspection is not allowed.", extensions={"code": refusal})]
             )
         return await super().execute_operation(
             request=request, request_adapter=request_adapter, request_data=request_data, context=context, **kwargs

@@ -132,6 +132,13 @@ class RequestContext:
         No key, or an unknown or revoked one, is UNAUTHENTICATED; a person's
         valid token, or a key without the scope, is FORBIDDEN.
         """
+        caller = await self.api_caller()
+        if not caller.allows(scope):
+            raise AuthError("FORBIDDEN")
+        return caller
+
+    async def api_caller(self) -> ApiCaller:
+        """The calling aggregator whatever its scopes, looked up once per request."""
         if not self._api_caller_known:
             try:
                 self._api_caller = await self._api_caller_lookup()
@@ -141,8 +148,6 @@ class RequestContext:
         if self._api_caller_error is not None:
             raise self._api_caller_error
         assert self._api_caller is not None
-        if not self._api_caller.allows(scope):
-            raise AuthError("FORBIDDEN")
         return self._api_caller
 
     async def _api_caller_lookup(self) -> ApiCaller:

@@ -28,15 +28,20 @@ def asks_introspection(query: str) -> bool:
     return found
 
 
-async def introspection_allowed(context) -> bool:
+async def introspection_refusal(context) -> str | None:
+    """Why this caller may not read the schema (an error code), or None when it may."""
     settings = context.settings
     if settings.demo or not settings.production:
-        return True
-    credentials = context.credentials or ""
-    if credentials.lower().startswith("apikey "):
-        return True  # an aggregator; a bad key still fails at its fields
+        return None
+    if context.api_key is not None:
+        # An aggregator: only a key of an active client, whatever its scopes.
+        try:
+            await context.api_caller()
+        except AuthError as e:
+            return e.code
+        return None
     try:
         viewer = await context.viewer_or_none()
     except AuthError:
-        return False
-    return viewer is not None and viewer.is_admin
+        return "UNAUTHENTICATED"
+    return None if viewer is not None and viewer.is_admin else "FORBIDDEN"

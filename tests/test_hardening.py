@@ -118,6 +118,21 @@ async def test_introspection_policy(settings, gql, production, is_demo, login, a
     assert ("errors" in fragment) is not allowed
 
 
+@pytest.mark.parametrize(("key", "code"), [("bogus", "UNAUTHENTICATED"), ("valid", None)])
+async def test_introspection_in_production_takes_only_an_active_api_key(settings, http, db, key, code):
+    from tests.aggregators.aggregator_helpers import client_make
+
+    if key == "valid":
+        key = await client_make(db, scopes=["debt:read"])
+    settings.production, settings.demo = True, False
+    result = (await post(http, {"query": INTROSPECTION}, authorization=f"ApiKey {key}")).json()
+    if code is None:
+        assert result["data"]["__schema"]["queryType"]["name"] == "Query"
+    else:
+        assert result["errors"][0]["extensions"]["code"] == code
+        assert result.get("data") is None
+
+
 async def test_no_field_suggestions_in_production(settings, gql):
     assert "Did you mean" in (await gql("{ term { version } }"))["errors"][0]["message"]
     settings.production, settings.demo = True, False

@@ -85,6 +85,14 @@ async def test_a_forged_or_borrowed_signature_is_refused(manual, http, link, db)
     assert await _documents(db) == []  # nothing was rendered for refused links
 
 
+async def test_a_genuine_signature_beyond_the_ttl_is_refused(manual, http, settings):
+    now = dt.datetime.now(dt.UTC)
+    for ahead, status in ((dt.timedelta(days=365), 403), (settings.document_link_ttl + dt.timedelta(minutes=2), 403),
+                          (settings.document_link_ttl, 200)):
+        path = service.document_path(settings, "bill", manual[13942531], int((now + ahead).timestamp()))
+        assert (await http.get(path)).status_code == status, ahead
+
+
 async def test_missing_subjects_are_404_behind_a_valid_signature(manual, http, link):
     assert (await http.get(link("bill", 987654321))).status_code == 404
     assert (await http.get(link("receipt", 987654321))).status_code == 404
@@ -108,7 +116,7 @@ async def test_rendered_once_then_served_from_the_store(manual, http, link, db, 
     assert stored[0].personal_account_id == manual["pa"]
     assert stored[0].etag == hashlib.sha256(first.content).hexdigest() and stored[0].content == first.content
 
-    again = await http.get(link("bill", manual[13942531], now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=3)))
+    again = await http.get(link("bill", manual[13942531], now=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=3)))
     assert again.status_code == 200 and again.content == first.content
     assert again.headers["etag"] == first.headers["etag"]
     after = await _documents(db)

@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     # for the TTL. Every process of a deployment must share the secret; production must set its own.
     document_link_secret: SecretStr = SecretStr(DEMO_DOCUMENT_SECRET)
     document_link_ttl: dt.timedelta = dt.timedelta(minutes=15)
+    # /metrics: open outside production; in production only with this bearer token (off without).
+    metrics_token: SecretStr = SecretStr("")
 
     # Card payments (LiqPay's Checkout protocol). The defaults point at the
     # project's own sandbox bank, mounted at /sandbox-bank when sandbox_bank is on.

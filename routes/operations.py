@@ -1,6 +1,7 @@
 """Operations endpoints: liveness, readiness, and Prometheus metrics."""
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 
@@ -92,7 +93,20 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+def metrics_allowed(request: Request) -> bool:
+    """In production /metrics needs `Authorization: Bearer <CABINET_METRICS_TOKEN>` (Prometheus'
+    `authorization` setting), and without a token it is off: its figures are not for the public."""
+    settings = request.app.state.settings
+    token = settings.metrics_token.get_secret_value()
+    if not token:
+        return not settings.production
+    given = request.headers.get("authorization", "")
+    return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+
 async def metrics_endpoint(request: Request) -> Response:
+    if not metrics_allowed(request):
+        return Response("Not Found", status_code=404, media_type="text/plain")
     metrics: Metrics = request.app.state.metrics
     try:
         async with request.app.state.db.sessions() as session:

@@ -189,3 +189,24 @@ async def test_whatever_escapes_the_executor_is_still_masked_json(http, monkeypa
     [error] = response.json()["errors"]
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-escape-1"}
     assert "boom" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("production", "token", "sent", "status"),
+    [
+        (False, "", None, 200),
+        (True, "", None, 404),  # production without a token: off
+        (True, "", "Bearer ", 404),
+        (True, "s3cret-metrics", None, 404),
+        (True, "s3cret-metrics", "Bearer wrong", 404),
+        (True, "s3cret-metrics", "Bearer s3cret-metrics", 200),
+    ],
+)
+async def test_metrics_are_not_public_in_production(settings, http, production, token, sent, status):
+    from pydantic import SecretStr
+
+    settings.production, settings.demo, settings.metrics_token = production, False, SecretStr(token)
+    response = await http.get("/metrics", headers={"authorization": sent} if sent else {})
+    assert response.status_code == status
+    assert ("cabinet_http_requests_total" in response.text) is (status == 200)
+

@@ -9,6 +9,8 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal
 
+from email_validator import EmailNotValidError, validate_email
+
 from services.errors import Problems
 
 LOGIN_MIN, LOGIN_MAX = 3, 64
@@ -16,7 +18,6 @@ LOGIN_MIN, LOGIN_MAX = 3, 64
 # and no "@", so a login can never be mistaken for an email.
 _LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 EMAIL_MAX = 254
-_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 FULL_NAME_MIN, FULL_NAME_MAX = 2, 200
 _FULL_NAME = re.compile(r"[^\W\d_]+([ .'’ʼ-]+[^\W\d_]+)*\.?")
 PHONES_MAX = 5
@@ -52,11 +53,21 @@ def email_check(problems: Problems, path: Sequence[str], value: str) -> str | No
         problems.add(path, "REQUIRED")
     elif len(email) > EMAIL_MAX:
         problems.add(path, "TOO_LONG", max=EMAIL_MAX)
-    elif not _EMAIL.fullmatch(email):
+    elif not _email_valid(email):
         problems.add(path, "INVALID_FORMAT")
     else:
         return email
     return None
+
+
+def _email_valid(email: str) -> bool:
+    """One plain address (email-validator): no display name, no list, no control characters,
+    a real domain (IDN allowed, reserved names such as .test refused); DNS is not asked."""
+    try:
+        validate_email(email, check_deliverability=False, allow_smtputf8=False, allow_display_name=False)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 def full_name_check(problems: Problems, path: Sequence[str], value: str) -> str | None:

@@ -83,6 +83,13 @@ async def test_every_invalid_field_is_reported_at_once_and_nothing_is_created(wo
         ("login", "петренко", "INVALID_FORMAT"),
         ("login", "   ", "REQUIRED"),
         ("email", "a@b", "INVALID_FORMAT"),
+        # One address only: SMTP delivered "a@b.com,postmaster" to both.
+        ("email", "a@b.com,postmaster", "INVALID_FORMAT"),
+        ("email", "foo<victim@evil.example>", "INVALID_FORMAT"),  # a display name
+        ("email", "Foo <victim@example.com>", "INVALID_FORMAT"),
+        ("email", "a\x1b@example.com", "INVALID_FORMAT"),  # ESC
+        ("email", "a\x7f@example.com", "INVALID_FORMAT"),  # DEL
+        ("email", "a@example.com\r\nBcc: x@example.com", "INVALID_FORMAT"),
         ("email", "x" * 250 + "@b.ua", "TOO_LONG"),
         ("fullName", "П", "TOO_SHORT"),
         ("fullName", "П" * 201, "TOO_LONG"),

@@ -21,6 +21,7 @@ from graphql import ExecutionResult, GraphQLError, parse
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.types.graphql import OperationType
 from strawberry.utils.operation import get_operation_type
 
@@ -62,10 +63,31 @@ class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from exc
 
 
+class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler):
+    """graphql-transport-ws lets a `subscribe` message carry a query or mutation; here only
+    subscriptions run over WebSocket (queries and mutations have their guarded HTTP path),
+    and anything else is answered with the protocol's `error` message for that id."""
+
+    async def handle_subscribe(self, message: Any) -> None:
+        payload = message.get("payload") or {}
+        query = payload.get("query")
+        if self.connection_acknowledged and isinstance(query, str) and _runs_without_subscribing(
+            query, payload.get("operationName")
+        ):
+            error = {
+                "message": "Only subscriptions run over WebSocket; send queries and mutations over HTTP POST.",
+                "extensions": {"code": "BAD_REQUEST"},
+            }
+            await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
+            return
+        await super().handle_subscribe(message)
+
+
 class CabinetGraphQL(GraphQL):
     """Strawberry's ASGI view with our context, JSON encoder and offline GraphiQL."""
 
     websocket_adapter_class = TextFrameWebSocketAdapter  # type: ignore[assignment]
+    graphql_transport_ws_handler_class = SubscriptionsOnlyHandler
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -223,6 +245,15 @@ def _subscribes(query: str, operation_name: str | None) -> bool:
         return get_operation_type(parse(query), operation_name) is OperationType.SUBSCRIPTION
     except (GraphQLError, RuntimeError):
         return False  # the executor reports a syntax error or a missing operation itself
+
+
+def _runs_without_subscribing(query: str, operation_name: str | None) -> bool:
+    """Whether the document's operation is a query or a mutation (a document that does not
+    parse, or names no operation, is left to the executor to report)."""
+    try:
+        return get_operation_type(parse(query), operation_name) is not OperationType.SUBSCRIPTION
+    except (GraphQLError, RuntimeError):
+        return False
 
 
 def _longest_list(value: object, depth: int = 0) -> int:

@@ -140,3 +140,26 @@ async def test_strangers_get_no_stream(payment, second_process, gql, who):
     codes = {e.get("extensions", {}).get("code") for e in errors}
     # Not signed in, or someone else's payment (which looks like a missing one).
     assert codes == ({"UNAUTHENTICATED"} if who == "anonymous" else {"BAD_USER_INPUT"})
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "{ terms { version } }",
+        'mutation { tokenCreate(login: "lysenko", password: "x") { __typename } }',
+        "query Q { terms { version } } subscription S($id: ID!) { internetPaymentUpdated(id: $id) { status } }",
+    ],
+)
+async def test_only_subscriptions_run_over_websocket(payment, second_process, gql, document):
+    payment_id, _ = payment
+    async with connect(second_process, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {gql.token}"}}))
+        assert (await _text(ws))["type"] == "connection_ack"
+        payload = {"query": document, "variables": {"id": payment_id}}
+        if document.startswith("query Q"):
+            payload["operationName"] = "Q"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        message = await _text(ws)
+        assert message["type"] == "error" and message["id"] == "1", message
+        assert message["payload"][0]["extensions"]["code"] == "BAD_REQUEST"
+        assert "data" not in json.dumps(message["payload"])

@@ -31,7 +31,7 @@ from routes.graphiql import GRAPHIQL_ASSETS, graphiql_page
 from i18n import message, pick_language
 from payments.sandbox import sandbox_bank_app
 from resolvers.context import RequestContext
-from routes import documents, operations, payments
+from routes import documents, landing, operations, payments
 from routes.limits import BodySizeLimit
 from routes.operations import Metrics, RequestMetrics
 from schema import schema
@@ -301,6 +301,7 @@ def create_app(settings: Settings) -> Starlette:
 
     app = Starlette(
         routes=[
+            Route("/", landing.landing, methods=["GET"]),
             Route("/healthz", operations.readyz, methods=["GET"]),
             Route("/readyz", operations.readyz, methods=["GET"]),
             Route("/livez", operations.livez, methods=["GET"]),

@@ -58,6 +58,10 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
             from services.demo import demo_load
 
             asyncio.run(_with_db(settings, lambda db: demo_load(db, settings)))
+            from services.demo import DEMO_PASSWORD, LOGINS
+
+            logins = ", ".join(login for login, *_ in LOGINS)
+            print(f"Demo loaded (business date {settings.business_date}): logins {logins}, password {DEMO_PASSWORD}", flush=True)
         if settings.sandbox_bank and "public_url" not in settings.model_fields_set:
             # The sandbox bank calls back to public_url: follow CABINET_HOST/PORT unless it is set.
             settings = settings.model_copy(update={"public_url": f"http://{settings.host}:{settings.port}"})

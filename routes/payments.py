@@ -11,7 +11,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from services.bank_callbacks import callback_receive
 
-log = logging.getLogger("payments")
+log = logging.getLogger("cabinet.payments")
 MAX_BODY = 256 * 1024
 PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",

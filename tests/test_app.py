@@ -160,3 +160,12 @@ async def test_production_starts_with_its_own_secrets(settings):
 
     application = create_app(settings.model_copy(update=PRODUCTION_READY))
     await application.state.db.dispose()
+
+
+@pytest.mark.parametrize("demo", [True, False])
+async def test_the_landing_page_says_where_things_are(settings, http, demo):
+    settings.demo = demo
+    response = await http.get("/")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    assert 'href="/graphql"' in response.text
+    assert ("lysenko" in response.text and DEMO_PASSWORD in response.text) is demo

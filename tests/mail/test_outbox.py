@@ -445,7 +445,7 @@ async def test_worker_survives_failing_rounds(settings, caplog):
     broken = Database(create_engine(missing_url, settings))
     worker_settings = settings.model_copy(update={"mail_poll_interval": 0.01})
     stop = asyncio.Event()
-    caplog.set_level(logging.ERROR, logger="mail.sender")
+    caplog.set_level(logging.ERROR, logger="cabinet.mail.sender")
     task = asyncio.create_task(outbox_worker(broken, worker_settings, stop))
     try:
         await asyncio.sleep(0.5)

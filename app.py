@@ -14,8 +14,8 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route, WebSocketRoute
-from starlette.websockets import WebSocketDisconnect
 from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocketDisconnect
 from cross_web import HTTPException
 from graphql import ExecutionResult, GraphQLError, parse
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
@@ -27,11 +27,11 @@ from strawberry.utils.operation import get_operation_type
 
 from config import Settings, production_problems
 from db import Database, create_engine
-from routes.graphiql import GRAPHIQL_ASSETS, graphiql_page
 from i18n import message, pick_language
 from payments.sandbox import sandbox_bank_app
 from resolvers.context import RequestContext
 from routes import documents, landing, operations, payments
+from routes.graphiql import GRAPHIQL_ASSETS, graphiql_page
 from routes.limits import BodySizeLimit
 from routes.operations import Metrics, RequestMetrics
 from schema import schema
@@ -71,9 +71,9 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler):
     async def handle_subscribe(self, message: Any) -> None:
         payload = message.get("payload") or {}
         query = payload.get("query")
-        if self.connection_acknowledged and isinstance(query, str) and _runs_without_subscribing(
+        if self.connection_acknowledged and isinstance(query, str) and _operation_type(
             query, payload.get("operationName")
-        ):
+        ) in (OperationType.QUERY, OperationType.MUTATION):
             error = {
                 "message": "Only subscriptions run over WebSocket; send queries and mutations over HTTP POST.",
                 "extensions": {"code": "BAD_REQUEST"},
@@ -88,6 +88,18 @@ class CabinetGraphQL(GraphQL):
 
     websocket_adapter_class = TextFrameWebSocketAdapter  # type: ignore[assignment]
     graphql_transport_ws_handler_class = SubscriptionsOnlyHandler
+
+    def __init__(self, settings: Settings, db: Database, updates: PaymentUpdates) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            allow_queries_via_get=False,
+            multipart_uploads_enabled=False,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        )
+        self.settings = settings
+        self.db = db
+        self.updates = updates
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -111,7 +123,7 @@ class CabinetGraphQL(GraphQL):
             if isinstance(e, asyncio.CancelledError) and task is not None and task.cancelling():
                 raise  # the request itself is being cancelled (client gone, shutdown)
             # Whatever escaped the executor's error policy is still masked, with a request id.
-            request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+            request_id = _request_id(request.headers)
             log.error("request failed outside the executor", exc_info=e, extra={"request_id": request_id})
             language = pick_language(request.headers.get("accept-language"))
             error = {
@@ -125,18 +137,6 @@ class CabinetGraphQL(GraphQL):
         # orjson refuses nesting past 1024 levels with its JSONDecodeError (json's, which
         # Strawberry turns into a 400), where the json module's RecursionError was a bare 500.
         return orjson.loads(data)
-
-    def __init__(self, settings: Settings, db: Database, updates: PaymentUpdates) -> None:
-        super().__init__(
-            schema,
-            graphql_ide="graphiql",
-            allow_queries_via_get=False,
-            multipart_uploads_enabled=False,
-            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-        )
-        self.settings = settings
-        self.db = db
-        self.updates = updates
 
     async def process_result(self, request: Any, result: ExecutionResult) -> Any:
         data = await super().process_result(request, result)
@@ -156,7 +156,7 @@ class CabinetGraphQL(GraphQL):
         return RequestContext(
             settings=self.settings,
             db=self.db,
-            request_id=headers.get("x-request-id") or uuid.uuid4().hex[:16],
+            request_id=_request_id(headers),
             language=pick_language(headers.get("accept-language")),
             client_address=request.client.host if getattr(request, "client", None) else None,
             authorization=headers.get("authorization"),
@@ -220,6 +220,11 @@ MAX_INPUT_LIST = 100
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json; charset=utf-8"
 
 
+def _request_id(headers: Mapping[str, str]) -> str:
+    """The client's X-Request-Id, or a new one: what the log and a masked error both name."""
+    return headers.get("x-request-id") or uuid.uuid4().hex[:16]
+
+
 def _accepts_graphql_response(accept: str | None) -> bool:
     """Whether the client asks for application/graphql-response+json (GraphQL over HTTP);
     plain application/json clients keep the legacy 200 answers."""
@@ -237,23 +242,18 @@ def _holds_nul(value: object) -> bool:
     return False
 
 
+def _operation_type(query: str, operation_name: str | None) -> OperationType | None:
+    """The type of the operation to run, or None for a document that does not parse or names
+    no operation (the executor reports those itself)."""
+    try:
+        return get_operation_type(parse(query), operation_name)
+    except (GraphQLError, RuntimeError):
+        return None
+
+
 def _subscribes(query: str, operation_name: str | None) -> bool:
     """Whether the operation to run is a subscription (parsed only when the word is there)."""
-    if "subscription" not in query:
-        return False
-    try:
-        return get_operation_type(parse(query), operation_name) is OperationType.SUBSCRIPTION
-    except (GraphQLError, RuntimeError):
-        return False  # the executor reports a syntax error or a missing operation itself
-
-
-def _runs_without_subscribing(query: str, operation_name: str | None) -> bool:
-    """Whether the document's operation is a query or a mutation (a document that does not
-    parse, or names no operation, is left to the executor to report)."""
-    try:
-        return get_operation_type(parse(query), operation_name) is not OperationType.SUBSCRIPTION
-    except (GraphQLError, RuntimeError):
-        return False
+    return "subscription" in query and _operation_type(query, operation_name) is OperationType.SUBSCRIPTION
 
 
 def _longest_list(value: object, depth: int = 0) -> int:

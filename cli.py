@@ -55,11 +55,9 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
         migrate(url)
         settings = with_database(settings, url)
         if settings.demo:
-            from services.demo import demo_load
+            from services.demo import DEMO_PASSWORD, LOGINS, demo_load
 
             asyncio.run(_with_db(settings, lambda db: demo_load(db, settings)))
-            from services.demo import DEMO_PASSWORD, LOGINS
-
             logins = ", ".join(login for login, *_ in LOGINS)
             print(f"Demo loaded (business date {settings.business_date}): logins {logins}, password {DEMO_PASSWORD}", flush=True)
         if settings.sandbox_bank and "public_url" not in settings.model_fields_set:

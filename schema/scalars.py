@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 import strawberry
 
-# ASCII digits only: \\d would also take "１０" (fullwidth) or Arabic-Indic digits.
+# ASCII digits only: \d would also take "１０" (fullwidth) or Arabic-Indic digits.
 _DECIMAL = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,8})?")
 
 

@@ -96,7 +96,7 @@ def _amount_check(problems: Problems, amount: Decimal, settings: Settings) -> No
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _origin(parts: SplitResult) -> tuple[str, str, int | None] | None:
+def _origin(parts: SplitResult) -> tuple[str, str, int] | None:
     """(scheme, host, port) of a URL, or None for one that names no plain web origin."""
     try:
         port = parts.port

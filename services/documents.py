@@ -91,13 +91,12 @@ def document_link_valid(
     *, settings: Settings, kind: str, pk: int, expires: str | None, sig: str | None, now: dt.datetime
 ) -> bool:
     """The signature is ours for this very document and expiry, and the expiry is ahead, but
-    no further than a link we would sign now (the TTL, rounded up to the minute): a link
+    no further than a link we would sign now (link_expiry): a link
     signed for a year, by a leaked secret or an old setting, is not taken."""
     if not expires or not sig or len(expires) > 12 or not expires.isascii() or not expires.isdigit() or len(sig) != 64:
         return False
     good = _signature(settings, kind, pk, int(expires))
-    ahead = int(expires) - now.timestamp()
-    return hmac.compare_digest(good, sig.lower()) and 0 < ahead <= settings.document_link_ttl.total_seconds() + 60
+    return hmac.compare_digest(good, sig.lower()) and now.timestamp() < int(expires) <= link_expiry(settings, now)
 
 
 # ---- stored documents ------------------------------------------------------------------------

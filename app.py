@@ -15,15 +15,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from cross_web import HTTPException
-from graphql import ExecutionResult, GraphQLError, parse
+from graphql import ExecutionResult, GraphQLError
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
-from strawberry.types.graphql import OperationType
-from strawberry.utils.operation import get_operation_type
 
 from config import Settings, production_problems
 from db import Database, create_engine
@@ -34,8 +33,9 @@ from routes import documents, landing, operations, payments
 from routes.graphiql import GRAPHIQL_ASSETS, graphiql_page
 from routes.limits import BodySizeLimit
 from routes.operations import Metrics, RequestMetrics
+from routes.request_guard import Refusal, Transport, connection_refusal, request_refusal
 from schema import schema
-from schema.introspection import asks_introspection, introspection_refusal
+from schema.extensions import error_public
 from schema.main_screen import main_screen_answer
 from services.payment_updates import PaymentUpdates
 
@@ -63,31 +63,50 @@ class TextFrameWebSocketAdapter(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from exc
 
 
-class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler):
-    """graphql-transport-ws lets a `subscribe` message carry a query or mutation; here only
-    subscriptions run over WebSocket (queries and mutations have their guarded HTTP path),
-    and anything else is answered with the protocol's `error` message for that id."""
+class GuardedTransportWSHandler(BaseGraphQLTransportWSHandler):
+    """graphql-transport-ws through the same guard as HTTP: each `subscribe` is checked by
+    routes/request_guard.py (only subscriptions run here, input caps, NUL, introspection) and
+    by the caller's token afresh, and refused with the protocol's `error` message for its id."""
 
     async def handle_subscribe(self, message: Any) -> None:
-        payload = message.get("payload") or {}
-        query = payload.get("query")
-        if self.connection_acknowledged and isinstance(query, str) and _operation_type(
-            query, payload.get("operationName")
-        ) in (OperationType.QUERY, OperationType.MUTATION):
-            error = {
-                "message": "Only subscriptions run over WebSocket; send queries and mutations over HTTP POST.",
-                "extensions": {"code": "BAD_REQUEST"},
-            }
-            await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
+        payload = message.get("payload")
+        if not self.connection_acknowledged or message.get("id") in self.operations:
+            await super().handle_subscribe(message)  # the protocol's 4401 / 4409 closes
+            return
+        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+            await self.handle_invalid_message("A subscribe message needs a payload with a query.")
+            return
+        refusal: GraphQLError | None = await connection_refusal(self.context)
+        if refusal is not None:
+            refusal = error_public(GraphQLError(str(refusal), original_error=refusal), self.context)
+        else:
+            refusal = await request_refusal(
+                transport=Transport.WEBSOCKET,
+                query=payload["query"],
+                variables=payload.get("variables"),
+                operation_name=payload.get("operationName"),
+                context=self.context,
+            )
+        if isinstance(refusal, Refusal) and refusal.code == "GRAPHQL_PARSE_FAILED":
+            await self.handle_invalid_message(refusal.message[:120])  # the protocol's 4400; reasons are short
+            return
+        if refusal is not None:
+            await self.send_message({"id": message["id"], "type": "error", "payload": [refusal.formatted]})
             return
         await super().handle_subscribe(message)
+
+    async def _handle_pre_execution_error(self, operation: Any, result: Any) -> None:
+        # Validation errors of a subscription skip the request scope's policy (no "Did you
+        # mean" in production, codes, masking): apply it here, as for HTTP.
+        result.errors = [error_public(error, self.context) for error in result.errors]
+        await super()._handle_pre_execution_error(operation, result)
 
 
 class CabinetGraphQL(GraphQL):
     """Strawberry's ASGI view with our context, JSON encoder and offline GraphiQL."""
 
     websocket_adapter_class = TextFrameWebSocketAdapter  # type: ignore[assignment]
-    graphql_transport_ws_handler_class = SubscriptionsOnlyHandler
+    graphql_transport_ws_handler_class = GuardedTransportWSHandler
 
     def __init__(self, settings: Settings, db: Database, updates: PaymentUpdates) -> None:
         super().__init__(
@@ -163,40 +182,39 @@ class CabinetGraphQL(GraphQL):
             request=request,
             response=response,
             updates=self.updates,
+            # A WebSocket lives long: each of its reads is its own short transaction.
+            fresh_reads=isinstance(request, WebSocket),
         )
 
     async def render_graphql_ide(self, request: Any) -> Response:
         return Response(graphiql_page(), media_type="text/html", headers=SECURITY_HEADERS)
 
-    async def parse_http_body(self, request: Any) -> Any:
-        data = await super().parse_http_body(request)
-        if not isinstance(data, list) and _longest_list(data.variables) > MAX_INPUT_LIST:
-            raise HTTPException(400, f"input lists are limited to {MAX_INPUT_LIST} items")
-        if not isinstance(data, list) and _holds_nul(data.variables):
-            # PostgreSQL text cannot hold U+0000: no value with it could be stored or matched.
-            raise HTTPException(400, "strings must not contain the NUL character (U+0000)")
-        return data
+    async def on_ws_connect(self, context: Any) -> Any:
+        # graphql-transport-ws: connection_init without a signed-in person's valid token is
+        # refused with 4403 Forbidden; the one subscription is a person's payment.
+        if await connection_refusal(context) is not None:
+            raise ConnectionRejectionError()
+        return await super().on_ws_connect(context)
 
     async def execute_operation(self, request: Any, request_adapter: Any, request_data: Any, context: Any, **kwargs: Any):
         query = getattr(request_data, "query", None)
+        refusal = await request_refusal(
+            transport=Transport.HTTP,
+            query=query,
+            variables=getattr(request_data, "variables", None),
+            operation_name=getattr(request_data, "operation_name", None),
+            context=context,
+        )
+        if refusal is not None:
+            if context.snapshot is not None:  # opened to look up the caller; nothing else will close it
+                await context.snapshot.close()
+            if refusal.malformed:
+                raise HTTPException(400, refusal.message)
+            return ExecutionResult(data=None, errors=[refusal])
         if self.settings.fast_paths and isinstance(query, str) and request_adapter.method == "POST":
             data = await self._known_operation(context, request_data)
             if data is not None:
                 return ExecutionResult(data=data)
-        if (
-            getattr(request_data, "protocol", "http") == "http"
-            and isinstance(query, str)
-            and _subscribes(query, getattr(request_data, "operation_name", None))
-        ):
-            # As a plain JSON POST graphql-core would execute it like a query and fail on the
-            # stream; subscriptions go over graphql-transport-ws (or a streaming HTTP transport).
-            raise HTTPException(400, "Subscriptions are served over WebSocket (graphql-transport-ws).")
-        if isinstance(query, str) and asks_introspection(query) and (refusal := await introspection_refusal(context)):
-            if context.snapshot is not None:  # opened to look up the caller; nothing else will close it
-                await context.snapshot.close()
-            return ExecutionResult(
-                data=None, errors=[GraphQLError("Introspection is not allowed.", extensions={"code": refusal})]
-            )
         return await super().execute_operation(
             request=request, request_adapter=request_adapter, request_data=request_data, context=context, **kwargs
         )
@@ -216,7 +234,6 @@ class CabinetGraphQL(GraphQL):
         return orjson.dumps(data)
 
 
-MAX_INPUT_LIST = 100
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json; charset=utf-8"
 
 
@@ -229,42 +246,6 @@ def _accepts_graphql_response(accept: str | None) -> bool:
     """Whether the client asks for application/graphql-response+json (GraphQL over HTTP);
     plain application/json clients keep the legacy 200 answers."""
     return accept is not None and "application/graphql-response+json" in accept
-
-
-def _holds_nul(value: object) -> bool:
-    """Whether any string in the variables (keys included) holds U+0000."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, list):
-        return any(_holds_nul(v) for v in value)
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    return False
-
-
-def _operation_type(query: str, operation_name: str | None) -> OperationType | None:
-    """The type of the operation to run, or None for a document that does not parse or names
-    no operation (the executor reports those itself)."""
-    try:
-        return get_operation_type(parse(query), operation_name)
-    except (GraphQLError, RuntimeError):
-        return None
-
-
-def _subscribes(query: str, operation_name: str | None) -> bool:
-    """Whether the operation to run is a subscription (parsed only when the word is there)."""
-    return "subscription" in query and _operation_type(query, operation_name) is OperationType.SUBSCRIPTION
-
-
-def _longest_list(value: object, depth: int = 0) -> int:
-    """The longest list anywhere in the variables (nesting is bounded too)."""
-    if depth > 10:
-        return MAX_INPUT_LIST + 1
-    if isinstance(value, list):
-        return max([len(value), *(_longest_list(v, depth + 1) for v in value)])
-    if isinstance(value, dict):
-        return max([0, *(_longest_list(v, depth + 1) for v in value.values())])
-    return 0
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -114,6 +114,12 @@ class RequestContext:
             raise self._viewer_error
         return self._viewer
 
+    def forget_caller(self) -> None:
+        """Look the caller up again next time: a WebSocket connection lives past its token's
+        revocation or expiry, and each subscribe checks afresh."""
+        self._viewer, self._viewer_error, self._viewer_known = None, None, False
+        self._api_caller, self._api_caller_error, self._api_caller_known = None, None, False
+
     async def viewer(self) -> Viewer:
         viewer = await self.viewer_or_none()
         if viewer is None:

@@ -21,6 +21,10 @@ from schema.extensions import NulFreeStrings, RequestScope
 from schema.scalars import SCALAR_MAP
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
+# Limits on the document itself, on every transport (the request guard parses with MAX_TOKENS too).
+MAX_DEPTH = 12
+MAX_TOKENS = 4000
+MAX_ALIASES = 30
 
 
 class CabinetSchema(strawberry.Schema):
@@ -39,9 +43,9 @@ def schema_build() -> CabinetSchema:
             RequestScope,
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
-            lambda: QueryDepthLimiter(max_depth=12),
-            lambda: MaxTokensLimiter(max_token_count=4000),
-            lambda: MaxAliasesLimiter(max_alias_count=30),
+            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
             lambda: AddValidationRules([NulFreeStrings]),
         ],
     )

@@ -11,9 +11,11 @@ are removed; and lysenko's data must be untouched afterwards.
 
 CALLS says how to call each field with minimal valid other arguments. A new
 ID-taking field makes `test_every_id_argument_is_in_the_table` fail until it
-is added there. The subscription is called over a real WebSocket against the
-app served by uvicorn (tests/live.py), since httpx's ASGI transport has no
-WebSocket.
+is added there. Every call is also made over a real WebSocket against the app
+served by uvicorn (tests/live.py): the subscription runs there, queries and
+mutations are refused there by the same request guard, and an aggregator's
+connection is refused at connection_init (4403); either way someone else's
+ID must get exactly what a missing one gets.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import graphql
 import pytest
 from sqlalchemy import text
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from tests.callers import Caller, api_key_make, post, token_mint
 from services.demo import demo_load
@@ -87,7 +90,7 @@ CALLS: dict[tuple[str, str], Call] = {
         'mutation($id: ID!) { activationReject(id: $id, reason: "sweep") { %s %s } }' % (RESULT, DECIDE),
         lambda id_, own: {"id": id_},
     ),
-    # Served over graphql-transport-ws (see `_subscription_answers`).
+    # Runs over graphql-transport-ws only (see `_websocket_answers`).
     ("Subscription.internetPaymentUpdated", "id"): Call(
         "subscription($id: ID!) { internetPaymentUpdated(id: $id) { id number status amount personalAccount { number } } }",
         lambda id_, own: {"id": id_},
@@ -216,20 +219,26 @@ async def test_someone_elses_ids_answer_exactly_as_missing_ones(sweep_world, who
     before = await _counts(db, lysenko_ids)
     probes = _probe_ids(lysenko_ids)
     differences = []
-    for (field, path), call in sorted(CALLS.items()):
-        if field.startswith("Subscription."):
-            answers = await _subscription_answers(settings, caller, call, probes)
-        else:
-            answers = []
-            for _what, value in probes:
-                answer = await post(http, caller, call.document, call.variables(value, own))
-                assert not answer.problems, (field, path, value, answer.problems)
-                answers.append(_normalised({"status": answer.status, "body": answer.body}))
-        baseline = answers[len(probes) - len(MALFORMED) - len(NODE_TYPES)]  # the first missing ID's answer
-        _assert_refusal(field, baseline)
-        for (what, value), answer in zip(probes, answers, strict=True):
-            if answer != baseline:
-                differences.append((field, path, what, value, answer, baseline))
+    from app import create_app
+
+    with serve(lambda: create_app(settings), factory=True) as base:
+        for (field, path), call in sorted(CALLS.items()):
+            # Every call over WebSocket too: the subscription runs there, the rest is refused
+            # there by the same guard; either way someone else's ID must look like a missing one.
+            runs = [("websocket", await _websocket_answers(base, caller, call, probes))]
+            if not field.startswith("Subscription."):
+                answers = []
+                for _what, value in probes:
+                    answer = await post(http, caller, call.document, call.variables(value, own))
+                    assert not answer.problems, (field, path, value, answer.problems)
+                    answers.append(_normalised({"status": answer.status, "body": answer.body}))
+                runs.append(("http", answers))
+            for transport, answers in runs:
+                baseline = answers[len(probes) - len(MALFORMED) - len(NODE_TYPES)]  # the first missing ID's answer
+                _assert_refusal(field, baseline)
+                for (what, value), answer in zip(probes, answers, strict=True):
+                    if answer != baseline:
+                        differences.append((f"{field} over {transport}", path, what, value, answer, baseline))
     assert not differences, "\n".join(
         f"{field} {path} with {what} {value[:40]!r}:\n  got      {str(answer)[:400]}\n  missing: {str(baseline)[:400]}"
         for field, path, what, value, answer, baseline in differences[:10]
@@ -241,32 +250,33 @@ def _assert_refusal(field: str, baseline: object) -> None:
     """What a missing ID gets is itself a refusal: null, NOT_FOUND, or not signed in / not allowed."""
     text_ = json.dumps(baseline)
     assert any(word in text_ for word in ('"node": null', "NOT_FOUND", "UNAUTHENTICATED", "FORBIDDEN",
-                                            "BAD_USER_INPUT")), (field, baseline)
+                                            "BAD_USER_INPUT", "BAD_REQUEST", '"closed": 4403')), (field, baseline)
     assert "Success" not in text_, (field, baseline)
 
 
-async def _subscription_answers(settings, caller: Caller, call: Call, probes: list[tuple[str, str]]) -> list[object]:
-    """The first message each subscription gets, over one graphql-transport-ws connection."""
-    from app import create_app
-
-    with serve(lambda: create_app(settings), factory=True) as base:
-        url = base.replace("http://", "ws://") + "/graphql"
-        async with connect(url, subprotocols=["graphql-transport-ws"]) as ws:
-            credentials = caller.headers().get("authorization")
-            await ws.send(json.dumps({"type": "connection_init",
-                                      "payload": {"Authorization": credentials} if credentials else {}}))
+async def _websocket_answers(base: str, caller: Caller, call: Call, probes: list[tuple[str, str]]) -> list[object]:
+    """The first message each probe gets over one graphql-transport-ws connection (or, when the
+    connection itself is refused at connection_init, that close code for every probe)."""
+    url = base.replace("http://", "ws://") + "/graphql"
+    async with connect(url, subprotocols=["graphql-transport-ws"]) as ws:
+        credentials = caller.headers().get("authorization")
+        await ws.send(json.dumps({"type": "connection_init",
+                                  "payload": {"Authorization": credentials} if credentials else {}}))
+        try:
             assert json.loads(await asyncio.wait_for(ws.recv(), timeout=15))["type"] == "connection_ack"
-            answers = []
-            for number, (_what, value) in enumerate(probes):
-                operation = str(number)
-                await ws.send(json.dumps({"id": operation, "type": "subscribe",
-                                          "payload": {"query": call.document, "variables": call.variables(value, "")}}))
-                while True:
-                    message = json.loads(await asyncio.wait_for(ws.recv(), timeout=15))
-                    if message.get("id") == operation and message["type"] in ("next", "error", "complete"):
-                        break
-                if message["type"] == "next":
-                    # Stop it, so a leaked stream would not stay open.
-                    await ws.send(json.dumps({"id": operation, "type": "complete"}))
-                answers.append(_normalised({"type": message["type"], "payload": message.get("payload")}))
+        except ConnectionClosed:
+            return [{"closed": ws.close_code}] * len(probes)
+        answers = []
+        for number, (_what, value) in enumerate(probes):
+            operation = str(number)
+            await ws.send(json.dumps({"id": operation, "type": "subscribe",
+                                      "payload": {"query": call.document, "variables": call.variables(value, "")}}))
+            while True:
+                message = json.loads(await asyncio.wait_for(ws.recv(), timeout=15))
+                if message.get("id") == operation and message["type"] in ("next", "error", "complete"):
+                    break
+            if message["type"] == "next":
+                # Stop it, so a leaked stream would not stay open.
+                await ws.send(json.dumps({"id": operation, "type": "complete"}))
+            answers.append(_normalised({"type": message["type"], "payload": message.get("payload")}))
     return answers

@@ -37,6 +37,7 @@ from routes.request_guard import Refusal, Transport, connection_refusal, request
 from schema import schema
 from schema.extensions import error_public
 from schema.main_screen import main_screen_answer
+from services.admin_passwords import admins_with_published_passwords
 from services.payment_updates import PaymentUpdates
 
 log = logging.getLogger("cabinet")
@@ -261,6 +262,15 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.production and not settings.demo:
+            async with db.sessions() as session:
+                published = await admins_with_published_passwords(session=session, settings=settings)
+            if published:
+                await db.dispose()
+                raise RuntimeError(
+                    "not ready for production: admin login(s) " + ", ".join(published)
+                    + " still have a published password; set a new one with `cabinet set-password LOGIN`"
+                )
         tasks: list[asyncio.Task] = []
         stop = asyncio.Event()
         if settings.run_workers:

@@ -1,4 +1,4 @@
-"""The `cabinet` command: run, migrate, demo, create-admin, block, api-client, worker."""
+"""The `cabinet` command: run, migrate, demo, create-admin, set-password, block, import, api-client, worker."""
 from __future__ import annotations
 
 import argparse
@@ -89,8 +89,10 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> None:
     from models.base import AccountStatus, Role
     from services.accounts import account_create
+    from services.admin_passwords import operator_password_check
 
     password = args.password or getpass.getpass("Password: ")
+    operator_password_check(password, login=args.login, email=args.email)
 
     async def work(db: Database) -> None:
         async with db.transaction() as session:
@@ -110,6 +112,25 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> None:
         settings = with_database(settings, url)
         asyncio.run(_with_db(settings, work))
         print(f"admin {args.login} created")
+
+
+def cmd_set_password(settings: Settings, args: argparse.Namespace) -> None:
+    import datetime as dt
+
+    from services.admin_passwords import password_set
+
+    password = args.password or getpass.getpass("New password: ")
+
+    async def work(db: Database) -> None:
+        async with db.transaction() as session:
+            await password_set(
+                session=session, settings=settings, login=args.login, new_password=password, now=dt.datetime.now(dt.UTC)
+            )
+
+    with database_url(settings) as url:
+        settings = with_database(settings, url)
+        asyncio.run(_with_db(settings, work))
+        print(f"password of {args.login} set; its sessions ended")
 
 
 def cmd_block(settings: Settings, args: argparse.Namespace) -> None:
@@ -257,6 +278,10 @@ def parser() -> argparse.ArgumentParser:
     admin.add_argument("--full-name", default="Адміністратор")
     admin.add_argument("--password", help="asked for when omitted")
     admin.set_defaults(func=cmd_create_admin)
+    set_password = sub.add_parser("set-password", help="set a login's password (ends its sessions)")
+    set_password.add_argument("login")
+    set_password.add_argument("--password", help="asked for when omitted")
+    set_password.set_defaults(func=cmd_set_password)
     block = sub.add_parser("block", help="block a login (or --unblock it)")
     block.add_argument("login")
     block.add_argument("--unblock", action="store_true")

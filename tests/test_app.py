@@ -6,7 +6,7 @@ import logging
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import delete, event
+from sqlalchemy import delete, event, text
 
 from config import DEMO_DOCUMENT_SECRET, DEMO_LIQPAY_PRIVATE_KEY, DEMO_LIQPAY_PUBLIC_KEY
 
@@ -160,6 +160,37 @@ async def test_production_starts_with_its_own_secrets(settings):
 
     application = create_app(settings.model_copy(update=PRODUCTION_READY))
     await application.state.db.dispose()
+
+
+async def test_production_does_not_start_while_an_admin_has_a_published_password(settings, db, monkeypatch):
+    import cli
+    from app import create_app
+
+    await demo_basics(db, settings)  # the demo's admin, with the published demo password
+    configured = settings.model_copy(update={**PRODUCTION_READY, "demo": False})
+    application = create_app(configured)
+    with pytest.raises(RuntimeError, match="admin login.* admin .*cabinet set-password"):
+        async with application.router.lifespan_context(application):
+            pass
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    # The operator's command keeps to the policy: no published password, then a real one.
+    with pytest.raises(SystemExit):
+        await asyncio.to_thread(cli.main, ["set-password", "admin", "--password", "changeme"])
+    await asyncio.to_thread(cli.main, ["set-password", "admin", "--password", "a-long-new-admin-phrase"])
+    application = create_app(configured)
+    async with application.router.lifespan_context(application):
+        pass
+
+
+async def test_create_admin_refuses_a_published_password(settings, db, monkeypatch):
+    import cli
+
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    for password in (DEMO_PASSWORD, "password"):
+        with pytest.raises(SystemExit):
+            await asyncio.to_thread(cli.main, ["create-admin", "root", "--email", "root@uens.example", "--password", password])
+    async with db.sessions() as s:
+        assert (await s.execute(text("SELECT count(*) FROM account WHERE login = 'root'"))).scalar_one() == 0
 
 
 @pytest.mark.parametrize("demo", [True, False])

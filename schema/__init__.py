@@ -33,6 +33,15 @@ class CabinetSchema(strawberry.Schema):
         return None
 
 
+# The limiters' validation rules, built once: each limiter makes a new rule class when it is
+# constructed, and ValidationCache keys on the rule classes, so per-request limiters never hit.
+LIMIT_RULES = (
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+    NulFreeStrings,
+)
+
+
 def schema_build() -> CabinetSchema:
     return CabinetSchema(
         query=Query,
@@ -43,10 +52,8 @@ def schema_build() -> CabinetSchema:
             RequestScope,
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
-            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-            lambda: AddValidationRules([NulFreeStrings]),
+            lambda: AddValidationRules(list(LIMIT_RULES)),
         ],
     )
 

@@ -210,3 +210,17 @@ async def test_metrics_are_not_public_in_production(settings, http, production, 
     assert response.status_code == status
     assert ("cabinet_http_requests_total" in response.text) is (status == 200)
 
+
+
+async def test_a_repeated_document_is_validated_once(gql):
+    # The limiters' rules are built once (schema.LIMIT_RULES), so Strawberry's ValidationCache,
+    # keyed by the document and the rule classes, answers the second request.
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    cache = _get_validate_cache(512)
+    document = "query Terms { terms { version } __typename }"
+    await gql(document)
+    before = cache.cache_info()
+    await gql(document)
+    after = cache.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (1, 0)

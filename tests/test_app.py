@@ -200,3 +200,14 @@ async def test_the_landing_page_says_where_things_are(settings, http, demo):
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     assert 'href="/graphql"' in response.text
     assert ("lysenko" in response.text and DEMO_PASSWORD in response.text) is demo
+
+
+def test_the_production_entry_point_freezes_start_up_and_tunes_the_collector(settings):
+    import os
+    import subprocess
+    import sys
+
+    code = "import gc, asgi; asgi.app_factory(); print(gc.get_freeze_count() > 1000, gc.get_threshold() == asgi.GC_THRESHOLDS)"
+    env = {**os.environ, "DATABASE_URL": settings.database_url}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert result.stdout.split() == ["True", "True"], result.stderr[-2000:]

@@ -33,6 +33,7 @@ from routes import documents, landing, operations, payments
 from routes.graphiql import GRAPHIQL_ASSETS, graphiql_page
 from routes.limits import BodySizeLimit
 from routes.operations import Metrics, RequestMetrics
+from routes.persisted_queries import PersistedQueries
 from routes.request_guard import Refusal, Transport, connection_refusal, request_refusal
 from schema import schema
 from schema.extensions import error_public
@@ -74,20 +75,28 @@ class GuardedTransportWSHandler(BaseGraphQLTransportWSHandler):
         if not self.connection_acknowledged or message.get("id") in self.operations:
             await super().handle_subscribe(message)  # the protocol's 4401 / 4409 closes
             return
-        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        if not isinstance(payload, dict):
             await self.handle_invalid_message("A subscribe message needs a payload with a query.")
             return
         refusal: GraphQLError | None = await connection_refusal(self.context)
         if refusal is not None:
             refusal = error_public(GraphQLError(str(refusal), original_error=refusal), self.context)
         else:
-            refusal = await request_refusal(
-                transport=Transport.WEBSOCKET,
-                query=payload["query"],
-                variables=payload.get("variables"),
-                operation_name=payload.get("operationName"),
-                context=self.context,
-            )
+            document = await self.view.persisted.document(query=payload.get("query"), extensions=payload.get("extensions"))
+            if document is None:
+                await self.handle_invalid_message("A subscribe message needs a payload with a query.")
+                return
+            if isinstance(document, Refusal):
+                refusal = document
+            else:
+                payload["query"] = document
+                refusal = await request_refusal(
+                    transport=Transport.WEBSOCKET,
+                    query=document,
+                    variables=payload.get("variables"),
+                    operation_name=payload.get("operationName"),
+                    context=self.context,
+                )
         if isinstance(refusal, Refusal) and refusal.code == "GRAPHQL_PARSE_FAILED":
             await self.handle_invalid_message(refusal.message[:120])  # the protocol's 4400; reasons are short
             return
@@ -120,6 +129,7 @@ class CabinetGraphQL(GraphQL):
         self.settings = settings
         self.db = db
         self.updates = updates
+        self.persisted = PersistedQueries(settings, db)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -198,14 +208,20 @@ class CabinetGraphQL(GraphQL):
         return await super().on_ws_connect(context)
 
     async def execute_operation(self, request: Any, request_adapter: Any, request_data: Any, context: Any, **kwargs: Any):
-        query = getattr(request_data, "query", None)
-        refusal = await request_refusal(
-            transport=Transport.HTTP,
-            query=query,
-            variables=getattr(request_data, "variables", None),
-            operation_name=getattr(request_data, "operation_name", None),
-            context=context,
+        document = await self.persisted.document(
+            query=getattr(request_data, "query", None), extensions=getattr(request_data, "extensions", None)
         )
+        if isinstance(document, Refusal):
+            refusal: Refusal | None = document
+        else:
+            query = request_data.query = document
+            refusal = await request_refusal(
+                transport=Transport.HTTP,
+                query=query,
+                variables=getattr(request_data, "variables", None),
+                operation_name=getattr(request_data, "operation_name", None),
+                context=context,
+            )
         if refusal is not None:
             if context.snapshot is not None:  # opened to look up the caller; nothing else will close it
                 await context.snapshot.close()

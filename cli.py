@@ -1,4 +1,5 @@
-"""The `cabinet` command: run, migrate, demo, create-admin, set-password, block, import, api-client, worker."""
+"""The `cabinet` command: run, migrate, demo, create-admin, set-password, block, import, api-client,
+trusted-documents, worker."""
 from __future__ import annotations
 
 import argparse
@@ -131,6 +132,30 @@ def cmd_set_password(settings: Settings, args: argparse.Namespace) -> None:
         settings = with_database(settings, url)
         asyncio.run(_with_db(settings, work))
         print(f"password of {args.login} set; its sessions ended")
+
+
+def cmd_trusted_documents_load(settings: Settings, args: argparse.Namespace) -> None:
+    import json
+    from pathlib import Path
+
+    from services.trusted_documents import ManifestError, manifest_documents, trusted_documents_load
+
+    try:
+        documents = manifest_documents(json.loads(Path(args.file).read_text(encoding="utf-8")))
+    except (ManifestError, ValueError) as e:
+        print(f"refused: {e}", file=sys.stderr)
+        sys.exit(2)
+    new = 0
+
+    async def work(db: Database) -> None:
+        nonlocal new
+        async with db.transaction() as session:
+            new = await trusted_documents_load(session=session, documents=documents)
+
+    with database_url(settings) as url:
+        settings = with_database(settings, url)
+        asyncio.run(_with_db(settings, work))
+        print(f"{len(documents)} documents in the manifest, {new} new")
 
 
 def cmd_block(settings: Settings, args: argparse.Namespace) -> None:
@@ -292,6 +317,11 @@ def parser() -> argparse.ArgumentParser:
     imports.add_argument("--quiet", action="store_true", help="no progress bar")
     imports.set_defaults(func=cmd_import)
     sub.add_parser("worker", help="send queued mail and reconcile card payments").set_defaults(func=cmd_worker)
+    trusted = sub.add_parser("trusted-documents", help="the frontend's registered operations (persisted queries)")
+    trusted_sub = trusted.add_subparsers(dest="action", required=True)
+    trusted_load = trusted_sub.add_parser("load", help="register the documents of a manifest file (Apollo's or Codegen's)")
+    trusted_load.add_argument("file")
+    trusted_load.set_defaults(func=cmd_trusted_documents_load)
     api = sub.add_parser("api-client", help="aggregators' API keys: create, list, revoke")
     api_sub = api.add_subparsers(dest="action", required=True)
     api_create = api_sub.add_parser("create", help="make a client and print its key once")

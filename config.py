@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # Known operations (the manual's main screen) answered without the general executor.
     fast_paths: bool = True
 
+    # Only documents registered from a frontend's manifest run (`cabinet trusted-documents
+    # load`); any other text, and automatic persisted-query registration, is refused.
+    trusted_documents_only: bool = False
+
     # A reading implying more than this load around the clock is implausible.
     reading_cap_kw: int = 10
 

@@ -10,11 +10,12 @@ from models.personal_account import ActivationRequest, PersonalAccount
 from models.reference import Oblast, Res, Terms
 from models.schedule import Instalment, RepaymentSchedule, ViolationAct
 from models.tariff import Tariff, TariffBlock
+from models.trusted_document import TrustedDocument
 
 __all__ = [
     "Account", "ActivationRequest", "AggregatorPayment", "ApiClient", "AuditEntry", "AuthSession",
     "AuthToken", "BankCallback", "Base", "Bill", "BillLine", "BillNumberCounter", "Document",
     "Instalment", "InternetPayment", "Meter", "MeterReading", "Oblast", "OneTimeToken",
     "OutboxMessage", "Payment", "PersonalAccount", "RepaymentSchedule", "Res", "Tariff",
-    "TariffBlock", "Terms", "Throttle", "ViolationAct",
+    "TariffBlock", "Terms", "Throttle", "TrustedDocument", "ViolationAct",
 ]

@@ -20,7 +20,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Row, delete, or_, select
+from sqlalchemy import Row, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -197,13 +197,15 @@ async def document_store(
 ) -> StoredDocument:
     """Keep the first PDF stored under the key: concurrent first requests store one, and
     every one of them gets that one back. It replaces the subject's renders under other keys
-    (a bill's slip of another day or amount): one stored render per document."""
+    (a bill's slip of another day or amount): one stored render per document. Stores of one
+    document take turns (a transaction lock on its subject), so each sees the other's row."""
+    subject = _subject_of(key)
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(subject, 0))))
     await session.execute(
         insert(Document)
         .values(key=key, personal_account_id=personal_account_id, etag=content_etag(content), content=content)
         .on_conflict_do_nothing(index_elements=[Document.key])
     )
-    subject = _subject_of(key)
     await session.execute(
         delete(Document).where(
             Document.personal_account_id == personal_account_id,

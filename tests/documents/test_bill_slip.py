@@ -3,6 +3,7 @@ slip and the QR code ask for what is still due then (the allocation's amountDue)
 asks for nothing, and a stored render is reused only while that day and amount are the same."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import json
@@ -143,3 +144,24 @@ async def test_the_manuals_new_bill_13942590_paid_by_card_no_longer_asks_for_97_
     assert "Станом на 26.05.2014 рахунок сплачено" in page and "97.51 грн" not in page
     assert "Разом за рахунком, грн 97.51" in page
     assert pdf_qr_codes(paid.content) == []
+
+
+async def test_concurrent_stores_of_two_slips_keep_one_render(manual, db):
+    """Two processes rendering one bill as of different states: the later store replaces the
+    earlier, even while the earlier is still uncommitted when the later starts."""
+    bill = manual[13942531]
+    older, newer = f"bill:{bill}:2014-05-26:256.64", f"bill:{bill}:2014-05-26:128.32"
+    async with db.sessions() as first, db.sessions() as second:
+        async with first.begin():
+            await service.document_store(session=first, key=older, personal_account_id=manual["pa"], content=b"%PDF-older")
+            later = asyncio.ensure_future(_store_in(second, newer, manual["pa"], b"%PDF-newer"))
+            await asyncio.sleep(0.2)
+            assert not later.done()  # it waits for the first store's transaction
+        stored = await later
+    assert stored.content == b"%PDF-newer"
+    assert await _stored_keys(db) == [newer]
+
+
+async def _store_in(session, key, pa, content):
+    async with session.begin():
+        return await service.document_store(session=session, key=key, personal_account_id=pa, content=content)

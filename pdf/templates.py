@@ -115,13 +115,21 @@ def _readings_block(doc: BillDocument) -> str:
 
 
 def _lines_block(doc: BillDocument) -> str:
+    # kWh at a tariff's price, or (a service, a piece of work) so many units at a price each.
+    in_kwh = all(L.is_kwh(line.unit) for line in doc.lines if line.quantity is not None)
+
+    def amount_cells(line) -> str:
+        if in_kwh:
+            return f"<td class='r'>{L.quantity(line.quantity)}</td><td class='r'>{L.price(line.price)}</td>"
+        unit = f" {_e(line.unit)}" if line.quantity is not None and line.unit else ""
+        return f"<td class='r'>{L.quantity(line.quantity)}{unit}</td><td class='r'>{L.unit_price(line.price)}</td>"
+
     rows = "".join(
         "<tr>"
         f"<td>{_e(line.description)}</td>"
         f"<td class='c'>{'' if line.block is None else line.block}</td>"
         f"<td class='c'>{_e(L.ZONE_NAMES.get(line.zone, line.zone)) if line.zone else ''}</td>"
-        f"<td class='r'>{L.quantity(line.quantity)}</td>"
-        f"<td class='r'>{L.price(line.price)}</td>"
+        f"{amount_cells(line)}"
         f"<td class='r'>{L.coefficient(line.coefficient)}</td>"
         f"<td class='r'>{L.money(line.amount)}</td>"
         "</tr>"
@@ -129,12 +137,13 @@ def _lines_block(doc: BillDocument) -> str:
     )
     if not doc.lines:
         rows = f"<tr><td colspan='6'>{_e(L.KIND_TITLES.get(doc.kind, doc.kind))}</td><td class='r'>{L.money(doc.amount)}</td></tr>"
+    quantity, price = ("кВт·год", "Ціна, грн/кВт·год") if in_kwh else ("Кількість", "Ціна, грн")
     return (
         "<div class='section'>Нарахування</div>"
         "<table class='grid'>"
         "<tr><th style='width: 43%;'>Послуга, тариф</th><th style='width: 6%;'>Блок</th>"
-        "<th style='width: 9%;'>Зона</th><th style='width: 9%;'>кВт·год</th>"
-        "<th style='width: 11%;'>Ціна, грн/кВт·год</th><th style='width: 8%;'>Коеф.</th>"
+        f"<th style='width: 9%;'>Зона</th><th style='width: 9%;'>{quantity}</th>"
+        f"<th style='width: 11%;'>{price}</th><th style='width: 8%;'>Коеф.</th>"
         "<th style='width: 14%;'>Сума, грн</th></tr>"
         f"{rows}"
         f"<tr class='total'><td colspan='6'>Разом за рахунком, грн</td><td class='r'>{L.money(doc.amount)}</td></tr>"

@@ -226,3 +226,16 @@ async def test_the_demo_datas_bill_13942531(db, settings, http, link):
     for label, category in zip(labels, [c.value for c in ChargeCategory], strict=True):
         assert f"{label} {sums[category]:.2f}" in text_, (label, sums)
     assert nbu_payment_decode(pdf_qr_codes(content)[0])[7] == "UAH256.64"
+
+
+async def test_a_service_bill_counts_services_not_kwh(db, settings, http, link):
+    """The demo's 13942528: one «послуга» at 196.64, not «1 кВт·год × 196.64 грн/кВт·год»."""
+    from sqlalchemy import text
+
+    await demo_load(db, settings)
+    async with db.sessions() as s:
+        bill_id = (await s.execute(text("SELECT id FROM bill WHERE number = 13942528"))).scalar_one()
+    page = pdf_text(await _pdf(http, link("bill", bill_id)))
+    assert "Кількість Ціна, грн" in page, page
+    assert "Технічна перевірка схеми обліку 1 послуга 196.64 196.64" in page, page
+    assert "кВт·год" not in page and "196.6400" not in page

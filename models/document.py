@@ -1,4 +1,4 @@
-"""Rendered PDFs: bills and receipts never change, so each is rendered once and kept."""
+"""Rendered PDFs, one kept per document: a receipt's for good, a bill's while its slip holds."""
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String
@@ -10,7 +10,7 @@ from models.base import Base, Created
 class Document(Base):
     __tablename__ = "document"
 
-    # "bill:<id>" or "receipt:<id>".
+    # "receipt:<id>"; "bill:<id>:<as of>:<amount due>" ("bill:<id>" for a bill that asks for nothing).
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     personal_account_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("personal_account.id"), index=True

@@ -5,6 +5,7 @@ from pdf.data import (
     CategoryDebt,
     Meter,
     MonthKwh,
+    PaymentSlip,
     Readings,
     ReceiptDocument,
     Supplier,
@@ -13,6 +14,6 @@ from pdf.data import (
 from pdf.render import RenderError, bill_payment_url, bill_pdf, receipt_pdf
 
 __all__ = [
-    "BillDocument", "BillLine", "CategoryDebt", "Meter", "MonthKwh", "Readings", "ReceiptDocument",
+    "BillDocument", "BillLine", "CategoryDebt", "Meter", "MonthKwh", "PaymentSlip", "Readings", "ReceiptDocument",
     "RenderError", "Supplier", "ZoneReading", "bill_payment_url", "bill_pdf", "receipt_pdf",
 ]

@@ -5,24 +5,38 @@ so renders in worker threads do not share a figure.
 """
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Sequence
 
 from pdf.data import MonthKwh
 
 DPI = 150  # enough for print at this size, half the pixels of 200 dpi
-MONTHS_UK = ("січ", "лют", "бер", "кві", "тра", "чер", "лип", "сер", "вер", "жов", "лис", "гру")
+# The months as Ukrainian abbreviates them (not cut to three letters: «кві», «тра» are no words).
+MONTHS_UK = ("січ.", "лют.", "бер.", "квіт.", "трав.", "черв.", "лип.", "серп.", "вер.", "жовт.", "лист.", "груд.")
+
+
+def month_label(month: dt.date) -> str:
+    return f"{MONTHS_UK[month.month - 1]}\n{month:%Y}"
 
 
 def consumption_chart_png(months: Sequence[MonthKwh], *, width_mm: float = 95, height_mm: float = 38) -> bytes:
+    figure = consumption_chart_figure(months, width_mm=width_mm, height_mm=height_mm)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def consumption_chart_figure(months: Sequence[MonthKwh], *, width_mm: float = 95, height_mm: float = 38):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     inch = 25.4
-    figure = Figure(figsize=(width_mm / inch, height_mm / inch), dpi=DPI)
+    # The constrained layout fits the axes to their labels, so nothing falls off the edge.
+    figure = Figure(figsize=(width_mm / inch, height_mm / inch), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
-    axes = figure.add_axes((0.09, 0.22, 0.89, 0.72))
-    labels = [f"{MONTHS_UK[m.month.month - 1]}\n{m.month:%y}" for m in months]
+    axes = figure.add_subplot()
+    labels = [month_label(m.month) for m in months]
     values = [m.kwh for m in months]
     bars = axes.bar(range(len(values)), values, color="#3b6ea5", width=0.7)
     axes.set_xticks(range(len(values)), labels, fontsize=5.5)
@@ -46,6 +60,4 @@ def consumption_chart_png(months: Sequence[MonthKwh], *, width_mm: float = 95, h
                 va="bottom",
                 fontsize=5,
             )
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
-    return buffer.getvalue()
+    return figure

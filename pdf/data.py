@@ -72,6 +72,19 @@ class MonthKwh:
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentSlip:
+    """What the tear-off slip and the QR code ask for: what is still due on the bill as of a
+    day. Unlike the rest of the bill it changes as payments arrive."""
+
+    as_of: dt.date
+    amount_due: Decimal  # 0.00: the bill is paid
+
+    @property
+    def paid(self) -> bool:
+        return self.amount_due <= 0
+
+
+@dataclass(frozen=True, slots=True)
 class BillDocument:
     supplier: Supplier
     personal_account_number: str
@@ -89,6 +102,8 @@ class BillDocument:
     # The five categories in the manual's order, as of the issue date.
     debts: tuple[CategoryDebt, ...]
     purpose: str
+    # None: a bill of zero or less, which never asks for payment.
+    slip: PaymentSlip | None
     meter: Meter | None = None
     readings: Readings | None = None
     # kWh when the bill has no readings block (imported consumption bills).

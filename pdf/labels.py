@@ -70,6 +70,17 @@ def price(value: Decimal | None) -> str:
     return "" if value is None else f"{value:.4f}"
 
 
+def unit_price(value: Decimal | None) -> str:
+    """A price per piece or service: kopecks, and more digits only where it has them (0.2802)."""
+    if value is None:
+        return ""
+    return f"{value:.2f}" if value == value.quantize(Decimal("0.01")) else f"{value.normalize():f}"
+
+
+def is_kwh(unit: str | None) -> bool:
+    return unit is None or unit.startswith("кВт")
+
+
 def coefficient(value: Decimal | None) -> str:
     if value is None:
         return ""

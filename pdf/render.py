@@ -43,13 +43,14 @@ def html_pdf(html: str) -> bytes:
 
 
 def bill_payment_url(doc: BillDocument) -> str | None:
-    """What the bill's QR code carries; None when there is nothing to pay."""
-    if doc.amount <= 0:
+    """What the bill's QR code carries: the amount still due as of the slip's day; None when
+    nothing is due (a paid bill, or one of zero or less)."""
+    if doc.slip is None or doc.slip.paid:
         return None
     return nbu_payment_url(
         recipient=doc.supplier.name,
         iban=doc.supplier.iban,
-        amount=doc.amount,
+        amount=doc.slip.amount_due,
         recipient_code=doc.supplier.edrpou,
         purpose=doc.purpose,
     )

@@ -115,13 +115,21 @@ def _readings_block(doc: BillDocument) -> str:
 
 
 def _lines_block(doc: BillDocument) -> str:
+    # kWh at a tariff's price, or (a service, a piece of work) so many units at a price each.
+    in_kwh = all(L.is_kwh(line.unit) for line in doc.lines if line.quantity is not None)
+
+    def amount_cells(line) -> str:
+        if in_kwh:
+            return f"<td class='r'>{L.quantity(line.quantity)}</td><td class='r'>{L.price(line.price)}</td>"
+        unit = f" {_e(line.unit)}" if line.quantity is not None and line.unit else ""
+        return f"<td class='r'>{L.quantity(line.quantity)}{unit}</td><td class='r'>{L.unit_price(line.price)}</td>"
+
     rows = "".join(
         "<tr>"
         f"<td>{_e(line.description)}</td>"
         f"<td class='c'>{'' if line.block is None else line.block}</td>"
         f"<td class='c'>{_e(L.ZONE_NAMES.get(line.zone, line.zone)) if line.zone else ''}</td>"
-        f"<td class='r'>{L.quantity(line.quantity)}</td>"
-        f"<td class='r'>{L.price(line.price)}</td>"
+        f"{amount_cells(line)}"
         f"<td class='r'>{L.coefficient(line.coefficient)}</td>"
         f"<td class='r'>{L.money(line.amount)}</td>"
         "</tr>"
@@ -129,12 +137,13 @@ def _lines_block(doc: BillDocument) -> str:
     )
     if not doc.lines:
         rows = f"<tr><td colspan='6'>{_e(L.KIND_TITLES.get(doc.kind, doc.kind))}</td><td class='r'>{L.money(doc.amount)}</td></tr>"
+    quantity, price = ("кВт·год", "Ціна, грн/кВт·год") if in_kwh else ("Кількість", "Ціна, грн")
     return (
         "<div class='section'>Нарахування</div>"
         "<table class='grid'>"
         "<tr><th style='width: 43%;'>Послуга, тариф</th><th style='width: 6%;'>Блок</th>"
-        "<th style='width: 9%;'>Зона</th><th style='width: 9%;'>кВт·год</th>"
-        "<th style='width: 11%;'>Ціна, грн/кВт·год</th><th style='width: 8%;'>Коеф.</th>"
+        f"<th style='width: 9%;'>Зона</th><th style='width: 9%;'>{quantity}</th>"
+        f"<th style='width: 11%;'>{price}</th><th style='width: 8%;'>Коеф.</th>"
         "<th style='width: 14%;'>Сума, грн</th></tr>"
         f"{rows}"
         f"<tr class='total'><td colspan='6'>Разом за рахунком, грн</td><td class='r'>{L.money(doc.amount)}</td></tr>"
@@ -162,12 +171,40 @@ def _chart(doc: BillDocument, chart_png: bytes | None) -> str:
     return "<div class='section'>Споживання за 12 місяців, кВт·год</div>" + _img(chart_png, width_mm=92, height_mm=36.8)
 
 
+def _due(doc: BillDocument) -> str:
+    """What the bill asks for as of the slip's day: the rest of the page is the bill as issued."""
+    slip = doc.slip
+    if slip is None:
+        return ""
+    if slip.paid:
+        return (
+            "<div class='notice' style='margin-top: 5pt;'>"
+            f"Станом на {L.day(slip.as_of)} рахунок сплачено: сплачувати за ним не потрібно.</div>"
+        )
+    paid = doc.amount - slip.amount_due
+    partly = (
+        f"<div class='small muted'>Сума рахунку {L.money(doc.amount)} грн, сплачено {L.money(paid)} грн</div>"
+        if paid > 0
+        else ""
+    )
+    return (
+        "<table class='notice' style='margin-top: 5pt;'><tr>"
+        f"<td style='width: 58%;'>Призначення платежу: <span class='b'>{_e(doc.purpose)}</span></td>"
+        f"<td style='width: 42%;' class='r'><div>До сплати станом на {L.day(slip.as_of)}:</div>"
+        f"<div class='b' style='font-size: 11pt;'>{L.money(slip.amount_due)} грн</div>{partly}</td>"
+        "</tr></table>"
+    )
+
+
 def _slip(doc: BillDocument, qr_png: bytes | None) -> str:
     s = doc.supplier
-    if doc.amount <= 0:
+    slip = doc.slip
+    if slip is None:
         return (
             "<div class='notice' style='margin-top: 8pt;'>Рахунок зменшує нарахування: сплачувати за ним не потрібно.</div>"
         )
+    if slip.paid:  # _due says so; a slip to tear off would only invite paying twice
+        return ""
     qr = (
         _img(qr_png, width_mm=38, height_mm=38)
         + "<div class='small c'>QR-код НБУ для оплати:<br>відскануйте камерою або в застосунку банку</div>"
@@ -186,7 +223,8 @@ def _slip(doc: BillDocument, qr_png: bytes | None) -> str:
         f"<tr><td class='muted'>Особовий рахунок</td><td>{_e(doc.personal_account_number)}</td></tr>"
         f"<tr><td class='muted'>Платник</td><td>{_e(doc.holder_name)}, {_e(doc.address)}</td></tr>"
         f"<tr><td class='muted'>Призначення</td><td>{_e(doc.purpose)}</td></tr>"
-        f"<tr><td class='muted'>Сума, грн</td><td class='b' style='font-size: 10pt;'>{L.money(doc.amount)}</td></tr>"
+        f"<tr><td colspan='2'>Сума до сплати станом на {L.day(slip.as_of)}, грн: "
+        f"<span class='b' style='font-size: 10pt;'>{L.money(slip.amount_due)}</span></td></tr>"
         "</table>"
         "<div class='small muted' style='padding-top: 3pt;'>Підпис платника ____________________ &nbsp;&nbsp; Дата ____________</div>"
         "</td>"
@@ -213,12 +251,6 @@ def bill_html(doc: BillDocument, *, chart_png: bytes | None, qr_png: bytes | Non
         f"<td style='width: 58%;' class='r'>{_chart(doc, chart_png)}</td>"
         "</tr></table>"
     )
-    due = "" if doc.amount <= 0 else (
-        f"<table class='notice' style='margin-top: 5pt;'><tr>"
-        f"<td style='width: 62%;'>Призначення платежу: <span class='b'>{_e(doc.purpose)}</span></td>"
-        f"<td style='width: 38%;' class='r'>До сплати: <span class='b' style='font-size: 11pt;'>{L.money(doc.amount)} грн</span></td>"
-        "</tr></table>"
-    )
     body = (
         head
         + "<div style='padding-top: 4pt;'></div>"
@@ -226,7 +258,7 @@ def bill_html(doc: BillDocument, *, chart_png: bytes | None, qr_png: bytes | Non
         + _readings_block(doc)
         + _lines_block(doc)
         + bottom
-        + due
+        + _due(doc)
         + _slip(doc, qr_png)
     )
     return _page(f"Рахунок № {doc.number}", body)

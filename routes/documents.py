@@ -2,8 +2,9 @@
 
 403 for a missing, forged, other document's or expired signature; 404 when the
 bill or payment does not exist or has no document (a bill not yet issued, a
-payment not processed). The PDF is rendered once (off the event loop), stored,
-and served with its ETag; If-None-Match gives 304.
+payment not processed). The PDF is rendered off the event loop, stored, and
+served with its ETag while it fits (a receipt always, a bill while its slip's
+day and amount due are the same); If-None-Match gives 304.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from db import Database
 from services import documents as service
-from services.documents import BILL, KINDS, MAX_ID, StoredDocument
+from services.documents import KINDS, MAX_ID, StoredDocument
 
 log = logging.getLogger("cabinet.documents")
 BASE_HEADERS = {
@@ -27,7 +28,7 @@ BASE_HEADERS = {
 }
 FILE_NAMES = {"bill": "rakhunok-{number}.pdf", "receipt": "chek-{number}.pdf"}
 
-# First renders in flight in this process, so concurrent first requests render once.
+# Renders in flight in this process, by key, so concurrent requests for one render make one.
 _rendering: dict[tuple[int, str], asyncio.Task] = {}
 
 
@@ -54,23 +55,17 @@ async def _read(db: Database, work: Callable) -> object:
         await snapshot.close()
 
 
-async def _first_render(request: Request, kind: str, pk: int) -> StoredDocument | None:
+async def _render(request: Request, kind: str, pk: int) -> StoredDocument | None:
     """Gather, render in a thread, store (or take what a concurrent request stored)."""
     db: Database = request.app.state.db
-    settings = request.app.state.settings
-    if kind == BILL:
-        found = await _read(
-            db, lambda s: service.bill_document_data(session=s, bill_id=pk, today=settings.today())
-        )
-    else:
-        found = await _read(db, lambda s: service.receipt_document_data(session=s, internet_payment_id=pk))
+    today = request.app.state.settings.today()
+    found = await _read(db, lambda s: service.document_gather(session=s, kind=kind, pk=pk, today=today))
     if found is None:
         return None
-    personal_account_id, data = found
-    content = await service.document_render(data)
+    content = await service.document_render(found.data)
     async with db.transaction() as session:
         return await service.document_store(
-            session=session, key=service.document_key(kind, pk), personal_account_id=personal_account_id, content=content
+            session=session, key=found.key, personal_account_id=found.personal_account_id, content=content
         )
 
 
@@ -103,13 +98,13 @@ async def document_get(request: Request) -> Response:
         return _refused(403, "This link is not valid or has expired: ask the cabinet for a new one.")
 
     db: Database = request.app.state.db
-    async with db.sessions() as session:  # one statement: no snapshot needed
-        head = await service.document_head(session=session, kind=kind, pk=pk, today=settings.today())
+    today = settings.today()
+    head = await _read(db, lambda s: service.document_head(session=s, kind=kind, pk=pk, today=today))
     if head is None or not head.available:
         return _refused(404, "Not found")
     stored = head.stored
     if stored is None:
-        stored = await _single_flight((id(db), service.document_key(kind, pk)), lambda: _first_render(request, kind, pk))
+        stored = await _single_flight((id(db), head.key), lambda: _render(request, kind, pk))
         if stored is None:
             return _refused(404, "Not found")
 

@@ -21,6 +21,7 @@ from mail.outbox import mail_enqueue
 from models import Account, Bill, InternetPayment, Payment, PersonalAccount
 from models.base import ChargeCategory, InternetPaymentStatus, PaymentChannel
 from payments.liqpay import LiqPayKeys, signed_pair
+from pdf.labels import purpose as purpose_text
 from services.errors import NotFound, OperationRefused, Problems
 from services.ledger import ledgers_load
 from services.periods import kyiv_date_until
@@ -65,16 +66,20 @@ def order_id(payment: InternetPayment) -> str:
     return f"uens-{payment.number}"
 
 
-def checkout_form(*, settings: Settings, payment: InternetPayment, personal_account_number: str) -> Checkout:
+def checkout_form(
+    *, settings: Settings, payment: InternetPayment, personal_account_number: str, bill_number: int | None
+) -> Checkout:
     """The auto-submitted form to the bank's page. Built from the stored payment, so a retry
-    with the same idempotency key gets the very same form."""
+    with the same idempotency key gets the very same form. Its description is the payment
+    purpose of the bill PDF and the receipt, with the order's own number."""
+    purpose = purpose_text(payment.category.value, personal_account_number, bill_number)
     params = {
         "version": 3,
         "public_key": settings.liqpay_public_key,
         "action": "pay",
         "amount": format(payment.amount, "f"),
         "currency": "UAH",
-        "description": f"Оплата за електроенергію, о/р {personal_account_number}, платіж № {payment.number}",
+        "description": f"{purpose}, платіж № {payment.number}",
         "order_id": order_id(payment),
         "language": "uk",
         "server_url": settings.payment_callback_url,
@@ -184,7 +189,7 @@ async def payment_start(
         )
         if not same:
             raise OperationRefused("IDEMPOTENCY_KEY_REUSED")
-        return _outcome(settings, existing, number, now)
+        return _outcome(settings, existing, number, bill, now)
 
     ledger = (await ledgers_load(session=session, personal_account_ids=[personal_account_id], today=settings.today()))[
         personal_account_id
@@ -223,13 +228,19 @@ async def payment_start(
     session.add(payment)
     await session.flush()
     await payment_notify(session=session, payment_id=payment.id)
-    return _outcome(settings, payment, number, now)
+    return _outcome(settings, payment, number, bill, now)
 
 
-def _outcome(settings: Settings, payment: InternetPayment, number: str, now: dt.datetime) -> StartOutcome:
+def _outcome(
+    settings: Settings, payment: InternetPayment, number: str, bill: Bill | None, now: dt.datetime
+) -> StartOutcome:
     if payment.status in FINAL or payment.expires_at <= now:
         return StartOutcome(payment.id, None)
-    return StartOutcome(payment.id, checkout_form(settings=settings, payment=payment, personal_account_number=number))
+    form = checkout_form(
+        settings=settings, payment=payment, personal_account_number=number,
+        bill_number=bill.number if bill is not None else None,
+    )
+    return StartOutcome(payment.id, form)
 
 
 async def payment_notify(*, session: AsyncSession, payment_id: int) -> None:

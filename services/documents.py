@@ -1,11 +1,14 @@
-"""Bill and receipt PDFs: their data from the database, rendering, storing once, signed links.
+"""Bill and receipt PDFs: their data from the database, rendering, storing, signed links.
 
-A bill never changes, and a receipt of a processed payment neither, so each
-PDF is rendered on first request, stored in `document` under "bill:<id>" /
-"receipt:<id>" with the SHA-256 of its bytes as ETag, and served from there
-ever after. Links to them are short-lived and signed (HMAC-SHA256 over kind,
-id and expiry with `document_link_secret`), so they work without headers: in
-a browser tab, a download manager, a mail.
+A receipt of a processed payment never changes, so it is rendered on first
+request, stored in `document` under "receipt:<id>" with the SHA-256 of its
+bytes as ETag, and served from there ever after. A bill is the bill as issued
+plus a payment slip as of the day it is downloaded (what is still due then),
+so its render is stored under "bill:<id>:<day>:<amount due>" and reused only
+while that day and amount are the same; a new one replaces it. (A bill of
+zero or less has no slip: "bill:<id>", rendered once.) Links are short-lived
+and signed (HMAC-SHA256 over kind, id and expiry with `document_link_secret`),
+so they work without headers: in a browser tab, a download manager, a mail.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +41,7 @@ from pdf import (
     BillDocument,
     CategoryDebt,
     MonthKwh,
+    PaymentSlip,
     Readings,
     ReceiptDocument,
     Supplier,
@@ -48,7 +52,7 @@ from pdf import (
 from pdf import BillLine as BillLineData
 from pdf import Meter as MeterData
 from pdf.labels import purpose as purpose_text
-from services.ledger import BILL_COLUMNS, PAYMENT_COLUMNS, ledger_build, monthly_consumption
+from services.ledger import BILL_COLUMNS, PAYMENT_COLUMNS, ledger_build, ledgers_load, monthly_consumption
 from services.periods import Period
 
 BILL = "bill"
@@ -59,8 +63,15 @@ RECEIPT_STATUSES = (InternetPaymentStatus.PROCESSED,)
 MAX_ID = 2**63 - 1
 
 
-def document_key(kind: str, pk: int) -> str:
-    return f"{kind}:{pk}"
+def document_key(kind: str, pk: int, slip: PaymentSlip | None = None) -> str:
+    """Where a render is stored: its subject and, for a bill's slip, the day and the amount due
+    it shows (so a render is reused only while both are the same)."""
+    subject = f"{kind}:{pk}"
+    return subject if slip is None else f"{subject}:{slip.as_of.isoformat()}:{slip.amount_due:.2f}"
+
+
+def _subject_of(key: str) -> str:
+    return ":".join(key.split(":", 2)[:2])
 
 
 # ---- signed links ---------------------------------------------------------------------------
@@ -113,10 +124,12 @@ class StoredDocument:
 @dataclass(frozen=True, slots=True)
 class DocumentHead:
     """What serving a document needs to know first: whether its subject exists and may have
-    a document, its number for the file name, and the stored PDF if there is one."""
+    a document, its number for the file name, the key its render has today, and the stored
+    PDF under that key if there is one."""
 
     number: int
     available: bool
+    key: str
     stored: StoredDocument | None
 
 
@@ -127,21 +140,43 @@ def _stored(row: Row) -> StoredDocument | None:
 
 
 async def document_head(*, session: AsyncSession, kind: str, pk: int, today: dt.date) -> DocumentHead | None:
-    """One statement: the bill or payment joined with its stored document. None: no such subject."""
+    """The subject and its stored render, if one fits today. None: no such subject.
+
+    A receipt is one statement; a bill also reads its personal account's ledger, for the
+    slip (run it in one snapshot)."""
+    if kind == BILL:
+        return await _bill_head(session, pk, today)
     key = document_key(kind, pk)
-    subject = Bill if kind == BILL else InternetPayment
-    state = Bill.issued_on if kind == BILL else InternetPayment.status
     row = (
         await session.execute(
-            select(subject.number, state.label("state"), Document.key, Document.etag, Document.content, Document.created_at)
+            select(
+                InternetPayment.number, InternetPayment.status, Document.key, Document.etag, Document.content,
+                Document.created_at,
+            )
             .outerjoin(Document, Document.key == key)
-            .where(subject.id == pk)
+            .where(InternetPayment.id == pk)
         )
     ).first()
     if row is None:
         return None
-    available = row.state <= today if kind == BILL else row.state in RECEIPT_STATUSES
-    return DocumentHead(number=row.number, available=available, stored=_stored(row))
+    return DocumentHead(number=row.number, available=row.status in RECEIPT_STATUSES, key=key, stored=_stored(row))
+
+
+async def _bill_head(session: AsyncSession, pk: int, today: dt.date) -> DocumentHead | None:
+    bill = (
+        await session.execute(
+            select(Bill.id, Bill.number, Bill.issued_on, Bill.amount, Bill.personal_account_id).where(Bill.id == pk)
+        )
+    ).first()
+    if bill is None:
+        return None
+    if bill.issued_on > today:
+        return DocumentHead(number=bill.number, available=False, key=document_key(BILL, pk), stored=None)
+    slip = await bill_slip(
+        session=session, bill_id=bill.id, personal_account_id=bill.personal_account_id, amount=bill.amount, today=today
+    )
+    key = document_key(BILL, pk, slip)
+    return DocumentHead(number=bill.number, available=True, key=key, stored=await document_find(session=session, key=key))
 
 
 async def document_find(*, session: AsyncSession, key: str) -> StoredDocument | None:
@@ -161,11 +196,22 @@ async def document_store(
     *, session: AsyncSession, key: str, personal_account_id: int, content: bytes
 ) -> StoredDocument:
     """Keep the first PDF stored under the key: concurrent first requests store one, and
-    every one of them gets that one back."""
+    every one of them gets that one back. It replaces the subject's renders under other keys
+    (a bill's slip of another day or amount): one stored render per document. Stores of one
+    document take turns (a transaction lock on its subject), so each sees the other's row."""
+    subject = _subject_of(key)
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(subject, 0))))
     await session.execute(
         insert(Document)
         .values(key=key, personal_account_id=personal_account_id, etag=content_etag(content), content=content)
         .on_conflict_do_nothing(index_elements=[Document.key])
+    )
+    await session.execute(
+        delete(Document).where(
+            Document.personal_account_id == personal_account_id,
+            or_(Document.key == subject, Document.key.like(f"{subject}:%")),
+            Document.key != key,
+        )
     )
     stored = await document_find(session=session, key=key)
     assert stored is not None
@@ -179,6 +225,39 @@ async def document_render(data: BillDocument | ReceiptDocument) -> bytes:
 
 
 # ---- what the documents show -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GatheredDocument:
+    """A document's data, ready to render, and where its render is stored."""
+
+    key: str
+    personal_account_id: int
+    data: BillDocument | ReceiptDocument
+
+
+async def document_gather(*, session: AsyncSession, kind: str, pk: int, today: dt.date) -> GatheredDocument | None:
+    """Everything a render needs, from one snapshot; None when there is no document to give."""
+    if kind == BILL:
+        found = await bill_document_data(session=session, bill_id=pk, today=today)
+    else:
+        found = await receipt_document_data(session=session, internet_payment_id=pk)
+    if found is None:
+        return None
+    personal_account_id, data = found
+    key = document_key(kind, pk, data.slip if isinstance(data, BillDocument) else None)
+    return GatheredDocument(key=key, personal_account_id=personal_account_id, data=data)
+
+
+async def bill_slip(
+    *, session: AsyncSession, bill_id: int, personal_account_id: int, amount: Decimal, today: dt.date
+) -> PaymentSlip | None:
+    """What is still due on the bill today, by the allocation the screens show (amountDue);
+    None for a bill of zero or less, which asks for nothing."""
+    if amount <= 0:
+        return None
+    ledgers = await ledgers_load(session=session, personal_account_ids=[personal_account_id], today=today)
+    return PaymentSlip(as_of=today, amount_due=ledgers[personal_account_id].allocation.due[bill_id])
 
 
 async def _owner(session: AsyncSession, personal_account_id: int) -> tuple[Row, Supplier]:
@@ -335,6 +414,10 @@ async def bill_document_data(*, session: AsyncSession, bill_id: int, today: dt.d
         ),
         debts=await debts_as_of(session=session, personal_account_id=bill.personal_account_id, day=bill.issued_on),
         purpose=purpose_text(bill.category.value, owner.number, bill.number),
+        slip=await bill_slip(
+            session=session, bill_id=bill.id, personal_account_id=bill.personal_account_id, amount=bill.amount,
+            today=today,
+        ),
         meter=meter,
         readings=readings,
         consumption=kwh,

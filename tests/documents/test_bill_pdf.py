@@ -57,11 +57,11 @@ async def test_the_manuals_bill_13942531_shows_every_field_on_one_page(manual, h
         "Заборгованість станом на 30.04.2014, грн",
         *(f"{label} {amount}" for label, amount in DEBTS_30_04),
         # payment purpose and amount
-        "Призначення платежу: Оплата за електроенергію, о/р 0101010, рахунок № 13942531", "До сплати: 256.64 грн",
+        "Призначення платежу: Оплата за електроенергію, о/р 0101010, рахунок № 13942531", "До сплати станом на 26.05.2014: 256.64 грн",
         # the tear-off slip repeats the payment details
         "лінія відрізу", "Платіжна квитанція до рахунку № 13942531", f"Отримувач {SUPPLIER}", f"Код ЄДРПОУ {EDRPOU}",
         f"IBAN {IBAN}", "Особовий рахунок 0101010", f"Платник {HOLDER}, {ADDRESS}",
-        "Призначення Оплата за електроенергію, о/р 0101010, рахунок № 13942531", "Сума, грн 256.64",
+        "Призначення Оплата за електроенергію, о/р 0101010, рахунок № 13942531", "Сума до сплати станом на 26.05.2014, грн: 256.64",
         "Споживання за 12 місяців",
     ]
     missing = [item for item in expected if item not in text]
@@ -190,7 +190,7 @@ async def test_a_two_zone_bill_submitted_through_the_api(db, settings, gql, http
         "Попередні показання (31.03.2017)", "Поточні показання (30.04.2017)",
         "день 1000 1100 100", "ніч 2000 2250 250", "Спожито всього, кВт·год 350",
         "1 день 29 0.9000 1.0 26.10", "1 ніч 71 0.9000 0.5 31.95", "2 день 71 1.6800 1.0 119.28", "2 ніч 179 1.6800 0.5 150.36",
-        "Разом за рахунком, грн 327.69", "Сума, грн 327.69",
+        "Разом за рахунком, грн 327.69", "Сума до сплати станом на 30.04.2017, грн: 327.69",
         "по електроенергії 327.69",
     ]:
         assert item in text, (item, text)
@@ -226,3 +226,16 @@ async def test_the_demo_datas_bill_13942531(db, settings, http, link):
     for label, category in zip(labels, [c.value for c in ChargeCategory], strict=True):
         assert f"{label} {sums[category]:.2f}" in text_, (label, sums)
     assert nbu_payment_decode(pdf_qr_codes(content)[0])[7] == "UAH256.64"
+
+
+async def test_a_service_bill_counts_services_not_kwh(db, settings, http, link):
+    """The demo's 13942528: one «послуга» at 196.64, not «1 кВт·год × 196.64 грн/кВт·год»."""
+    from sqlalchemy import text
+
+    await demo_load(db, settings)
+    async with db.sessions() as s:
+        bill_id = (await s.execute(text("SELECT id FROM bill WHERE number = 13942528"))).scalar_one()
+    page = pdf_text(await _pdf(http, link("bill", bill_id)))
+    assert "Кількість Ціна, грн" in page, page
+    assert "Технічна перевірка схеми обліку 1 послуга 196.64 196.64" in page, page
+    assert "кВт·год" not in page and "196.6400" not in page

@@ -112,7 +112,8 @@ async def test_rendered_once_then_served_from_the_store(manual, http, link, db, 
     monkeypatch.setattr(service, "bill_pdf", counting)
     first = await http.get(link("bill", manual[13942531]))
     stored = await _documents(db)
-    assert [d.key for d in stored] == [f"bill:{manual[13942531]}"]
+    # The key carries the slip's day and amount due (the bill is unpaid on the business date).
+    assert [d.key for d in stored] == [f"bill:{manual[13942531]}:2014-05-26:256.64"]
     assert stored[0].personal_account_id == manual["pa"]
     assert stored[0].etag == hashlib.sha256(first.content).hexdigest() and stored[0].content == first.content
 

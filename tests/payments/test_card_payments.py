@@ -3,15 +3,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 import json
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from tests.builders import history_make, personal_account_make
+from tests.documents.document_helpers import path_of, pdf_text
 from services.demo import DEMO_PASSWORD, demo_basics
-from models import BankCallback, InternetPayment, OutboxMessage, Payment
+from models import BankCallback, Bill, InternetPayment, OutboxMessage, Payment
+from models.base import BillKind, ChargeCategory, RecordSource
 from payments.liqpay import LiqPayKeys, signature_of, signed_pair
 from resolvers.ids import global_id
 from services.card_payments import liqpay_keys
@@ -261,3 +264,49 @@ async def test_someone_elses_personal_account_or_bill_is_not_found(account, gql)
     await gql.sign_in("zakharov", DEMO_PASSWORD)
     result = (await gql(START, start_input(account)))["data"]["paymentStart"]
     assert (result["code"], result["fields"]) == ("NOT_FOUND", [{"path": ["input", "personalAccountId"], "code": "NOT_FOUND"}])
+
+
+PURPOSES = {
+    "ELECTRICITY": "Оплата за електроенергію",
+    "ELECTRICITY_SCHEDULE": "Оплата за електроенергію за графіком погашення заборгованості",
+    "ACTS": "Оплата за актом про порушення",
+    "ACTS_SCHEDULE": "Оплата за актом про порушення за графіком погашення заборгованості",
+    "SERVICES": "Оплата за послуги",
+}
+RECEIPT = "query($id: ID!) { node(id: $id) { ... on InternetPayment { status receiptUrl } } }"
+
+
+async def test_the_bank_form_and_the_receipt_name_the_category_the_personal_account_and_the_bill(db, settings, gql, http):
+    """Each category's own purpose, not «за електроенергію» for all; the bill number when one is chosen."""
+    await demo_basics(db, settings)
+    kinds = {"ELECTRICITY": BillKind.CONSUMPTION, "ELECTRICITY_SCHEDULE": BillKind.INSTALLMENT, "ACTS": BillKind.ACT,
+             "ACTS_SCHEDULE": BillKind.INSTALLMENT, "SERVICES": BillKind.SERVICE}
+    bills = {}
+    async with db.transaction() as s:
+        pa = await personal_account_make(s, number="8000002", login="lysenko")
+        for i, (category, kind) in enumerate(kinds.items()):
+            bills[category] = (71_000_001 + i, (await s.execute(insert(Bill).values(
+                personal_account_id=pa, number=71_000_001 + i, category=ChargeCategory(category), kind=kind,
+                issued_on=dt.date(2014, 5, 1), amount=Decimal("50.00"), source=RecordSource.IMPORT,
+            ).returning(Bill.id))).scalar_one())
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    account = global_id("PersonalAccount", pa)
+
+    for category in PURPOSES:
+        result = await started(gql, account, amount="10.00", key=f"{category}-any", category=category)
+        form = form_params(result["checkout"])
+        assert form["description"] == f"{PURPOSES[category]}, о/р 8000002, платіж № {result['payment']['number']}"
+        await callback(http, settings, bank_message(form, "failure"))  # closed, so the next start may run
+
+    for category, (number, bill_id) in bills.items():
+        variables = {"input": {"personalAccountId": account, "billId": global_id("Bill", bill_id), "amount": "10.00",
+                               "idempotencyKey": f"{category}-bill"}}
+        result = (await gql(START, variables))["data"]["paymentStart"]
+        assert result["__typename"] == "PaymentStartSuccess", result
+        form = form_params(result["checkout"])
+        purpose = f"{PURPOSES[category]}, о/р 8000002, рахунок № {number}"
+        assert form["description"] == f"{purpose}, платіж № {result['payment']['number']}"
+        await callback(http, settings, bank_message(form, "success"))
+        url = (await gql(RECEIPT, {"id": result["payment"]["id"]}))["data"]["node"]["receiptUrl"]
+        text = pdf_text((await http.get(path_of(url))).content)
+        assert f"Призначення платежу {purpose}" in text, (category, text)

@@ -15,6 +15,7 @@ from tests.accounts.account_helpers import (
     PASSWORD,
     REGISTER,
     active_login,
+    counted_on_address,
     outbox,
     registration,
     sign_in,
@@ -42,7 +43,7 @@ async def test_aliases_in_one_request_count_one_by_one(world, gql, db, settings)
     async with db.sessions() as s:
         failures = dict((await s.execute(select(Throttle.key, Throttle.failures))).all())
     assert failures == {"login:holder": 6}
-    assert await counted(db) == {("sign-in-ip:127.0.0.1", "login:holder")}
+    assert await counted_on_address(db, "sign-in") == {"login:holder"}
 
 
 async def test_aliased_evidence_guesses_count_one_by_one(world, gql):
@@ -104,15 +105,6 @@ async def test_evidence_guesses_count_on_the_evidence_not_on_sign_in(world, gql,
     assert (await sign_in(gql, "holder"))["__typename"] == "TokenCreateSuccess"
 
 
-async def counted(db) -> set[tuple[str, str]]:
-    """(address, login) pairs counted on sign-in addresses."""
-    async with db.sessions() as s:
-        rows = await s.execute(
-            select(ThrottleSubject.key, ThrottleSubject.subject).where(ThrottleSubject.key.like("sign-in-ip:%"))
-        )
-        return set(rows.all())
-
-
 async def login_throttle(db, login: str) -> Throttle | None:
     async with db.sessions() as s:
         return (await s.execute(select(Throttle).where(Throttle.key == f"login:{login}"))).scalar_one_or_none()
@@ -160,7 +152,7 @@ async def test_a_success_clears_the_logins_failures(world, gql, db, settings, ap
         await s.execute(update(Throttle).values(blocked_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
     assert (await sign_in(gql, "holder"))["__typename"] == "TokenCreateSuccess"
     assert await login_throttle(db, "holder") is None
-    assert await counted(db) == set()
+    assert await counted_on_address(db, "sign-in") == set()
     # Counting starts afresh: the free failures are free again.
     for _ in range(settings.throttle_free_failures):
         assert (await sign_in(gql, "holder", "wrong password"))["code"] == "INVALID_CREDENTIALS"

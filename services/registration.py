@@ -155,7 +155,7 @@ async def _login_free_check(
     *, session: AsyncSession, settings: Settings, login: str, client_address: str | None, now: dt.datetime
 ) -> None:
     """LOGIN_TAKEN tells that a login exists: a client address gets a few such answers an hour
-    (in distinct logins), not an enumeration. The count is kept though the refusal rolls back."""
+    (in distinct logins), not an enumeration. The refusal keeps the count (keep_changes)."""
     await subjects_check(
         session=session,
         key=address_key("login-taken", client_address),

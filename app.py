@@ -30,6 +30,7 @@ from i18n import message, pick_language
 from payments.sandbox import sandbox_bank_app
 from resolvers.context import RequestContext
 from routes import documents, landing, operations, payments
+from routes.client_address import client_address
 from routes.graphiql import GRAPHIQL_ASSETS, graphiql_page
 from routes.limits import BodySizeLimit
 from routes.operations import Metrics, RequestMetrics
@@ -188,7 +189,7 @@ class CabinetGraphQL(GraphQL):
             db=self.db,
             request_id=_request_id(headers),
             language=pick_language(headers.get("accept-language")),
-            client_address=request.client.host if getattr(request, "client", None) else None,
+            client_address=client_address(request),
             authorization=headers.get("authorization"),
             request=request,
             response=response,

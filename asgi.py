@@ -1,4 +1,6 @@
-"""The production entry point: `uvicorn --factory asgi:app_factory --workers N`.
+"""The production entry point:
+`uvicorn --factory asgi:app_factory --workers N --forwarded-allow-ips "$CABINET_TRUSTED_PROXIES"`
+(without the flag uvicorn believes X-Forwarded-For from 127.0.0.1).
 
 Settings come from the environment (CABINET_*, DATABASE_URL); the database is
 migrated beforehand with `cabinet migrate`.

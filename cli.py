@@ -51,6 +51,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from app import create_app
+    from routes.client_address import uvicorn_proxy_options
 
     with database_url(settings) as url:
         migrate(url)
@@ -68,7 +69,14 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
         print(f"GraphiQL: http://{settings.host}:{settings.port}/graphql", flush=True)
         if settings.sandbox_bank:
             print(f"Sandbox bank (test cards only): {settings.public_url}/sandbox-bank/", flush=True)
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=10)
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            timeout_graceful_shutdown=10,
+            **uvicorn_proxy_options(settings),
+        )
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:

@@ -59,10 +59,22 @@ class Settings(BaseSettings):
     # A reading implying more than this load around the clock is implausible.
     reading_cap_kw: int = 10
 
-    # Failed sign-ins before delays start, and the first delay (it doubles).
+    # Per login and per evidence target (personal account): failures before delays start, the
+    # first delay (it doubles with each further failure) and its cap.
     throttle_free_failures: int = 5
     throttle_base_delay: dt.timedelta = dt.timedelta(seconds=2)
     throttle_max_delay: dt.timedelta = dt.timedelta(minutes=15)
+    # Per client address, over the last hour. Counted in distinct logins, personal accounts and
+    # emails, so a household's typos or one NAT stay far below and credential stuffing does not.
+    throttle_address_failed_logins_per_hour: int = 50
+    throttle_address_failed_evidence_per_hour: int = 10
+    throttle_address_registrations_per_hour: int = 10
+    throttle_address_taken_logins_per_hour: int = 20
+    # Registrations naming one email in an hour (each can send that address a letter).
+    throttle_email_registrations_per_hour: int = 3
+    # Proxies whose X-Forwarded-For is believed: comma-separated addresses or networks, as
+    # uvicorn's forwarded_allow_ips. Empty: none, the socket's address is the client's.
+    trusted_proxies: str = ""
 
     # Outgoing mail: SMTP when smtp_host is set, otherwise .eml files in data_dir/mail.
     smtp_host: str = ""

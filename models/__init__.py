@@ -1,5 +1,5 @@
 """All tables, imported so that Base.metadata knows them."""
-from models.account import Account, AuditEntry, AuthSession, AuthToken, OneTimeToken, Throttle
+from models.account import Account, AuditEntry, AuthSession, AuthToken, OneTimeToken, Throttle, ThrottleSubject
 from models.base import Base
 from models.bill import Bill, BillLine, BillNumberCounter
 from models.document import Document
@@ -17,5 +17,5 @@ __all__ = [
     "AuthToken", "BankCallback", "Base", "Bill", "BillLine", "BillNumberCounter", "Document",
     "Instalment", "InternetPayment", "Meter", "MeterReading", "Oblast", "OneTimeToken",
     "OutboxMessage", "Payment", "PersonalAccount", "RepaymentSchedule", "Res", "Tariff",
-    "TariffBlock", "Terms", "Throttle", "TrustedDocument", "ViolationAct",
+    "TariffBlock", "Terms", "Throttle", "ThrottleSubject", "TrustedDocument", "ViolationAct",
 ]

@@ -97,6 +97,17 @@ class Throttle(Base):
     updated_at: Mapped[Created]
 
 
+class ThrottleSubject(Base):
+    """What a key (a client address, an email) was counted for, and when last: the logins an
+    address failed to sign in to, the emails it registered. Limits count the last hour's."""
+
+    __tablename__ = "throttle_subject"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(300), primary_key=True)
+    counted_at: Mapped[dt.datetime]
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_entry"
 

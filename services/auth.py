@@ -12,7 +12,14 @@ from models import Account, AuthSession, AuthToken
 from models.base import AccountStatus, Role
 from services.errors import AuthError, OperationRefused
 from services.passwords import dummy_hash, password_hash, password_verify
-from services.throttle import throttle_check, throttle_clear, throttle_fail
+from services.throttle import (
+    address_key,
+    attempt_reserve,
+    subject_count,
+    subject_forget,
+    subjects_check,
+    throttle_clear,
+)
 from services.tokens import token_digest, token_new
 
 ACCESS = "ACCESS"
@@ -41,12 +48,8 @@ class IssuedTokens:
     refresh_expires_at: dt.datetime
 
 
-def _login_key(login: str) -> str:
+def login_key(login: str) -> str:
     return "login:" + login.strip().lower()
-
-
-def _address_key(address: str | None) -> str:
-    return "ip:" + (address or "unknown")
 
 
 async def credentials_check(
@@ -61,21 +64,31 @@ async def credentials_check(
     """The account whose login and password these are, or a refusal.
 
     Unknown logins are verified against a dummy hash so they cost the same.
-    Failures are counted (and kept, though the refusal rolls the rest back).
+    The attempt is counted on the login before the verify, so parallel guesses
+    take turns; a failure also counts the login on the client address, whose
+    limit is far higher (many logins failing from one address is stuffing, a
+    household's typos are not). Failures are kept, though the refusal rolls the
+    rest back; a success clears the login's.
     """
-    keys = [_login_key(login), _address_key(client_address)]
-    await throttle_check(session=session, keys=keys, now=now)
+    key = login_key(login)
+    address = address_key("sign-in", client_address)
+    # The account is locked before the throttle, as password change and merge do: one lock order.
     account = (
         await session.execute(
             select(Account).where(func.lower(Account.login) == login.strip().lower()).with_for_update()
         )
     ).scalar_one_or_none()
+    await subjects_check(
+        session=session, key=address, limit=settings.throttle_address_failed_logins_per_hour, now=now
+    )
+    await attempt_reserve(session=session, settings=settings, key=key, now=now)
     stored = account.password_hash if account is not None else dummy_hash(settings)
     matches, needs_rehash = await password_verify(settings, stored, password)
     if account is None or not matches:
-        await throttle_fail(session=session, settings=settings, keys=keys, now=now)
+        await subject_count(session=session, key=address, subject=key, now=now)
         raise OperationRefused("INVALID_CREDENTIALS", keep_changes=True)
-    await throttle_clear(session=session, key=keys[0])
+    await throttle_clear(session=session, key=key)
+    await subject_forget(session=session, key=address, subject=key)
     if needs_rehash:
         account.password_hash = await password_hash(settings, password)
     return account

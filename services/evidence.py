@@ -16,12 +16,14 @@ from sqlalchemy.orm import aliased
 from config import Settings
 from models import Bill, Meter, Payment
 from models.base import ActivationMethod, ChargeCategory
-from services.throttle import throttle_check, throttle_clear, throttle_fail
-
-
-def address_key(client_address: str | None) -> str:
-    """The per-address key, the same one sign-in failures count on."""
-    return "ip:" + (client_address or "unknown")
+from services.throttle import (
+    address_key,
+    attempt_reserve,
+    subject_count,
+    subject_forget,
+    subjects_check,
+    throttle_clear,
+)
 
 
 def evidence_key(res_code: str, number: str) -> str:
@@ -108,16 +110,20 @@ async def evidence_verify(
     client_address: str | None,
     now: dt.datetime,
 ) -> ActivationMethod | None:
-    """evidence_match, throttled like passwords: per target and per client address.
+    """evidence_match, throttled like passwords: per target with growing delays, and per client
+    address by the personal accounts it guessed wrong in the last hour (not on sign-in).
 
-    No evidence given is no guess. A guess that does not match counts as a
-    failure; TOO_MANY_ATTEMPTS while a key waits out its delay.
+    No evidence given is no guess. The guess is counted on the target before
+    the match, so parallel guesses take turns; TOO_MANY_ATTEMPTS while a key waits.
     """
     if meter_serial_number is None and last_payment is None:
         return None
     target = evidence_key(res_code, personal_account_number)
-    keys = [target, address_key(client_address)]
-    await throttle_check(session=session, keys=keys, now=now)
+    address = address_key("evidence", client_address)
+    await subjects_check(
+        session=session, key=address, limit=settings.throttle_address_failed_evidence_per_hour, now=now
+    )
+    await attempt_reserve(session=session, settings=settings, key=target, now=now)
     method = await evidence_match(
         session=session,
         personal_account_id=personal_account_id,
@@ -126,7 +132,8 @@ async def evidence_verify(
         today=settings.today(),
     )
     if method is None:
-        await throttle_fail(session=session, settings=settings, keys=keys, now=now)
+        await subject_count(session=session, key=address, subject=target, now=now)
     else:
         await throttle_clear(session=session, key=target)
+        await subject_forget(session=session, key=address, subject=target)
     return method

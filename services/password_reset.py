@@ -15,11 +15,11 @@ from config import Settings
 from mail.outbox import mail_enqueue
 from models import Account, OneTimeToken
 from models.base import AccountStatus, OneTimeTokenKind
-from services.auth import sessions_end_others
+from services.auth import login_key, sessions_end_others
 from services.errors import OperationRefused, Problems
 from services.password_policy import password_check
 from services.passwords import password_hash
-from services.throttle import throttle_check, throttle_clear, throttle_fail
+from services.throttle import attempt_reserve, throttle_clear
 from services.tokens import token_digest, token_new
 
 RESET_TTL = dt.timedelta(hours=1)
@@ -31,9 +31,10 @@ def reset_link(settings: Settings, token: str) -> str:
     return f"{settings.public_url.rstrip('/')}/password-reset#token={token}"
 
 
-async def _quietly_throttled(*, session: AsyncSession, keys: list[str], now: dt.datetime) -> bool:
+async def _quietly_throttled(*, session: AsyncSession, settings: Settings, key: str, now: dt.datetime) -> bool:
+    """Count this request on `key`; True (and nothing counted) while the key waits."""
     try:
-        await throttle_check(session=session, keys=keys, now=now)
+        await attempt_reserve(session=session, settings=settings, key=key, now=now)
     except OperationRefused:
         return True
     return False
@@ -58,10 +59,9 @@ async def password_reset_request(
     problems.raise_if_any()
 
     # Every request sends (or could send) a letter, so each one counts.
-    address_key = "reset-ip:" + (client_address or "unknown")
-    if await _quietly_throttled(session=session, keys=[address_key], now=now):
+    address = "reset-ip:" + (client_address or "unknown")
+    if await _quietly_throttled(session=session, settings=settings, key=address, now=now):
         return True
-    await throttle_fail(session=session, settings=settings, keys=[address_key], now=now)
     folded = value.lower()
     account = (
         await session.execute(
@@ -71,10 +71,8 @@ async def password_reset_request(
     # A blocked login is refused at sign-in anyway; a link would only invite questions.
     if account is None or account.status == AccountStatus.BLOCKED:
         return True
-    account_key = f"reset-account:{account.id}"
-    if await _quietly_throttled(session=session, keys=[account_key], now=now):
+    if await _quietly_throttled(session=session, settings=settings, key=f"reset-account:{account.id}", now=now):
         return True
-    await throttle_fail(session=session, settings=settings, keys=[account_key], now=now)
 
     token = token_new()
     session.add(
@@ -144,5 +142,5 @@ async def password_reset(
         session=session, account_id=account.id, keep_session_id=None, reason="PASSWORD_RESET", now=now
     )
     # The mailbox proved who this is: earlier failed sign-ins no longer hold the login back.
-    await throttle_clear(session=session, key="login:" + account.login.lower())
+    await throttle_clear(session=session, key=login_key(account.login))
     return True

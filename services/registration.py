@@ -26,6 +26,7 @@ from services.errors import OperationRefused, Problems
 from services.password_policy import password_check
 from services.passwords import password_hash
 from services.reference import terms_in_force
+from services.throttle import address_key, hourly_reserve, subject_count, subjects_check
 
 PATH = ("input",)
 
@@ -76,8 +77,20 @@ async def account_register(
     problems.raise_if_any()
     assert full_name and login and email and phones is not None and target is not None
 
-    if await account_by_login(session=session, login=login) is not None:
-        raise OperationRefused("LOGIN_TAKEN")
+    await _login_free_check(session=session, settings=settings, login=login, client_address=client_address, now=now)
+    # Each registration can mail the address and wait in the admins' queue: limited per client
+    # address (in distinct emails) and per email, whether or not the email is free.
+    registering = address_key("registration", client_address)
+    await subjects_check(
+        session=session, key=registering, limit=settings.throttle_address_registrations_per_hour, now=now
+    )
+    await hourly_reserve(
+        session=session,
+        key="registration-email:" + email.lower(),
+        limit=settings.throttle_email_registrations_per_hour,
+        now=now,
+    )
+    await subject_count(session=session, key=registering, subject="email:" + email.lower(), now=now)
     # Counted as a guess whether or not the email is free, so the paths stay alike.
     method = await evidence_check(
         session=session, settings=settings, target=target, form=link, client_address=client_address, now=now
@@ -106,7 +119,8 @@ async def account_register(
     except IntegrityError as e:
         # A concurrent registration took the login or the email since we looked.
         if "uq_account_login_lower" in str(e.orig):
-            raise OperationRefused("LOGIN_TAKEN") from e
+            await _login_taken_count(session=session, login=login, client_address=client_address, now=now)
+            raise OperationRefused("LOGIN_TAKEN", keep_changes=True) from e
         owner = await _email_owner(session=session, email=email)
         if owner is None:
             raise
@@ -135,6 +149,28 @@ async def account_register(
             login=account.login,
         )
     return outcome.personal_account_id is not None
+
+
+async def _login_free_check(
+    *, session: AsyncSession, settings: Settings, login: str, client_address: str | None, now: dt.datetime
+) -> None:
+    """LOGIN_TAKEN tells that a login exists: a client address gets a few such answers an hour
+    (in distinct logins), not an enumeration. The refusal keeps the count (keep_changes)."""
+    await subjects_check(
+        session=session,
+        key=address_key("login-taken", client_address),
+        limit=settings.throttle_address_taken_logins_per_hour,
+        now=now,
+    )
+    if await account_by_login(session=session, login=login) is not None:
+        await _login_taken_count(session=session, login=login, client_address=client_address, now=now)
+        raise OperationRefused("LOGIN_TAKEN", keep_changes=True)
+
+
+async def _login_taken_count(*, session: AsyncSession, login: str, client_address: str | None, now: dt.datetime) -> None:
+    await subject_count(
+        session=session, key=address_key("login-taken", client_address), subject="login:" + login.lower(), now=now
+    )
 
 
 async def _email_owner(*, session: AsyncSession, email: str) -> Account | None:

@@ -48,13 +48,15 @@ def serve(
     ready_path: str = "/healthz",
     timeout: float = 30.0,
     host: str = "127.0.0.1",
+    **uvicorn_options: Any,
 ) -> Iterator[str]:
     """Serve an ASGI app over real HTTP in a background thread; yield its base URL.
 
     The server runs its own event loop in the thread, so anything bound to a loop
     (asyncpg connections, the app's lifespan) lives there. With factory=True, `app`
     is a zero-argument callable that uvicorn calls in that thread to make the app.
-    A given `sock` (see free_socket) is served and closed at the end.
+    A given `sock` (see free_socket) is served and closed at the end. Further
+    keywords go to uvicorn.Config (e.g. the proxy options production uses).
     """
     sock = sock or free_socket(host)
     base_url = base_url_of(sock)
@@ -66,6 +68,7 @@ def serve(
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=5,
+        **uvicorn_options,
     )
     server = uvicorn.Server(config)
     failure: list[BaseException] = []
@@ -111,11 +114,13 @@ def serve(
 @contextlib.contextmanager
 def cabinet_served(settings: Settings, **updates: Any) -> Iterator[str]:
     """create_app over HTTP with the sandbox bank mounted and public_url = its own base URL,
-    so checkout_url, bank_api_url and the bank's callbacks all reach this very server."""
+    so checkout_url, bank_api_url and the bank's callbacks all reach this very server.
+    uvicorn trusts X-Forwarded-For as `cabinet run` does: from CABINET_TRUSTED_PROXIES only."""
     from app import create_app
+    from routes.client_address import uvicorn_proxy_options
 
     sock = free_socket()
     live = settings.model_copy(update={"public_url": base_url_of(sock), "sandbox_bank": True, **updates})
     # create_app runs in the server's thread: the engine and its connections belong to that loop.
-    with serve(lambda: create_app(live), factory=True, sock=sock) as url:
+    with serve(lambda: create_app(live), factory=True, sock=sock, **uvicorn_proxy_options(live)) as url:
         yield url

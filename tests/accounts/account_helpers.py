@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import insert, select
 
-from models import Bill, Meter, OutboxMessage, Payment, PersonalAccount, Res
+from models import Bill, Meter, OutboxMessage, Payment, PersonalAccount, Res, ThrottleSubject
 from models.base import BillKind, ChargeCategory, PaymentChannel, RecordSource
 
 PASSWORD = "correct horse battery"
@@ -191,3 +191,11 @@ async def outbox(db, **where) -> list[OutboxMessage]:
         for name, value in where.items():
             query = query.where(getattr(OutboxMessage, name) == value)
         return list((await s.execute(query)).scalars())
+
+
+async def counted_on_address(db, purpose: str, address: str = "127.0.0.1") -> set[str]:
+    """What a client address was counted for in its hourly limit of `purpose` (the logins it
+    failed to sign in to, the evidence targets it guessed wrong, the emails it registered)."""
+    async with db.sessions() as s:
+        rows = await s.execute(select(ThrottleSubject.subject).where(ThrottleSubject.key == f"{purpose}-ip:{address}"))
+        return set(rows.scalars())

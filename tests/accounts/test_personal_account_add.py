@@ -116,7 +116,6 @@ async def test_unknown_res_and_number_and_bad_fields(world, gql, db):
 
 async def test_evidence_guesses_are_throttled(world, gql, settings):
     token = await second_login(gql)
-    # Signed in first: the guesses count on this client address too, and would hold sign-in back.
     admin = await admin_token(gql)
     for i in range(settings.throttle_free_failures + 1):
         payload = await add(gql, token, meterSerialNumber=f"GUESS-{i}")

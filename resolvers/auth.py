@@ -49,6 +49,8 @@ async def viewer_account(ctx: RequestContext) -> Account | None:
     viewer = await ctx.viewer_or_none()
     if viewer is None:
         return None
+    if viewer.account is not None and not ctx.fresh_reads:
+        return viewer.account  # read in the query's snapshot with the token: no second statement
     return await account_by_id(ctx, viewer.account_id)
 
 

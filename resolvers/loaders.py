@@ -9,6 +9,7 @@ from strawberry.dataloader import DataLoader
 
 from models import Bill, InternetPayment, MeterReading, Payment
 from resolvers.context import RequestContext
+from services import account_records
 from services import accounts as accounts_service
 from services import activation_requests as activation_service
 from services import ledger as ledger_service
@@ -38,8 +39,21 @@ def _loader(
     return ctx.loader(name, lambda: SharedDataLoader(load_fn=load))
 
 
-def linked_ids(ctx: RequestContext) -> DataLoader:
-    return _loader(ctx, "linked_ids", lambda s, ids: pa_service.linked_ids(session=s, account_ids=ids), list)
+async def linked_ids(ctx: RequestContext, account_id: int) -> list[int]:
+    """The personal accounts linked to a login, in link order; their rows are kept for the request."""
+    rows = await linked_personal_accounts(ctx).load(account_id)
+    for row in rows:
+        personal_account(ctx).prime(row.id, row)
+    return [row.id for row in rows]
+
+
+def linked_personal_accounts(ctx: RequestContext) -> DataLoader:
+    return _loader(
+        ctx,
+        "linked_personal_accounts",
+        lambda s, ids: pa_service.linked_personal_accounts(session=s, account_ids=ids),
+        list,
+    )
 
 
 def personal_account(ctx: RequestContext) -> DataLoader:
@@ -50,23 +64,32 @@ def res(ctx: RequestContext) -> DataLoader:
     return _loader(ctx, "res", lambda s, ids: pa_service.res_get(session=s, ids=ids))
 
 
-def ledger(ctx: RequestContext) -> DataLoader:
+def records(ctx: RequestContext) -> DataLoader:
+    """Meter, readings, ledger and card payments of personal accounts: one statement for all."""
     today = ctx.settings.today()
     return _loader(
         ctx,
-        "ledger",
-        lambda s, ids: ledger_service.ledgers_load(session=s, personal_account_ids=ids, today=today),
+        "records",
+        lambda s, ids: account_records.account_records_load(session=s, personal_account_ids=ids, today=today),
     )
 
 
-def meter(ctx: RequestContext) -> DataLoader:
-    return _loader(ctx, "meter", lambda s, ids: pa_service.meters_current(session=s, personal_account_ids=ids))
+async def ledger(ctx: RequestContext, personal_account_id: int) -> ledger_service.Ledger:
+    return (await records(ctx).load(personal_account_id)).ledger
 
 
-def readings(ctx: RequestContext) -> DataLoader:
-    return _loader(
-        ctx, "readings", lambda s, ids: pa_service.readings_of(session=s, personal_account_ids=ids), list
-    )
+async def meter(ctx: RequestContext, personal_account_id: int) -> Any:
+    return (await records(ctx).load(personal_account_id)).meter
+
+
+async def readings(ctx: RequestContext, personal_account_id: int) -> list:
+    """All readings of the personal account, newest first."""
+    return (await records(ctx).load(personal_account_id)).readings
+
+
+async def internet_payments(ctx: RequestContext, personal_account_id: int) -> list:
+    """Card payments of the personal account, newest first."""
+    return (await records(ctx).load(personal_account_id)).internet_payments
 
 
 def reading(ctx: RequestContext) -> DataLoader:
@@ -75,15 +98,6 @@ def reading(ctx: RequestContext) -> DataLoader:
 
 def bill_lines(ctx: RequestContext) -> DataLoader:
     return _loader(ctx, "bill_lines", lambda s, ids: pa_service.bill_lines_of(session=s, bill_ids=ids), list)
-
-
-def internet_payments(ctx: RequestContext) -> DataLoader:
-    return _loader(
-        ctx,
-        "internet_payments",
-        lambda s, ids: pa_service.internet_payments_of(session=s, personal_account_ids=ids),
-        list,
-    )
 
 
 def internet_payment(ctx: RequestContext) -> DataLoader:

@@ -24,15 +24,15 @@ async def may_see(ctx: RequestContext, personal_account_id: int) -> bool:
         return False
     if viewer.is_admin:
         return True
-    return personal_account_id in await loaders.linked_ids(ctx).load(viewer.account_id)
+    return personal_account_id in await loaders.linked_ids(ctx, viewer.account_id)
 
 
 async def of_account(ctx: RequestContext, account_id: int) -> list[Row]:
     viewer = await ctx.viewer()
     if viewer.account_id != account_id and not viewer.is_admin:
         raise AuthError("FORBIDDEN")
-    ids = await loaders.linked_ids(ctx).load(account_id)
-    rows = await loaders.personal_account(ctx).load_many(ids)
+    ids = await loaders.linked_ids(ctx, account_id)
+    rows = await loaders.personal_account(ctx).load_many(ids)  # kept by linked_ids: no statement
     return [r for r in rows if r is not None]
 
 
@@ -54,7 +54,7 @@ async def owned(ctx: RequestContext, type_name: str, pk: int) -> bool:
 
 
 async def ledger(ctx: RequestContext, personal_account_id: int) -> Ledger:
-    return await loaders.ledger(ctx).load(personal_account_id)
+    return await loaders.ledger(ctx, personal_account_id)
 
 
 def _page(listing: Listing, key, first: int | None, after: str | None) -> tuple[Listing, Page]:
@@ -103,7 +103,7 @@ async def internet_payments(
     after: str | None,
 ) -> tuple[Listing, Page]:
     period = period_resolve(start=start, end=end, today=ctx.settings.today())
-    rows = await loaders.internet_payments(ctx).load(personal_account_id)
+    rows = await loaders.internet_payments(ctx, personal_account_id)
     listing = ledger_service.internet_payments_listing(
         rows, categories=categories, period=period, today=ctx.settings.today()
     )
@@ -120,6 +120,6 @@ async def readings(
     after: str | None,
 ) -> tuple[Listing, Page]:
     period = period_resolve(start=start, end=end, today=ctx.settings.today())
-    rows = await loaders.readings(ctx).load(personal_account_id)
+    rows = await loaders.readings(ctx, personal_account_id)
     listing = ledger_service.readings_listing(rows, period=period)
     return _page(listing, ledger_service.reading_key, first, after)

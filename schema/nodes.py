@@ -82,7 +82,7 @@ async def _act(info, pk):
 
 async def _visible_ids(info) -> list[int]:
     viewer = await info.context.viewer()
-    return await loaders.linked_ids(info.context).load(viewer.account_id)
+    return await loaders.linked_ids(info.context, viewer.account_id)
 
 
 RESOLVE = {

@@ -111,12 +111,12 @@ class PersonalAccount(Node):
 
     @strawberry.field
     async def meter(self, info: strawberry.Info) -> Meter | None:
-        row = await loaders.meter(info.context).load(self.row.id)
+        row = await loaders.meter(info.context, self.row.id)
         return Meter(row=row) if row is not None else None
 
     @strawberry.field(description="The last accepted reading (value and date taken).")
     async def last_reading(self, info: strawberry.Info) -> MeterReading | None:
-        rows = await loaders.readings(info.context).load(self.row.id)
+        rows = await loaders.readings(info.context, self.row.id)
         return MeterReading(row=rows[0]) if rows else None
 
     @strawberry.field
@@ -195,7 +195,7 @@ class PersonalAccount(Node):
     ) -> list[MonthlyConsumption]:
         ctx = info.context
         period = period_resolve(start=from_, end=to, today=ctx.settings.today())
-        readings = await loaders.readings(ctx).load(self.row.id)
+        readings = await loaders.readings(ctx, self.row.id)
         ledger = await pa_resolvers.ledger(ctx, self.row.id)
         return [
             MonthlyConsumption(month=m.month, kwh=m.kwh, amount=m.amount)

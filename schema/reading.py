@@ -70,7 +70,7 @@ class MeterReading(Node):
 
     @strawberry.field(description="The bill this reading formed, if any.")
     async def bill(self, info: strawberry.Info) -> Bill | None:
-        ledger = await loaders.ledger(info.context).load(self.row.personal_account_id)
+        ledger = await loaders.ledger(info.context, self.row.personal_account_id)
         bill_id = next((b.id for b in ledger.bills if b.reading_id == self.row.id), None)
         return await bill_of(info, bill_id)
 

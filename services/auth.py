@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +33,8 @@ class Viewer:
     account_id: int
     session_id: int
     role: Role
+    # The account itself, read with the token in the same statement (what `viewer` shows).
+    account: Account | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_admin(self) -> bool:
@@ -242,17 +244,15 @@ async def viewer_from_access_token(*, session: AsyncSession, token: str, now: dt
                 AuthToken.expires_at,
                 AuthSession.id.label("session_id"),
                 AuthSession.revoked_at,
-                Account.id.label("account_id"),
-                Account.role,
-                Account.status,
+                Account,
             )
             .join(AuthSession, AuthSession.id == AuthToken.session_id)
             .join(Account, Account.id == AuthSession.account_id)
             .where(AuthToken.token_hash == token_digest(token), AuthToken.kind == ACCESS)
         )
     ).one_or_none()
-    if row is None or row.revoked_at is not None or row.status != AccountStatus.ACTIVE:
+    if row is None or row.revoked_at is not None or row.Account.status != AccountStatus.ACTIVE:
         raise AuthError("UNAUTHENTICATED")
     if row.expires_at <= now:
         raise AuthError("UNAUTHENTICATED", reason="TOKEN_EXPIRED")
-    return Viewer(account_id=row.account_id, session_id=row.session_id, role=row.role)
+    return Viewer(account_id=row.Account.id, session_id=row.session_id, role=row.Account.role, account=row.Account)

@@ -33,23 +33,32 @@ def _group(rows: Sequence[Row], key: str) -> dict[int, list[Row]]:
     return grouped
 
 
-async def linked_ids(*, session: AsyncSession, account_ids: Sequence[int]) -> dict[int, list[int]]:
+async def linked_personal_accounts(*, session: AsyncSession, account_ids: Sequence[int]) -> dict[int, list[Row]]:
     """The personal accounts linked to each login (by its approved requests), in link order."""
     rows = (
         await session.execute(
-            select(ActivationRequest.account_id, ActivationRequest.personal_account_id)
+            select(
+                ActivationRequest.account_id.label("linked_to"),
+                PersonalAccount.id,
+                PersonalAccount.number,
+                PersonalAccount.holder_name,
+                PersonalAccount.address,
+                PersonalAccount.res_id,
+                Res.code.label("res_code"),
+            )
+            .join(PersonalAccount, PersonalAccount.id == ActivationRequest.personal_account_id)
+            .join(Res, Res.id == PersonalAccount.res_id)
             .where(
                 ActivationRequest.account_id.in_(list(account_ids)),
                 ActivationRequest.status == ActivationStatus.APPROVED,
-                ActivationRequest.personal_account_id.is_not(None),
             )
             .order_by(ActivationRequest.decided_at, ActivationRequest.id)
         )
     ).all()
-    linked: dict[int, list[int]] = {a: [] for a in account_ids}
+    linked: dict[int, list[Row]] = {a: [] for a in account_ids}
     for row in rows:
-        if row.personal_account_id not in linked[row.account_id]:
-            linked[row.account_id].append(row.personal_account_id)
+        if all(r.id != row.id for r in linked[row.linked_to]):
+            linked[row.linked_to].append(row)
     return linked
 
 

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # Known operations (the manual's main screen) answered without the general executor.
     fast_paths: bool = True
 
+    # Queries walked by schema/execution.py (graphql-core's executor behind it); off: graphql-core only.
+    lean_queries: bool = True
+
     # Only documents registered from a frontend's manifest run (`cabinet trusted-documents
     # load`); any other text, and automatic persisted-query registration, is refused.
     trusted_documents_only: bool = False

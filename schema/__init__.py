@@ -17,6 +17,7 @@ from strawberry.schema.config import StrawberryConfig
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.subscription import Subscription
+from schema.execution import QueryExecutionContext
 from schema.extensions import NulFreeStrings, RequestScope
 from schema.scalars import SCALAR_MAP
 
@@ -48,6 +49,7 @@ def schema_build() -> CabinetSchema:
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        execution_context_class=QueryExecutionContext,
         extensions=[
             RequestScope,
             lambda: ParserCache(maxsize=512),

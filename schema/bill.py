@@ -35,49 +35,35 @@ def coefficient_shown(c: Decimal | None) -> Decimal | None:
 
 @strawberry.type
 class BillLine:
+    """Plain attributes filled once from the row: Strawberry resolves those without a resolver call."""
+
     row: strawberry.Private[Row]
+    description: str = strawberry.field(default=None)
+    block: int | None = strawberry.field(default=None, description="Tariff block, 1-based, for consumption lines.")
+    zone: MeterZone | None = strawberry.field(default=None)
+    quantity: Decimal | None = strawberry.field(default=None)
+    unit: str | None = strawberry.field(default=None)
+    price: Decimal | None = strawberry.field(default=None)
+    coefficient: Decimal | None = strawberry.field(default=None)
+    amount: Decimal = strawberry.field(default=None)
 
-    @strawberry.field
-    def description(self) -> str:
-        return self.row.description
-
-    @strawberry.field(description="Tariff block, 1-based, for consumption lines.")
-    def block(self) -> int | None:
-        return self.row.block
-
-    @strawberry.field
-    def zone(self) -> MeterZone | None:
-        return self.row.zone
-
-    @strawberry.field
-    def quantity(self) -> Decimal | None:
-        return quantity_shown(self.row.quantity)
-
-    @strawberry.field
-    def unit(self) -> str | None:
-        return self.row.unit
-
-    @strawberry.field
-    def price(self) -> Decimal | None:
-        return self.row.price
-
-    @strawberry.field
-    def coefficient(self) -> Decimal | None:
-        return coefficient_shown(self.row.coefficient)
-
-    @strawberry.field
-    def amount(self) -> Decimal:
-        return self.row.amount
+    def __post_init__(self) -> None:
+        row = self.row
+        self.description = row.description
+        self.block = row.block
+        self.zone = row.zone
+        self.quantity = quantity_shown(row.quantity)
+        self.unit = row.unit
+        self.price = row.price
+        self.coefficient = coefficient_shown(row.coefficient)
+        self.amount = row.amount
 
 
 @strawberry.type
 class Bill(Node):
     row: strawberry.Private[Row]
     ledger: strawberry.Private[Ledger]
-
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(global_id("Bill", self.row.id))
+    id: strawberry.ID = strawberry.field(default=None)
 
     @strawberry.field
     async def personal_account(self, info: strawberry.Info) -> Annotated[PersonalAccount, strawberry.lazy("schema.personal_account")]:
@@ -85,29 +71,14 @@ class Bill(Node):
 
         return PersonalAccount(row=await loaders.personal_account(info.context).load(self.row.personal_account_id))
 
-    @strawberry.field
-    def number(self) -> str:
-        return str(self.row.number)
-
-    @strawberry.field
-    def category(self) -> ChargeCategory:
-        return self.row.category
-
-    @strawberry.field
-    def kind(self) -> BillKind:
-        return self.row.kind
-
-    @strawberry.field
-    def issued_on(self) -> dt.date:
-        return self.row.issued_on
-
-    @strawberry.field(description="Billing period between two readings; null for corrections.")
-    def period_start(self) -> dt.date | None:
-        return self.row.period_start
-
-    @strawberry.field
-    def period_end(self) -> dt.date | None:
-        return self.row.period_end
+    number: str = strawberry.field(default=None)
+    category: ChargeCategory = strawberry.field(default=None)
+    kind: BillKind = strawberry.field(default=None)
+    issued_on: dt.date = strawberry.field(default=None)
+    period_start: dt.date | None = strawberry.field(
+        default=None, description="Billing period between two readings; null for corrections."
+    )
+    period_end: dt.date | None = strawberry.field(default=None)
 
     @strawberry.field(description="The reading that formed it, for consumption bills.")
     async def reading(self, info: strawberry.Info) -> Annotated[MeterReading, strawberry.lazy("schema.reading")] | None:
@@ -118,21 +89,28 @@ class Bill(Node):
         row = await loaders.reading(info.context).load(self.row.reading_id)
         return MeterReading(row=row) if row is not None else None
 
-    @strawberry.field
-    def due_on(self) -> dt.date | None:
-        return self.row.due_on
+    due_on: dt.date | None = strawberry.field(default=None)
+    amount: Decimal = strawberry.field(default=None)
+    status: BillStatus = strawberry.field(default=None)
+    amount_due: Decimal = strawberry.field(
+        default=None, description="What is still owed on this bill after payments were applied oldest bill first."
+    )
 
-    @strawberry.field
-    def amount(self) -> Decimal:
-        return self.row.amount
-
-    @strawberry.field
-    def status(self) -> BillStatus:
-        return self.ledger.allocation.status(self.row)
-
-    @strawberry.field(description="What is still owed on this bill after payments were applied oldest bill first.")
-    def amount_due(self) -> Decimal:
-        return self.ledger.allocation.due.get(self.row.id, Decimal("0.00"))
+    def __post_init__(self) -> None:
+        # Plain attributes, filled once (the allocation's status and due included): Strawberry
+        # resolves them without a resolver call each.
+        row = self.row
+        self.id = strawberry.ID(global_id("Bill", row.id))
+        self.number = str(row.number)
+        self.category = row.category
+        self.kind = row.kind
+        self.issued_on = row.issued_on
+        self.period_start = row.period_start
+        self.period_end = row.period_end
+        self.due_on = row.due_on
+        self.amount = row.amount
+        self.status = self.ledger.allocation.status(row)
+        self.amount_due = self.ledger.allocation.due.get(row.id, Decimal("0.00"))
 
     @strawberry.field
     async def lines(self, info: strawberry.Info) -> list[BillLine]:

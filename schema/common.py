@@ -44,22 +44,21 @@ class ListingFields:
 
     listing: strawberry.Private[Listing]
     page: strawberry.Private[Page]
+    period: DateRange = strawberry.field(default=None)
+    page_info: PageInfo = strawberry.field(default=None)
+    total_count: int = strawberry.field(default=None)
 
-    @strawberry.field
-    def period(self) -> DateRange:
-        return DateRange.of(self.listing.period)
-
-    @strawberry.field
-    def page_info(self) -> PageInfo:
-        return PageInfo.of(self.page)
-
-    @strawberry.field
-    def total_count(self) -> int:
-        return self.listing.total_count
+    def __post_init__(self) -> None:
+        # Plain attributes, filled once: Strawberry resolves them without a resolver call each.
+        self.period = DateRange.of(self.listing.period)
+        self.page_info = PageInfo.of(self.page)
+        self.total_count = self.listing.total_count
 
 
 @strawberry.type
 class AmountListingFields(ListingFields):
-    @strawberry.field
-    def total_amount(self) -> Decimal:
-        return self.listing.total_amount
+    total_amount: Decimal = strawberry.field(default=None)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.total_amount = self.listing.total_amount

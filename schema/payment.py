@@ -32,30 +32,24 @@ async def _personal_account(info: strawberry.Info, pk: int):
 @strawberry.type(description="Money received for a personal account, from any channel.")
 class Payment(Node):
     row: strawberry.Private[Row]
+    id: strawberry.ID = strawberry.field(default=None)
+    paid_on: dt.date = strawberry.field(default=None)
+    amount: Decimal = strawberry.field(default=None)
+    category: ChargeCategory = strawberry.field(default=None)
+    channel: PaymentChannel = strawberry.field(default=None)
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(global_id("Payment", self.row.id))
+    def __post_init__(self) -> None:
+        # Plain attributes, filled once: Strawberry resolves them without a resolver call each.
+        row = self.row
+        self.id = strawberry.ID(global_id("Payment", row.id))
+        self.paid_on = row.paid_on
+        self.amount = row.amount
+        self.category = row.category
+        self.channel = row.channel
 
     @strawberry.field
     async def personal_account(self, info: strawberry.Info) -> PersonalAccountRef:
         return await _personal_account(info, self.row.personal_account_id)
-
-    @strawberry.field
-    def paid_on(self) -> dt.date:
-        return self.row.paid_on
-
-    @strawberry.field
-    def amount(self) -> Decimal:
-        return self.row.amount
-
-    @strawberry.field
-    def category(self) -> ChargeCategory:
-        return self.row.category
-
-    @strawberry.field
-    def channel(self) -> PaymentChannel:
-        return self.row.channel
 
 
 @strawberry.type
@@ -75,46 +69,36 @@ class PaymentConnection(AmountListingFields):
 @strawberry.type(description="A card payment started in the cabinet and confirmed by the bank.")
 class InternetPayment(Node):
     row: strawberry.Private[Row]
+    id: strawberry.ID = strawberry.field(default=None)
+    number: int = strawberry.field(default=None, description="The number shown to people (ID платежу).")
+    amount: Decimal = strawberry.field(default=None)
+    category: ChargeCategory = strawberry.field(default=None)
+    status: InternetPaymentStatus = strawberry.field(default=None)
+    created_at: dt.datetime = strawberry.field(default=None)
+    expires_at: dt.datetime = strawberry.field(
+        default=None, description="After this the bank's page no longer takes the payment."
+    )
+    confirmed_at: dt.datetime | None = strawberry.field(default=None, description="When the bank confirmed it.")
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(global_id("InternetPayment", self.row.id))
+    def __post_init__(self) -> None:
+        # Plain attributes, filled once: Strawberry resolves them without a resolver call each.
+        row = self.row
+        self.id = strawberry.ID(global_id("InternetPayment", row.id))
+        self.number = row.number
+        self.amount = row.amount
+        self.category = row.category
+        self.status = row.status
+        self.created_at = row.created_at
+        self.expires_at = row.expires_at
+        self.confirmed_at = row.confirmed_at
 
     @strawberry.field
     async def personal_account(self, info: strawberry.Info) -> PersonalAccountRef:
         return await _personal_account(info, self.row.personal_account_id)
 
-    @strawberry.field(description="The number shown to people (ID платежу).")
-    def number(self) -> int:
-        return self.row.number
-
-    @strawberry.field
-    def amount(self) -> Decimal:
-        return self.row.amount
-
-    @strawberry.field
-    def category(self) -> ChargeCategory:
-        return self.row.category
-
     @strawberry.field
     async def bill(self, info: strawberry.Info) -> Bill | None:
         return await bill_of(info, self.row.bill_id)
-
-    @strawberry.field
-    def status(self) -> InternetPaymentStatus:
-        return self.row.status
-
-    @strawberry.field
-    def created_at(self) -> dt.datetime:
-        return self.row.created_at
-
-    @strawberry.field(description="After this the bank's page no longer takes the payment.")
-    def expires_at(self) -> dt.datetime:
-        return self.row.expires_at
-
-    @strawberry.field(description="When the bank confirmed it.")
-    def confirmed_at(self) -> dt.datetime | None:
-        return self.row.confirmed_at
 
     @strawberry.field(description="A short-lived link to the receipt PDF, once processed.")
     def receipt_url(self, info: strawberry.Info) -> str | None:

@@ -48,34 +48,28 @@ class Debt:
 @strawberry.type
 class Meter:
     row: strawberry.Private[Row]
+    serial_number: str = strawberry.field(default=None)
+    model: str | None = strawberry.field(default=None)
+    digits: int = strawberry.field(
+        default=None, description="Number of digits the meter shows (Розрядність); readings wrap past 10^digits - 1."
+    )
+    zones: list[MeterZone] = strawberry.field(
+        default=None, description="Registers this meter has: [TOTAL], [DAY, NIGHT] or [PEAK, SEMI_PEAK, NIGHT]."
+    )
+    installed_on: dt.date | None = strawberry.field(default=None)
+    verified_on: dt.date | None = strawberry.field(default=None)
+    next_verification_on: dt.date | None = strawberry.field(default=None)
 
-    @strawberry.field
-    def serial_number(self) -> str:
-        return self.row.serial_number
-
-    @strawberry.field
-    def model(self) -> str | None:
-        return self.row.model
-
-    @strawberry.field(description="Number of digits the meter shows (Розрядність); readings wrap past 10^digits - 1.")
-    def digits(self) -> int:
-        return self.row.digits
-
-    @strawberry.field(description="Registers this meter has: [TOTAL], [DAY, NIGHT] or [PEAK, SEMI_PEAK, NIGHT].")
-    def zones(self) -> list[MeterZone]:
-        return [MeterZone(z) for z in self.row.zones]
-
-    @strawberry.field
-    def installed_on(self) -> dt.date | None:
-        return self.row.installed_on
-
-    @strawberry.field
-    def verified_on(self) -> dt.date | None:
-        return self.row.verified_on
-
-    @strawberry.field
-    def next_verification_on(self) -> dt.date | None:
-        return self.row.next_verification_on
+    def __post_init__(self) -> None:
+        # Plain attributes, filled once: Strawberry resolves them without a resolver call each.
+        row = self.row
+        self.serial_number = row.serial_number
+        self.model = row.model
+        self.digits = row.digits
+        self.zones = [MeterZone(z) for z in row.zones]
+        self.installed_on = row.installed_on
+        self.verified_on = row.verified_on
+        self.next_verification_on = row.next_verification_on
 
 
 @strawberry.type
@@ -88,26 +82,23 @@ class MonthlyConsumption:
 @strawberry.type(description="Лицевой счёт: one supply point in a RES, with its meter, bills and payments.")
 class PersonalAccount(Node):
     row: strawberry.Private[Row]
+    id: strawberry.ID = strawberry.field(default=None)
+    number: str = strawberry.field(default=None)
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(global_id("PersonalAccount", self.row.id))
-
-    @strawberry.field
-    def number(self) -> str:
-        return self.row.number
+    def __post_init__(self) -> None:
+        # Plain attributes, filled once: Strawberry resolves them without a resolver call each.
+        row = self.row
+        self.id = strawberry.ID(global_id("PersonalAccount", row.id))
+        self.number = row.number
+        self.holder_name = row.holder_name
+        self.address = row.address
 
     @strawberry.field
     async def res(self, info: strawberry.Info) -> Res:
         return Res(row=await loaders.res(info.context).load(self.row.res_id))
 
-    @strawberry.field
-    def holder_name(self) -> str:
-        return self.row.holder_name
-
-    @strawberry.field
-    def address(self) -> str:
-        return self.row.address
+    holder_name: str = strawberry.field(default=None)
+    address: str = strawberry.field(default=None)
 
     @strawberry.field
     async def meter(self, info: strawberry.Info) -> Meter | None:

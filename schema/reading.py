@@ -35,10 +35,22 @@ def zone_values(zones, values, consumptions) -> list[ZoneValue]:
 @strawberry.type
 class MeterReading(Node):
     row: strawberry.Private[Row]
+    id: strawberry.ID = strawberry.field(default=None)
+    meter_serial_number: str = strawberry.field(default=None)
+    taken_on: dt.date = strawberry.field(default=None)
+    values: list[ZoneValue] = strawberry.field(default=None)
+    consumption: int | None = strawberry.field(default=None, description="Total kWh since the previous reading.")
+    source: ReadingSource = strawberry.field(default=None)
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(global_id("MeterReading", self.row.id))
+    def __post_init__(self) -> None:
+        # Plain attributes, filled once: Strawberry resolves them without a resolver call each.
+        row = self.row
+        self.id = strawberry.ID(global_id("MeterReading", row.id))
+        self.meter_serial_number = row.meter_serial_number
+        self.taken_on = row.taken_on
+        self.values = zone_values(row.zones, row.values, row.consumptions)
+        self.consumption = row.consumption
+        self.source = row.source
 
     @strawberry.field
     async def personal_account(
@@ -47,26 +59,6 @@ class MeterReading(Node):
         from schema.personal_account import PersonalAccount
 
         return PersonalAccount(row=await loaders.personal_account(info.context).load(self.row.personal_account_id))
-
-    @strawberry.field
-    def meter_serial_number(self) -> str:
-        return self.row.meter_serial_number
-
-    @strawberry.field
-    def taken_on(self) -> dt.date:
-        return self.row.taken_on
-
-    @strawberry.field
-    def values(self) -> list[ZoneValue]:
-        return zone_values(self.row.zones, self.row.values, self.row.consumptions)
-
-    @strawberry.field(description="Total kWh since the previous reading.")
-    def consumption(self) -> int | None:
-        return self.row.consumption
-
-    @strawberry.field
-    def source(self) -> ReadingSource:
-        return self.row.source
 
     @strawberry.field(description="The bill this reading formed, if any.")
     async def bill(self, info: strawberry.Info) -> Bill | None:

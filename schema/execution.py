@@ -1,0 +1,238 @@
+"""A lean walk for queries, with graphql-core's executor behind it for everything else.
+
+graphql-core spends a few microseconds of bookkeeping on every field (resolve info, paths,
+error positions, awaitable checks, Strawberry's resolver wrapper); a main screen has some
+700 fields, so that bookkeeping was most of a request. For a query, `QueryExecutionContext`
+first walks the validated document itself: the same field collection as graphql-core
+(`collect_fields`/`collect_subfields`: fragments, aliases, @skip/@include, type
+conditions), the same argument coercion (graphql-core's, then Strawberry's conversion), the
+same resolvers, and the same serialization of every leaf by its GraphQL type. A plain
+attribute costs a getattr.
+
+The walk only takes the happy path. The first exception anywhere (a resolver's error, null in
+a non-null field, a field with permission classes or extensions, @defer, introspection),
+and it gives up; graphql-core's executor then runs the whole operation, with its exact error
+semantics (null propagation, paths, the error policy). Queries change nothing, so running one
+twice is safe, and the request's DataLoaders keep what the walk already read.
+"""
+from __future__ import annotations
+
+import asyncio
+import types
+from collections.abc import Awaitable
+from typing import Any
+
+from graphql import (
+    ExecutionResult,
+    GraphQLEnumType,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    GraphQLUnionType,
+    OperationType,
+)
+from graphql.execution.collect_fields import collect_fields, collect_subfields
+from graphql.execution.values import get_argument_values
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter, get_arguments
+
+
+
+class _GiveUp(Exception):
+    """The walk leaves this operation to graphql-core's executor."""
+
+
+class _ResolverInfo:
+    """What the project's resolvers read from `info`: the request context."""
+
+    __slots__ = ("context",)
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
+
+
+class QueryExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        context = self.context_value
+        settings = getattr(context, "settings", None)
+        if self.operation.operation is not OperationType.QUERY or not getattr(settings, "lean_queries", False):
+            return super().execute_operation(serially)
+        return self._walk_or_execute(serially)
+
+    async def _walk_or_execute(self, serially: bool | None) -> Any:
+        try:
+            data = await _Walk(self).root()
+        except Exception:  # noqa: BLE001 - any trouble: graphql-core answers it exactly
+            result = super().execute_operation(serially)
+            if self.is_awaitable(result):
+                result = await result
+            return result
+        return self.finish(ExecutionResult(data=data, errors=None))
+
+
+class _Walk:
+    def __init__(self, executor: QueryExecutionContext) -> None:
+        self.executor = executor
+        self.schema = executor.schema
+        self.strawberry = self.schema._strawberry_schema  # type: ignore[attr-defined]
+        self.info = _ResolverInfo(executor.context_value)
+        self.subfields: dict[tuple, dict] = {}
+        self.plans: dict[int, list[tuple]] = {}
+
+    async def root(self) -> dict[str, Any]:
+        root_type = self.schema.query_type
+        collected = collect_fields(
+            self.schema, self.executor.fragments, self.executor.variable_values, root_type, self.executor.operation
+        )
+        if collected.new_defer_usages:
+            raise _GiveUp
+        data = self.fields(root_type, self.executor.root_value, collected.grouped_field_set)
+        return await data if _awaitable(data) else data
+
+    def fields(self, parent_type: GraphQLObjectType, source: Any, grouped: dict) -> Any:
+        """The object's answer, or a coroutine of it when a resolver below is asynchronous
+        (no task for objects of plain values: most of a screen's objects)."""
+        result: dict[str, Any] = {}
+        pending: list[tuple[str, Awaitable]] = []
+        for key, attribute, serialize, non_null, field_def, details in self.plan(parent_type, grouped):
+            if attribute is not None:  # a plain attribute: by far the most fields
+                value = getattr(source, attribute)
+                if serialize is not None:
+                    if value is None:
+                        if non_null:
+                            raise _GiveUp
+                        result[key] = None
+                    else:
+                        result[key] = serialize(value)
+                    continue
+            elif field_def is None:
+                result[key] = parent_type.name  # __typename
+                continue
+            else:
+                value = self.resolve(field_def, source, details[0])
+                if _awaitable(value):
+                    result[key] = None  # keeps the selection's order; filled below
+                    pending.append((key, self._resolved(field_def.type, value, details)))
+                    continue
+            completed = self.complete(field_def.type, value, details)
+            if _awaitable(completed):
+                result[key] = None
+                pending.append((key, completed))
+            else:
+                result[key] = completed
+        return self._filled(result, pending) if pending else result
+
+    def plan(self, parent_type: GraphQLObjectType, grouped: dict) -> list[tuple]:
+        """Per selected field, once per request: (key, attribute or None, leaf serializer or
+        None, non-null, field definition, field details)."""
+        plan = self.plans.get(id(grouped))
+        if plan is not None:
+            return plan
+        plan = []
+        for key, details in grouped.items():
+            name = details[0].node.name.value
+            if name == "__typename":
+                plan.append((key, None, None, False, None, details))
+                continue
+            field_def = parent_type.fields.get(name)
+            field = field_def.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF) if field_def else None
+            if field is None or field.extensions or field.permission_classes:
+                raise _GiveUp  # __schema and __type (introspection), or what guards a field
+            return_type = field_def.type
+            non_null = isinstance(return_type, GraphQLNonNull)
+            named = return_type.of_type if non_null else return_type
+            leaf = named.serialize if isinstance(named, (GraphQLScalarType, GraphQLEnumType)) else None
+            attribute = field.python_name if field.base_resolver is None else None
+            plan.append((key, attribute, leaf, non_null, field_def, details))
+        self.plans[id(grouped)] = plan
+        return plan
+
+    async def _filled(self, result: dict[str, Any], pending: list[tuple[str, Awaitable]]) -> dict[str, Any]:
+        if len(pending) == 1:
+            key, awaitable = pending[0]
+            result[key] = await awaitable
+            return result
+        # Siblings run together, so their DataLoader calls batch into one statement.
+        values = await asyncio.gather(*(awaitable for _, awaitable in pending))
+        for (key, _), value in zip(pending, values, strict=True):
+            result[key] = value
+        return result
+
+    async def _resolved(self, return_type: Any, value: Awaitable, details: list) -> Any:
+        completed = self.complete(return_type, await value, details)
+        return await completed if _awaitable(completed) else completed
+
+    def resolve(self, field_def: Any, source: Any, details: Any) -> Any:
+        field = field_def.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
+        raw = get_argument_values(
+            field_def, details.node, self.executor.variable_values, details.fragment_variable_values
+        )
+        args, kwargs = get_arguments(
+            field=field,
+            source=source,
+            info=self.info,  # type: ignore[arg-type]
+            kwargs=raw,
+            config=self.strawberry.config,
+            scalar_registry=self.strawberry.schema_converter.scalar_registry,
+        )
+        return field.get_result(source, info=self.info, args=args, kwargs=kwargs)  # type: ignore[arg-type]
+
+    def complete(self, return_type: Any, value: Any, details: list) -> Any:
+        """The value as graphql-core would answer it, or a coroutine for objects below."""
+        if isinstance(return_type, GraphQLNonNull):
+            if value is None:
+                raise _GiveUp  # graphql-core reports it and nulls the parent
+            return_type = return_type.of_type
+        if value is None:
+            return None
+        if isinstance(return_type, (GraphQLScalarType, GraphQLEnumType)):
+            serialized = return_type.serialize(value)
+            if serialized is None:
+                raise _GiveUp
+            return serialized
+        if isinstance(return_type, GraphQLList):
+            items = [self.complete(return_type.of_type, item, details) for item in value]
+            if any(_awaitable(item) for item in items):
+                return self._list(items)
+            return items
+        if isinstance(return_type, (GraphQLInterfaceType, GraphQLUnionType)):
+            definition = getattr(type(value), "__strawberry_definition__", None)
+            runtime = self.schema.get_type(definition.name) if definition is not None else None
+            if not isinstance(runtime, GraphQLObjectType) or not self.schema.is_sub_type(return_type, runtime):
+                raise _GiveUp
+            return_type = runtime
+        if isinstance(return_type, GraphQLObjectType):
+            return self.fields(return_type, value, self.grouped(return_type, details))
+        raise _GiveUp
+
+    async def _list(self, items: list) -> list:
+        # The items run together, so their DataLoader calls batch into one statement.
+        awaited = iter(await asyncio.gather(*(item for item in items if _awaitable(item))))
+        return [next(awaited) if _awaitable(item) else item for item in items]
+
+    def grouped(self, return_type: GraphQLObjectType, details: list) -> dict:
+        """The subfields of these field nodes on this type, collected once per request."""
+        key = (return_type.name, *(id(d.node) for d in details))
+        grouped = self.subfields.get(key)
+        if grouped is None:
+            collected = collect_subfields(
+                self.schema,
+                self.executor.fragments,
+                self.executor.variable_values,
+                self.executor.operation,
+                return_type,
+                details,
+            )
+            if collected.new_defer_usages:
+                raise _GiveUp
+            grouped = self.subfields[key] = collected.grouped_field_set
+        return grouped
+
+
+_AWAITABLES = (types.CoroutineType, asyncio.Future)
+
+
+def _awaitable(value: Any) -> bool:
+    return isinstance(value, _AWAITABLES)

@@ -15,7 +15,7 @@ from resolvers.ids import pk_of
 from services.demo import DEMO_PASSWORD
 from services.documents import link_signature
 from services.payment_return import RETURN_KIND, return_link_expiry
-from tests.payments.test_card_payments import account, bank_message, callback, form_params, started  # noqa: F401
+from tests.payments.test_card_payments import START, account, bank_message, callback, form_params, start_input, started  # noqa: F401
 
 
 def return_path(result: dict, settings) -> str:
@@ -104,21 +104,34 @@ async def test_without_a_reference_the_page_sends_people_to_the_cabinet(http):
     assert "Дякуємо" not in page.text
 
 
-async def test_the_way_back_goes_to_the_frontend(account, gql, settings):
-    frontend = settings.model_copy(update={"frontend_url": "https://app.test/cabinet"})
-    app = create_app(frontend)
+@pytest.fixture
+async def frontend_gql(account, gql, settings):
+    """`gql` on the same database with CABINET_FRONTEND_URL set, signed in as the account's login."""
+    app = create_app(settings.model_copy(update={"frontend_url": "https://app.test/cabinet"}))
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://cabinet.test") as http:
             gql.http = http
             await gql.sign_in("lysenko", DEMO_PASSWORD)
-            result = await started(gql, account)
-            params = form_params(result["checkout"])
-            page = await http.get(params["result_url"].removeprefix(settings.public_url))
+            yield gql
     finally:
         await app.state.db.dispose()
+
+
+async def test_the_way_back_goes_to_the_frontend(account, frontend_gql, settings):
+    result = await started(frontend_gql, account)
+    params = form_params(result["checkout"])
+    page = await frontend_gql.http.get(params["result_url"].removeprefix(settings.public_url))
     # The bank still calls the API back, and sends the browser to the API's return page…
     assert params["server_url"] == "https://cabinet.test/payments/liqpay/callback"
     assert params["result_url"].startswith("https://cabinet.test/payments/return?payment=")
+    assert pk_of(result["payment"]["id"], "InternetPayment") == int(parse_qs(urlsplit(params["result_url"]).query)["payment"][0])
     # …whose link leads to the frontend.
     assert "<a href='https://app.test/cabinet/'>Повернутися до кабінету</a>" in page.text
-    assert pk_of(result["payment"]["id"], "InternetPayment") == int(parse_qs(urlsplit(params["result_url"]).query)["payment"][0])
+
+
+async def test_a_return_url_under_the_frontend_is_allowed_by_default(account, frontend_gql):
+    own = await started(frontend_gql, account, returnUrl="https://app.test/cabinet/paid?bill=1")
+    assert form_params(own["checkout"])["result_url"] == "https://app.test/cabinet/paid?bill=1"
+    for url in ("https://app.test/elsewhere", "https://app.test.evil.net/cabinet/paid"):
+        refused = (await frontend_gql(START, start_input(account, key=url, returnUrl=url)))["data"]["paymentStart"]
+        assert refused["fields"] == [{"path": ["input", "returnUrl"], "code": "INVALID_FORMAT"}], url

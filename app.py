@@ -29,7 +29,7 @@ from db import Database, create_engine
 from i18n import message, pick_language
 from payments.sandbox import sandbox_bank_app
 from resolvers.context import RequestContext
-from routes import documents, landing, operations, payments
+from routes import account_pages, documents, landing, operations, payments
 from routes.client_address import client_address
 from routes.graphiql import GRAPHIQL_ASSETS, graphiql_page
 from routes.limits import BodySizeLimit
@@ -318,6 +318,10 @@ def create_app(settings: Settings) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             Route("/payments/liqpay/callback", payments.liqpay_callback, methods=["POST"]),
             Route("/payments/return", payments.payment_return, methods=["GET", "POST"]),
+            Route("/payments/return/status", payments.payment_return_status, methods=["GET"]),
+            # Where mail links land while the app is its own frontend (CABINET_FRONTEND_URL unset).
+            Route("/password-reset", account_pages.password_reset_page, methods=["GET"]),
+            Route("/email-confirm", account_pages.email_confirm_page, methods=["GET"]),
             Route("/documents/{kind}/{id}", documents.document_get, methods=["GET"]),
             Mount("/static/graphiql", StaticFiles(directory=GRAPHIQL_ASSETS, check_dir=False), name="graphiql"),
             # The project's own bank (LiqPay's protocol, the same keys), where checkout_url

@@ -91,8 +91,12 @@ class Settings(BaseSettings):
     mail_retry_base: dt.timedelta = dt.timedelta(seconds=30)
     mail_poll_interval: float = 2.0
 
-    # Links in mail are built from this, never from a request's Host header.
+    # The API's own public address: the bank's callbacks, document links, the payment return
+    # page. Never taken from a request's Host header.
     public_url: str = "http://127.0.0.1:8000"
+    # Where people click: links in mail, the return page's way back, returnUrl's allow-list.
+    # Unset, it is public_url, where the app serves minimal account pages itself (the demo).
+    frontend_url: str = ""
 
     # Signed links to bill and receipt PDFs (/documents/…): HMAC-SHA256 with this secret, valid
     # for the TTL. Every process of a deployment must share the secret; production must set its own.
@@ -112,7 +116,8 @@ class Settings(BaseSettings):
     sandbox_bank: bool = False
     payment_ttl: dt.timedelta = dt.timedelta(minutes=15)
     payment_max_amount: Decimal = Decimal("100000.00")
-    # Where the bank sends the person back: a returnUrl must start with one of these.
+    # Where the bank sends the person back: a returnUrl must be under one of these, under
+    # CABINET_FRONTEND_URL when that is set, or be the cabinet's own return page.
     payment_return_urls: list[str] = []
     # Open payments older than this are asked about at the bank's status API.
     payment_poll_after: dt.timedelta = dt.timedelta(minutes=2)
@@ -134,6 +139,11 @@ class Settings(BaseSettings):
     def payment_result_url(self) -> str:
         return f"{self.public_url}/payments/return"
 
+    @property
+    def frontend_root(self) -> str:
+        """The frontend's address without a trailing slash, for links people follow."""
+        return (self.frontend_url or self.public_url).rstrip("/")
+
     @cached_property
     def mail_dir(self) -> Path:
         return self.data_dir / "mail"
@@ -143,6 +153,18 @@ class Settings(BaseSettings):
         if self.business_date is not None:
             return self.business_date
         return dt.datetime.now(KYIV).date()
+
+    def now(self) -> dt.datetime:
+        """The moment for new records people see (card payments, the bank's page): the real
+        time of day on the business date, so a pinned date's payments fall on that very day.
+
+        A pinned date repeats one day: just after real midnight the clock is back at 00:00
+        of it. Sessions and links keep the real clock (a browser compares them with its own).
+        """
+        moment = dt.datetime.now(KYIV)
+        if self.business_date is not None:
+            moment = dt.datetime.combine(self.business_date, moment.time(), KYIV)
+        return moment.astimezone(dt.UTC)
 
 
 def production_problems(settings: Settings) -> list[str]:

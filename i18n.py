@@ -143,9 +143,14 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
         "Nothing to pay: form a bill first.",
     ),
     "PAYMENT_IN_PROGRESS": (
-        "Платіж уже виконується. Натискайте «Сплатити» лише один раз.",
-        "Платёж уже выполняется. Нажимайте «Оплатить» только один раз.",
-        "A payment is already in progress. Press pay only once.",
+        "Платіж за цією категорією вже розпочато. Завершіть або скасуйте його, чи спробуйте за {minutes} хв.",
+        "Платёж по этой категории уже начат. Завершите или отмените его либо попробуйте через {minutes} мин.",
+        "A payment for this category is already in progress. Finish or cancel it, or try again in {minutes} min.",
+    ),
+    "PAYMENT_NOT_CANCELLABLE": (
+        "Цей платіж уже не можна скасувати: банк його обробляє або вже обробив.",
+        "Этот платёж уже нельзя отменить: банк его обрабатывает или уже обработал.",
+        "This payment can no longer be cancelled: the bank is processing it or has done so.",
     ),
     "IDEMPOTENCY_KEY_REUSED": (
         "Цей ключ уже використано з іншими параметрами.",

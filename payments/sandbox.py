@@ -30,7 +30,6 @@ import json
 import logging
 import math
 import secrets
-import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
@@ -70,10 +69,6 @@ STATUS_WORDS = {
     "wait_secure": "очікує підтвердження 3-D Secure",
     "reversed": "повернений",
 }
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 # ---------------------------------------------------------------- switches
@@ -191,12 +186,18 @@ class SandboxBank:
         self.keys = LiqPayKeys(
             settings.liqpay_public_key, settings.liqpay_private_key.get_secret_value(), settings.liqpay_algorithm
         )
+        # The cabinet's clock (config.Settings.now): with a pinned business date the bank's page,
+        # its expiry checks and its times fall on that day too, as the cabinet's own records do.
+        self.now = settings.now
         self.orders: dict[str, Order] = {}
         self.switches: dict[str, dict[str, Any]] = {}
         self.payment_ids = itertools.count(1_000_001)
 
     def switches_for(self, order_id: str) -> Switches:
         return replace(Switches(), **{**self.switches.get("*", {}), **self.switches.get(order_id, {})})
+
+    def now_ms(self) -> int:
+        return int(self.now().timestamp() * 1000)
 
     def remember(self, order: Order) -> None:
         while len(self.orders) >= MAX_ORDERS:
@@ -207,7 +208,7 @@ class SandboxBank:
         if order.payment_id is None:
             order.payment_id = next(self.payment_ids)
         order.status = status
-        order.end_date = now_ms()
+        order.end_date = self.now_ms()
         order.history.append((status, order.end_date))
 
     # -- callbacks
@@ -228,7 +229,7 @@ class SandboxBank:
             "liqpay_order_id": f"SANDBOX{order.payment_id}",
             "description": order.description,
             "create_date": order.create_date,
-            "end_date": end_date or now_ms(),
+            "end_date": end_date or self.now_ms(),
             "is_3ds": order.is_3ds,
         }
         if order.card_mask:
@@ -530,7 +531,7 @@ def sandbox_bank_app(settings: Settings) -> Starlette:
                 expires_at = _expiry(params["expired_date"])
             except ValueError:
                 return refusal("Неправильний термін дії (expired_date): очікується РРРР-ММ-ДД ГГ:ХХ:СС (UTC).")
-            if expires_at <= dt.datetime.now(dt.UTC):
+            if expires_at <= bank.now():
                 return refusal("Термін дії платежу минув. Почніть оплату в кабінеті ще раз.", status=410)
 
         order = bank.orders.get(order_id)
@@ -547,7 +548,7 @@ def sandbox_bank_app(settings: Settings) -> Starlette:
                 expires_at=expires_at,
                 data=form["data"],
                 token=secrets.token_urlsafe(16),
-                create_date=now_ms(),
+                create_date=bank.now_ms(),
             )
             bank.remember(order)
         if switches:
@@ -578,15 +579,15 @@ def sandbox_bank_app(settings: Settings) -> Starlette:
             if order.status == "wait_secure" and action == "3ds":
                 return secure_page(request, order)
             return final_page(order, already=True)
-        if order.expires_at is not None and order.expires_at <= dt.datetime.now(dt.UTC):
+        if order.expires_at is not None and order.expires_at <= bank.now():
             return refusal("Термін дії платежу минув. Почніть оплату в кабінеті ще раз.", status=410)
         if action in ("pay", "3ds"):
-            errors, mask = card_check(form, dt.datetime.now(KYIV).date())
+            errors, mask = card_check(form, bank.now().astimezone(KYIV).date())
             if errors:
                 return card_page(request, order, form, errors)
             order.card_mask, order.is_3ds = mask, action == "3ds"
         elif action == "decline":
-            order.card_mask = card_check(form, dt.datetime.now(KYIV).date())[1]
+            order.card_mask = card_check(form, bank.now().astimezone(KYIV).date())[1]
         if switches:
             bank.switches[order.order_id] = {**bank.switches.get(order.order_id, {}), **switches}
         # No await between the check above and this: two quick presses cannot both pass.

@@ -1,11 +1,11 @@
-"""paymentStart for a personal account one may see."""
+"""paymentStart for a personal account one may see; paymentCancel for a payment one may see."""
 from __future__ import annotations
 
 from decimal import Decimal
 
 from models.base import ChargeCategory
 from resolvers import personal_accounts as pa_resolvers
-from resolvers.context import RequestContext, utc_now
+from resolvers.context import RequestContext
 from resolvers.ids import pk_of
 from resolvers.transaction import in_transaction
 from services import card_payments
@@ -44,6 +44,16 @@ async def payment_start(
             amount=amount,
             idempotency_key=idempotency_key,
             return_url=return_url,
-            now=utc_now(),
+            now=ctx.settings.now(),
         ),
+    )
+
+
+async def payment_cancel(ctx: RequestContext, *, payment_id: str) -> int:
+    viewer = await ctx.viewer()
+    pk = pk_of(payment_id, "InternetPayment")
+    if pk is None or not await pa_resolvers.owned(ctx, "InternetPayment", pk):
+        raise NotFound(("id",))
+    return await in_transaction(
+        ctx, lambda s: card_payments.payment_cancel(session=s, payment_id=pk, account_id=viewer.account_id)
     )

@@ -8,7 +8,8 @@ from typing import TypeVar
 import strawberry
 
 from i18n import message
-from services.errors import DomainError, InvalidInput, NotFound, OperationRefused
+from resolvers.ids import global_id
+from services.errors import DomainError, InvalidInput, NotFound, OperationRefused, PaymentInProgress
 
 T = TypeVar("T")
 S = TypeVar("S")
@@ -49,6 +50,7 @@ class ErrorCode(enum.Enum):
     AMOUNT_INVALID = "AMOUNT_INVALID"
     NOTHING_TO_PAY = "NOTHING_TO_PAY"
     PAYMENT_IN_PROGRESS = "PAYMENT_IN_PROGRESS"
+    PAYMENT_NOT_CANCELLABLE = "PAYMENT_NOT_CANCELLABLE"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     ACTIVATION_ALREADY_DECIDED = "ACTIVATION_ALREADY_DECIDED"
 
@@ -77,7 +79,11 @@ class ValidationError(Error):
 class OperationError(Error):
     retry_after: int | None = strawberry.field(
         default=None,
-        description="Seconds to wait before trying again, where that applies (TOO_MANY_ATTEMPTS).",
+        description="Seconds to wait before trying again, where that applies (TOO_MANY_ATTEMPTS, PAYMENT_IN_PROGRESS).",
+    )
+    payment_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="PAYMENT_IN_PROGRESS: the open InternetPayment in the way (wait for it, or paymentCancel it).",
     )
 
 
@@ -104,8 +110,12 @@ def error_of(exc: DomainError, language: str) -> ValidationError | OperationErro
             fields=[FieldError(path=list(exc.path), code=ErrorCode.NOT_FOUND, message=text)],
         )
     retry_after = exc.retry_after if isinstance(exc, OperationRefused) else None
+    payment_id = global_id("InternetPayment", exc.payment_id) if isinstance(exc, PaymentInProgress) else None
     return OperationError(
-        code=ErrorCode(exc.code), message=message(exc.code, language, **exc.params), retry_after=retry_after
+        code=ErrorCode(exc.code),
+        message=message(exc.code, language, **exc.params),
+        retry_after=retry_after,
+        payment_id=payment_id,
     )
 
 

@@ -53,6 +53,13 @@ class PaymentStartSuccess:
     async def payment(self, info: strawberry.Info) -> InternetPayment:
         return InternetPayment(row=await loaders.internet_payment(info.context).load(self.outcome.payment_id))
 
+    @strawberry.field(
+        description="True when this is the open payment of the same personal account, category and bill, "
+        "started before (a closed bank tab): its own amount and form, whatever the idempotency key."
+    )
+    def resumed(self) -> bool:
+        return self.outcome.resumed
+
     @strawberry.field(description="Null once the payment is final (a retry after it was processed or expired).")
     def checkout(self) -> Checkout | None:
         c = self.outcome.checkout

@@ -1,6 +1,8 @@
 """The root Query."""
 from __future__ import annotations
 
+import datetime as dt
+
 import strawberry
 
 from resolvers import auth as auth_resolvers
@@ -28,6 +30,20 @@ class Query(ReadingQueries, AccountQueries, AggregatorQueries):
     @strawberry.field(description="Oblasts with their RES, for the registration form.")
     async def oblasts(self, info: strawberry.Info) -> list[Oblast]:
         return [Oblast(row=o, res_rows=r) for o, r in await reference_resolvers.oblasts(info.context)]
+
+    @strawberry.field(
+        description="Today for the cabinet (Europe/Kyiv, or the deployment's pinned business date): "
+        "what forms prefill, e.g. a reading's date; later dates are refused."
+    )
+    def business_date(self, info: strawberry.Info) -> dt.date:
+        return info.context.settings.today()
+
+    @strawberry.field(
+        description="Now on the cabinet's clock: the real time of day on the business date, as new "
+        "payments are stamped."
+    )
+    def server_time(self, info: strawberry.Info) -> dt.datetime:
+        return info.context.settings.now()
 
     @strawberry.field(description="The user agreement in force, to show before registration.")
     async def terms(self, info: strawberry.Info) -> Terms:

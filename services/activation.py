@@ -209,7 +209,7 @@ async def _approved_mail(
         login=account.login,
         res_name=res.name,
         personal_account_number=number,
-        public_url=settings.public_url,
+        public_url=settings.frontend_root,
     )
 
 

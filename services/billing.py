@@ -110,5 +110,5 @@ async def _bill_formed_mail(
         bill_number=str(bill.number),
         amount=bill.amount,
         due_on=bill.due_on,
-        link=f"{settings.public_url}/",
+        link=f"{settings.frontend_root}/",
     )

@@ -8,6 +8,7 @@ signed word moves a payment; the browser's return never does.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import SplitResult, urlsplit
@@ -22,8 +23,10 @@ from models import Account, Bill, InternetPayment, Payment, PersonalAccount
 from models.base import ChargeCategory, InternetPaymentStatus, PaymentChannel
 from payments.liqpay import LiqPayKeys, signed_pair
 from pdf.labels import purpose as purpose_text
-from services.errors import NotFound, OperationRefused, Problems
+from services.audit import audit_record
+from services.errors import NotFound, OperationRefused, PaymentInProgress, Problems
 from services.ledger import ledgers_load
+from services.payment_return import payment_return_url
 from services.periods import kyiv_date_until
 
 S = InternetPaymentStatus
@@ -60,6 +63,8 @@ class Checkout:
 class StartOutcome:
     payment_id: int
     checkout: Checkout | None
+    # The open payment of the same personal account, category and bill, given again.
+    resumed: bool = False
 
 
 def order_id(payment: InternetPayment) -> str:
@@ -83,7 +88,8 @@ def checkout_form(
         "order_id": order_id(payment),
         "language": "uk",
         "server_url": settings.payment_callback_url,
-        "result_url": payment.return_url or settings.payment_result_url,
+        "result_url": payment.return_url
+        or payment_return_url(settings=settings, payment_id=payment.id, payment_expires_at=payment.expires_at),
         # LiqPay reads this as UTC, "YYYY-MM-DD HH:MM:SS".
         "expired_date": payment.expires_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
     }
@@ -124,7 +130,8 @@ def _return_url_allowed(settings: Settings, url: str) -> bool:
     origin = _origin(wanted)
     if origin is None:
         return False
-    for allowed in [settings.payment_result_url, *settings.payment_return_urls]:
+    frontend = [settings.frontend_url] if settings.frontend_url else []
+    for allowed in [settings.payment_result_url, *settings.payment_return_urls, *frontend]:
         base = urlsplit(allowed)
         if _origin(base) != origin:
             continue
@@ -202,16 +209,23 @@ async def payment_start(
 
     in_progress = (
         await session.execute(
-            select(InternetPayment.id).where(
+            select(InternetPayment)
+            .where(
                 InternetPayment.personal_account_id == personal_account_id,
                 InternetPayment.category == category,
                 InternetPayment.status.in_(OPEN),
                 InternetPayment.expires_at > now,
             )
+            .order_by(InternetPayment.id)
+            .limit(1)
         )
-    ).first()
+    ).scalar_one_or_none()
     if in_progress is not None:
-        raise OperationRefused("PAYMENT_IN_PROGRESS")
+        # A closed bank tab or a lost answer: the same payment again, whatever the key.
+        if in_progress.account_id == account_id and in_progress.bill_id == bill_id:
+            return _outcome(settings, in_progress, number, bill, now, resumed=True)
+        wait = max(1, math.ceil((in_progress.expires_at - now).total_seconds()))
+        raise PaymentInProgress(payment_id=in_progress.id, retry_after=wait)
 
     payment = InternetPayment(
         personal_account_id=personal_account_id,
@@ -232,15 +246,49 @@ async def payment_start(
 
 
 def _outcome(
-    settings: Settings, payment: InternetPayment, number: str, bill: Bill | None, now: dt.datetime
+    settings: Settings,
+    payment: InternetPayment,
+    number: str,
+    bill: Bill | None,
+    now: dt.datetime,
+    *,
+    resumed: bool = False,
 ) -> StartOutcome:
     if payment.status in FINAL or payment.expires_at <= now:
-        return StartOutcome(payment.id, None)
+        return StartOutcome(payment.id, None, resumed)
     form = checkout_form(
         settings=settings, payment=payment, personal_account_number=number,
         bill_number=bill.number if bill is not None else None,
     )
-    return StartOutcome(payment.id, form)
+    return StartOutcome(payment.id, form, resumed)
+
+
+async def payment_cancel(*, session: AsyncSession, payment_id: int, account_id: int) -> int:
+    """End a payment the bank has not begun (CREATED), so its category can be paid afresh.
+
+    It ends as EXPIRED, keeping its time: the bank's page stays open until then, and should the
+    person still pay there, the success credits as after any expiry (reconciliation keeps asking
+    until that time). A PENDING payment the bank may still charge, and a processed one, stay.
+    One that is over already (FAILED, EXPIRED) is answered as it is: a retry finds it ended.
+    """
+    owner = (
+        await session.execute(select(InternetPayment.personal_account_id).where(InternetPayment.id == payment_id))
+    ).scalar_one_or_none()
+    if owner is None:
+        raise NotFound(("id",))
+    # The personal account's lock first, as paymentStart takes it: a start never resumes a
+    # payment that is being ended.
+    await session.execute(select(PersonalAccount.id).where(PersonalAccount.id == owner).with_for_update())
+    payment = (
+        await session.execute(select(InternetPayment).where(InternetPayment.id == payment_id).with_for_update())
+    ).scalar_one()
+    if payment.status == S.CREATED:
+        payment.status = S.EXPIRED
+        audit_record(session=session, account_id=account_id, action="internet_payment_cancelled", number=payment.number)
+        await payment_notify(session=session, payment_id=payment.id)
+    elif payment.status not in (S.FAILED, S.EXPIRED):
+        raise OperationRefused("PAYMENT_NOT_CANCELLABLE")
+    return payment.id
 
 
 async def payment_notify(*, session: AsyncSession, payment_id: int) -> None:
@@ -340,7 +388,7 @@ async def _credit(*, session: AsyncSession, settings: Settings, payment: Interne
             amount=payment.amount,
             category=payment.category.value,
             confirmed_at=payment.confirmed_at,
-            link=f"{settings.public_url}/",
+            link=f"{settings.frontend_root}/",
         )
 
 

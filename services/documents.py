@@ -77,10 +77,20 @@ def _subject_of(key: str) -> str:
 # ---- signed links ---------------------------------------------------------------------------
 
 
-def _signature(settings: Settings, kind: str, pk: int, expires: int) -> str:
+def link_signature(settings: Settings, kind: str, pk: int, expires: int) -> str:
+    """HMAC-SHA256 of a link to one thing until `expires`; `kind` keeps links of different
+    purposes (a bill, a receipt, a payment's return page) from standing in for each other."""
     message = f"{kind}\n{pk}\n{expires}".encode()
     secret = settings.document_link_secret.get_secret_value().encode()
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def link_signed_expiry(settings: Settings, kind: str, pk: int, expires: str | None, sig: str | None) -> int | None:
+    """The expiry a link's signature genuinely vouches for, or None (malformed or forged)."""
+    if not expires or not sig or len(expires) > 12 or not expires.isascii() or not expires.isdigit() or len(sig) != 64:
+        return None
+    good = link_signature(settings, kind, pk, int(expires))
+    return int(expires) if hmac.compare_digest(good, sig.lower()) else None
 
 
 def link_expiry(settings: Settings, now: dt.datetime) -> int:
@@ -90,7 +100,7 @@ def link_expiry(settings: Settings, now: dt.datetime) -> int:
 
 
 def document_path(settings: Settings, kind: str, pk: int, expires: int) -> str:
-    return f"/documents/{kind}/{pk}?expires={expires}&sig={_signature(settings, kind, pk, expires)}"
+    return f"/documents/{kind}/{pk}?expires={expires}&sig={link_signature(settings, kind, pk, expires)}"
 
 
 def document_link(*, settings: Settings, kind: str, pk: int, now: dt.datetime) -> str:
@@ -104,10 +114,8 @@ def document_link_valid(
     """The signature is ours for this very document and expiry, and the expiry is ahead, but
     no further than a link we would sign now (link_expiry): a link
     signed for a year, by a leaked secret or an old setting, is not taken."""
-    if not expires or not sig or len(expires) > 12 or not expires.isascii() or not expires.isdigit() or len(sig) != 64:
-        return False
-    good = _signature(settings, kind, pk, int(expires))
-    return hmac.compare_digest(good, sig.lower()) and now.timestamp() < int(expires) <= link_expiry(settings, now)
+    signed = link_signed_expiry(settings, kind, pk, expires, sig)
+    return signed is not None and now.timestamp() < signed <= link_expiry(settings, now)
 
 
 # ---- stored documents ------------------------------------------------------------------------

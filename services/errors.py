@@ -1,6 +1,7 @@
 """Domain exceptions. The schema maps them, in one place, to the contract's error types."""
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -31,6 +32,15 @@ class OperationRefused(DomainError):
         self.retry_after = retry_after
         if retry_after is not None:
             self.params["retry_after"] = retry_after
+
+
+class PaymentInProgress(OperationRefused):
+    """Another payment of the category is open: wait for its time (retry_after, in seconds) or
+    end it (`payment_id`, for paymentCancel)."""
+
+    def __init__(self, *, payment_id: int, retry_after: int) -> None:
+        super().__init__("PAYMENT_IN_PROGRESS", retry_after=retry_after, minutes=math.ceil(retry_after / 60))
+        self.payment_id = payment_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ LOGIN_OR_EMAIL_MAX = 254
 
 def reset_link(settings: Settings, token: str) -> str:
     # In the fragment: browsers send it to no server, so it stays out of logs and Referer.
-    return f"{settings.public_url.rstrip('/')}/password-reset#token={token}"
+    return f"{settings.frontend_root}/password-reset#token={token}"
 
 
 async def _quietly_throttled(*, session: AsyncSession, settings: Settings, key: str, now: dt.datetime) -> bool:

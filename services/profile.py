@@ -23,7 +23,7 @@ EMAIL_CONFIRM_TTL = dt.timedelta(hours=24)
 
 
 def email_confirm_link(settings: Settings, token: str) -> str:
-    return f"{settings.public_url.rstrip('/')}/email-confirm#token={token}"
+    return f"{settings.frontend_root}/email-confirm#token={token}"
 
 
 async def _own_account_locked(*, session: AsyncSession, account_id: int) -> Account:

@@ -12,11 +12,12 @@ import logging
 from decimal import Decimal, InvalidOperation
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from config import Settings
 from db import Database
 from models import InternetPayment
+from models.base import InternetPaymentStatus
 from payments.bank_client import BankUnavailable, bank_status
 from services.card_payments import OPEN, bank_status_apply, liqpay_keys, order_id, payment_expire
 
@@ -24,10 +25,19 @@ log = logging.getLogger(f"cabinet.{__name__}")
 
 
 async def payments_due_for_check(*, db: Database, settings: Settings, now: dt.datetime, limit: int = 100) -> list[int]:
+    """Open payments past the poll delay, and cancelled ones (EXPIRED before their time) while
+    the bank's page could still take the card, and a poll's worth after."""
+    cancelled_but_payable = and_(
+        InternetPayment.status == InternetPaymentStatus.EXPIRED,
+        InternetPayment.expires_at > now - settings.payment_poll_after,
+    )
     async with db.sessions() as session:
         rows = await session.execute(
             select(InternetPayment.id)
-            .where(InternetPayment.status.in_(OPEN), InternetPayment.created_at <= now - settings.payment_poll_after)
+            .where(
+                or_(InternetPayment.status.in_(OPEN), cancelled_but_payable),
+                InternetPayment.created_at <= now - settings.payment_poll_after,
+            )
             .order_by(InternetPayment.expires_at)
             .limit(limit)
         )
@@ -68,7 +78,7 @@ def _same_amount(value: object, amount: Decimal) -> bool:
 
 
 async def reconciliation_round(*, db: Database, settings: Settings, client: httpx.AsyncClient, now: dt.datetime | None = None) -> dict[int, str]:
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or settings.now()
     results = {}
     for payment_id in await payments_due_for_check(db=db, settings=settings, now=now):
         results[payment_id] = await payment_reconcile(db=db, settings=settings, client=client, payment_id=payment_id, now=now)

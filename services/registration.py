@@ -187,5 +187,5 @@ async def _email_taken_mail(*, session: AsyncSession, settings: Settings, owner:
         language=owner.language,
         account_id=owner.id,
         email=owner.email,
-        public_url=settings.public_url,
+        public_url=settings.frontend_root,
     )

@@ -83,6 +83,10 @@ CALLS: dict[tuple[str, str], Call] = {
     ("Mutation.paymentStart", "input.personalAccountId"): Call(START, lambda id_, own: _start(id_, None)),
     # The caller's own personal account with someone else's bill.
     ("Mutation.paymentStart", "input.billId"): Call(START, lambda id_, own: _start(own, id_)),
+    ("Mutation.paymentCancel", "id"): Call(
+        "mutation($id: ID!) { paymentCancel(id: $id) { %s ... on PaymentCancelSuccess { payment { id status } } } }" % RESULT,
+        lambda id_, own: {"id": id_},
+    ),
     ("Mutation.activationApprove", "id"): Call(
         "mutation($id: ID!) { activationApprove(id: $id) { %s %s } }" % (RESULT, DECIDE), lambda id_, own: {"id": id_}
     ),

@@ -16,14 +16,15 @@ from services.demo import DEMO_PASSWORD, demo_basics
 from models import BankCallback, Bill, InternetPayment, OutboxMessage, Payment
 from models.base import BillKind, ChargeCategory, RecordSource
 from payments.liqpay import LiqPayKeys, signature_of, signed_pair
-from resolvers.ids import global_id
+from resolvers.ids import global_id, pk_of
 from services.card_payments import liqpay_keys
+from services.payment_return import payment_return_url
 
 START = """mutation($input: PaymentStartInput!) { paymentStart(input: $input) {
   __typename
-  ... on PaymentStartSuccess { payment { id number amount category status expiresAt bill { number } } checkout { url method fields { name value } } }
+  ... on PaymentStartSuccess { resumed payment { id number amount category status createdAt expiresAt bill { number } } checkout { url method fields { name value } } }
   ... on ValidationError { code fields { path code } }
-  ... on OperationError { code } } }"""
+  ... on OperationError { code message retryAfter paymentId } } }"""
 SCREEN = """{ viewer { personalAccounts { debt { categories { category amount } }
   bills(first: 3) { edges { node { number status amountDue } } }
   internetPayments { edges { node { number status confirmedAt } } }
@@ -90,7 +91,13 @@ async def test_start_returns_a_signed_checkout_form_with_the_configured_urls(acc
     params = form_params(checkout)
     assert params["amount"] == "100.00" and params["currency"] == "UAH" and params["action"] == "pay"
     assert params["server_url"] == "https://cabinet.test/payments/liqpay/callback"
-    assert params["result_url"] == "https://cabinet.test/payments/return"
+    # The cabinet's return page, with a signed reference to this very payment (no token needed).
+    reference = payment_return_url(
+        settings=settings, payment_id=pk_of(payment["id"], "InternetPayment"),
+        payment_expires_at=dt.datetime.fromisoformat(payment["expiresAt"]),
+    )
+    assert params["result_url"] == reference
+    assert reference.startswith("https://cabinet.test/payments/return?payment=")
     assert params["order_id"] == f"uens-{payment['number']}"
     assert params["expired_date"]  # 15 minutes on
 
@@ -151,11 +158,17 @@ async def test_the_same_key_returns_the_same_payment_and_form_other_parameters_a
     assert other["code"] == "IDEMPOTENCY_KEY_REUSED"
 
 
-async def test_press_pay_only_once(account, gql):
+async def test_press_pay_only_once(account, gql, db):
+    # Ten presses with ten keys at once: one payment; the other nine resume it, form and all.
     results = await asyncio.gather(*[gql(START, start_input(account, key=f"k{i}")) for i in range(10)])
-    kinds = sorted(r["data"]["paymentStart"]["__typename"] for r in results)
-    assert kinds == ["OperationError"] * 9 + ["PaymentStartSuccess"]
-    assert {r["data"]["paymentStart"].get("code") for r in results} == {None, "PAYMENT_IN_PROGRESS"}
+    payloads = [r["data"]["paymentStart"] for r in results]
+    assert {p["__typename"] for p in payloads} == {"PaymentStartSuccess"}
+    assert sorted(p["resumed"] for p in payloads) == [False] + [True] * 9
+    assert len({p["payment"]["id"] for p in payloads}) == 1
+    assert len({json.dumps(p["checkout"]) for p in payloads}) == 1
+    async with db.sessions() as s:
+        started = select(func.count()).select_from(InternetPayment).where(InternetPayment.idempotency_key.is_not(None))
+        assert (await s.execute(started)).scalar_one() == 1
 
 
 async def test_success_callback_credits_once_and_everything_changes_together(account, gql, http, settings, db):
@@ -242,8 +255,10 @@ async def test_forged_and_malformed_callbacks_are_refused_and_kept(account, gql,
 async def test_the_browsers_return_never_credits(account, gql, http, settings, db):
     form = form_params((await started(gql, account))["checkout"])
     data, signature = signed_pair(liqpay_keys(settings), bank_message(form, "success"))
-    page = await http.post("/payments/return", data={"data": data, "signature": signature})
-    assert page.status_code == 200 and "Дякуємо" in page.text
+    result_url = form["result_url"].removeprefix(settings.public_url)
+    page = await http.post(result_url, data={"data": data, "signature": signature})
+    # The page says what the cabinet knows: the bank has not called back, so no thanks yet.
+    assert page.status_code == 200 and "Очікуємо відповідь банку" in page.text and "Дякуємо" not in page.text
     assert await _payment(db) == ("CREATED", 0)
 
 

@@ -155,7 +155,7 @@ class _Walk:
             result[key] = await awaitable
             return result
         # Siblings run together, so their DataLoader calls batch into one statement.
-        values = await asyncio.gather(*(awaitable for _, awaitable in pending))
+        values = await _together([awaitable for _, awaitable in pending])
         for (key, _), value in zip(pending, values, strict=True):
             result[key] = value
         return result
@@ -209,7 +209,7 @@ class _Walk:
 
     async def _list(self, items: list) -> list:
         # The items run together, so their DataLoader calls batch into one statement.
-        awaited = iter(await asyncio.gather(*(item for item in items if _awaitable(item))))
+        awaited = iter(await _together([item for item in items if _awaitable(item)]))
         return [next(awaited) if _awaitable(item) else item for item in items]
 
     def grouped(self, return_type: GraphQLObjectType, details: list) -> dict:
@@ -229,6 +229,16 @@ class _Walk:
                 raise _GiveUp
             grouped = self.subfields[key] = collected.grouped_field_set
         return grouped
+
+
+async def _together(awaitables: list[Awaitable]) -> list[Any]:
+    """All of them at once; when one fails, the others still finish before the failure goes
+    up, so none reads on after graphql-core's executor has taken over the request."""
+    results = await asyncio.gather(*awaitables, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
 
 
 _AWAITABLES = (types.CoroutineType, asyncio.Future)

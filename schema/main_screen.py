@@ -3,9 +3,10 @@
 MAIN_SCREEN is the query a frontend sends for «Данные лицевого счета»: the
 personal accounts, debts, the electricity bills with their lines, payments
 and card payments of a period. When a request sends exactly this document
-(whitespace aside) with a valid access token and valid variables, it is
-answered from one SQL statement and the same domain functions, without the
-general executor. Anything else, including every error case (no or bad token,
+(known by the hash of its normal form, whitespace aside) with valid variables,
+and the token passes the same check as every request (RequestContext.viewer),
+it is answered from one more SQL statement and the same domain functions,
+without the general executor. Anything else, including every error case (no or bad token,
 `first` over 100, a malformed date), goes to the general executor, which
 gives the errors. tests/test_main_screen_fast_path.py holds the two answers
 byte-identical.
@@ -13,6 +14,7 @@ byte-identical.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -20,12 +22,12 @@ from typing import Any
 from graphql import GraphQLError, parse, print_ast
 
 from models.base import CATEGORY_ORDER, ChargeCategory
-from resolvers.context import RequestContext, utc_now
+from resolvers.context import RequestContext
 from resolvers.ids import global_id
 from schema.bill import coefficient_shown, quantity_shown
 from schema.scalars import date_parse, datetime_serialize, decimal_serialize
 from services import ledger as ledger_service
-from services.errors import BadUserInput
+from services.errors import AuthError, BadUserInput
 from services.main_screen import ScreenAccount, main_screen_read
 from services.pagination import paginate
 from services.periods import period_resolve
@@ -55,15 +57,20 @@ def _normal(document: str) -> str | None:
         return None
 
 
-MAIN_SCREEN_NORMAL = _normal(MAIN_SCREEN)
+def _sha256(text: str | None) -> str | None:
+    return hashlib.sha256(text.encode()).hexdigest() if text is not None else None
+
+
+MAIN_SCREEN_SHA256 = _sha256(_normal(MAIN_SCREEN))
 
 
 @lru_cache(maxsize=512)
 def is_main_screen(query: str) -> bool:
-    """Whether a query text is MAIN_SCREEN, formatting aside (cached: texts repeat)."""
+    """Whether a query is MAIN_SCREEN, by the hash of its normal form (formatting aside;
+    cached: texts repeat)."""
     if "MainScreen" not in query:
         return False
-    return _normal(query) == MAIN_SCREEN_NORMAL
+    return _sha256(_normal(query)) == MAIN_SCREEN_SHA256
 
 
 def _variables(variables: Any) -> tuple[dt.date | None, dt.date | None, int | None] | None:
@@ -87,8 +94,13 @@ async def main_screen_answer(context: RequestContext, query: str, variables: Any
     if operation_name not in (None, "MainScreen") or not is_main_screen(query):
         return None
     parsed = _variables(variables)
-    token = context.bearer_token
-    if parsed is None or token is None:
+    if parsed is None:
+        return None
+    try:
+        viewer = await context.viewer_or_none()  # the same token check as every request
+    except AuthError:
+        return None
+    if viewer is None:
         return None
     start, end, first = parsed
     today = context.settings.today()
@@ -99,16 +111,13 @@ async def main_screen_answer(context: RequestContext, query: str, variables: Any
     accounts = await context.read(
         lambda s: main_screen_read(
             session=s,
-            token=token,
+            account_id=viewer.account_id,
             today=today,
             lines_from=period.start,
             lines_to=period.end,
             lines_categories=[c.value for c in TAB],
-            now=utc_now(),
         )
     )
-    if accounts is None:
-        return None
     return {"viewer": {"personalAccounts": [_account(a, period, first, today) for a in accounts]}}
 
 

@@ -74,7 +74,27 @@ async def test_every_error_case_is_the_general_executors(world, http, settings, 
     assert fast == general
 
 
-async def test_the_fast_path_is_one_statement(world, http, settings, app):
+@pytest.mark.parametrize("spoiled", ["expired", "revoked", "blocked"])
+async def test_a_spoiled_token_gets_the_general_executors_answer(world, http, settings, db, gql, spoiled):
+    # The fast path asks the same token check as every request: what it refuses, it refuses.
+    from sqlalchemy import text
+
+    token = world["lysenko"]
+    if spoiled == "expired":
+        async with db.transaction() as s:
+            await s.execute(text("UPDATE auth_token SET expires_at = now() - interval '1 minute' WHERE kind = 'ACCESS'"))
+    elif spoiled == "revoked":
+        gql.token = token
+        assert (await gql("mutation { tokenRevoke(everywhere: true) { __typename } }"))["data"]
+    else:
+        async with db.transaction() as s:
+            await s.execute(text("UPDATE account SET status = 'BLOCKED' WHERE login = 'lysenko'"))
+    general, fast = await _both(http, settings, token, {})
+    assert b'"UNAUTHENTICATED"' in general and b'"personalAccounts"' not in general, general
+    assert fast == general
+
+
+async def test_the_fast_path_is_the_token_check_and_one_statement(world, http, settings, app):
     statements = []
 
     def record(conn, cursor, statement, *args):
@@ -90,7 +110,7 @@ async def test_the_fast_path_is_one_statement(world, http, settings, app):
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert response.json()["data"]["viewer"]["personalAccounts"][0]["number"] == "0101010"
-    assert len(statements) == 1
+    assert len(statements) == 2 and "auth_token" in statements[0], statements
 
 
 def test_only_the_exact_document_is_known():

@@ -12,7 +12,7 @@ import gc
 from starlette.applications import Starlette
 
 from app import create_app
-from cli import logging_setup
+from logs import logging_setup
 from config import Settings
 
 

@@ -6,19 +6,12 @@ import argparse
 import asyncio
 import contextlib
 import getpass
-import logging
 import sys
 from collections.abc import Iterator
 
 from config import Settings
 from db import Database, EmbeddedPostgres, create_engine, migrate
-
-
-def logging_setup() -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        format='{"time":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","message":"%(message)s"}',
-    )
+from logs import logging_setup
 
 
 @contextlib.contextmanager
@@ -74,6 +67,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
             host=settings.host,
             port=settings.port,
             log_level="info",
+            log_config=None,  # logs.py's JSON lines for uvicorn's loggers too
             timeout_graceful_shutdown=10,
             **uvicorn_proxy_options(settings),
         )

@@ -66,6 +66,13 @@ async def api_key_make(db: Database, name: str = "fuzz-kassa") -> str:
     return key
 
 
+# The suite's one sign-in document (GraphQLClient.token_create, and real-HTTP tests).
+SIGN_IN = """mutation($l: String!, $p: String!) { tokenCreate(login: $l, password: $p) { __typename
+  ... on TokenCreateSuccess { accessToken refreshToken accessExpiresAt refreshExpiresAt account { login status } }
+  ... on ValidationError { code message fields { path code message } }
+  ... on OperationError { code message retryAfter } } }"""
+
+
 @dataclass
 class Caller:
     """One identity: anonymous, a person (Bearer) or an aggregator (ApiKey)."""

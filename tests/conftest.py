@@ -18,8 +18,10 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import pytest
+from sqlalchemy import event
 
 from config import Settings
+from tests.callers import SIGN_IN
 from db import Database, EmbeddedPostgres, create_engine, migrate
 
 DEMO_DATE = dt.date(2014, 5, 26)
@@ -130,17 +132,26 @@ class GraphQLClient:
         assert response.status_code == 200, response.text
         return response.json()
 
+    async def token_create(self, login: str, password: str, *, headers: dict | None = None) -> dict:
+        """tokenCreate's payload, whatever it is (the one sign-in call of the suite)."""
+        result = await self(SIGN_IN, {"l": login, "p": password}, headers=headers)
+        assert "errors" not in result, result
+        return result["data"]["tokenCreate"]
+
     async def sign_in(self, login: str, password: str) -> dict:
-        result = await self(
-            """mutation($l: String!, $p: String!) { tokenCreate(login: $l, password: $p) {
-                __typename ... on TokenCreateSuccess { accessToken refreshToken }
-                ... on Error { code message } } }""",
-            {"l": login, "p": password},
-        )
-        payload = result["data"]["tokenCreate"]
+        """Sign in, which must succeed; later calls carry the access token."""
+        payload = await self.token_create(login, password)
         assert payload["__typename"] == "TokenCreateSuccess", payload
         self.token = payload["accessToken"]
         return payload
+
+
+
+
+@pytest.fixture
+def statements(app):
+    """Count the app's statements: `with statements() as counted: …; len(counted.statements)`."""
+    return lambda: StatementCounter(app.state.db.engine)
 
 
 @pytest.fixture

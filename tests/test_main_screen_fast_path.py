@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from tests.builders import history_make, link, personal_account_make
 from services.demo import DEMO_PASSWORD, demo_load
@@ -94,23 +93,14 @@ async def test_a_spoiled_token_gets_the_general_executors_answer(world, http, se
     assert fast == general
 
 
-async def test_the_fast_path_is_the_token_check_and_one_statement(world, http, settings, app):
-    statements = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    engine = app.state.db.engine.sync_engine
+async def test_the_fast_path_is_the_token_check_and_one_statement(world, http, settings, statements):
     settings.fast_paths = True
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements() as counted:
         response = await http.post(
             "/graphql", json={"query": MAIN_SCREEN}, headers={"authorization": f"Bearer {world['lysenko']}"}
         )
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert response.json()["data"]["viewer"]["personalAccounts"][0]["number"] == "0101010"
-    assert len(statements) == 2 and "auth_token" in statements[0], statements
+    assert len(counted.statements) == 2 and "auth_token" in counted.statements[0], counted.statements
 
 
 def test_only_the_exact_document_is_known():

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from tests.builders import history_make, personal_account_make
 from services.demo import DEMO_PASSWORD, demo_basics
@@ -33,22 +32,6 @@ async def _history(db, bills: int, login="lysenko", number="9000001", start=50_0
         pa = await personal_account_make(s, number=number, login=login)
         await history_make(s, personal_account_id=pa, bills=bills, start_number=start)
     return pa
-
-
-class StatementCounter:
-    def __init__(self, engine) -> None:
-        self.engine = engine.sync_engine
-        self.statements: list[str] = []
-
-    def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self._record)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self._record)
-
-    def _record(self, conn, cursor, statement, *args):
-        self.statements.append(statement)
 
 
 # The read side's documents as frontends send them: the README's main screen, the same screen
@@ -93,7 +76,7 @@ STATEMENTS_AT = {}
 
 @pytest.mark.parametrize("bills", [10, 500])
 @pytest.mark.parametrize("name", sorted(READ_SIDE_DOCUMENTS))
-async def test_every_read_side_document_costs_at_most_four_statements(world, db, app, gql, settings, name, bills):
+async def test_every_read_side_document_costs_at_most_four_statements(world, db, statements, gql, settings, name, bills):
     from resolvers.ids import global_id
 
     settings.fast_paths = False  # the general executor, whatever the text
@@ -102,7 +85,7 @@ async def test_every_read_side_document_costs_at_most_four_statements(world, db,
     variables = {"from": "1900-01-01", "first": 100, "id": global_id("PersonalAccount", pa)}
     document = READ_SIDE_DOCUMENTS[name]
     declared = {v for v in ("from", "first", "id", "after") if f"${v}" in document}
-    with StatementCounter(app.state.db.engine) as counter:
+    with statements() as counter:
         result = await gql(document, {k: v for k, v in variables.items() if k in declared})
     assert "errors" not in result, result
     data = result["data"]

@@ -77,8 +77,6 @@ ERROR_FIELDS = """
 REGISTER = """mutation($input: AccountRegisterInput!) { accountRegister(input: $input) {
   __typename ... on AccountRegisterSuccess { activated } %s } }""" % ERROR_FIELDS
 
-SIGN_IN = """mutation($l: String!, $p: String!) { tokenCreate(login: $l, password: $p) {
-  __typename ... on TokenCreateSuccess { accessToken refreshToken account { login status } } %s } }""" % ERROR_FIELDS
 
 REQUEST_FIELDS = """id status method personalAccountNumber lastPaymentAmount meterSerialNumber
   rejectionReason decidedAt decidedBy { login } createdAt res { code } account { login }
@@ -148,9 +146,7 @@ async def register(gql, **overrides) -> dict:
 
 
 async def sign_in(gql, login: str, password: str = PASSWORD, headers: dict | None = None) -> dict:
-    result = await gql(SIGN_IN, {"l": login, "p": password}, headers=headers)
-    assert "errors" not in result, result
-    return result["data"]["tokenCreate"]
+    return await gql.token_create(login, password, headers=headers)
 
 
 async def token_of(gql, login: str, password: str = PASSWORD) -> str:

@@ -112,18 +112,70 @@ async def test_the_read_snapshot_is_repeatable_read_and_read_only(db):
     assert (row.ro, row.iso) == ("on", "repeatable read")
 
 
+CONTRACT_COPY = SCHEMA_FILE.parent / "docs" / "contract.graphql"
+SHARED = SCHEMA_FILE.parent.parent / "shared"
+
+
+def contract_problems(contract_sdl: str, schema_sdl: str) -> list[str]:
+    """What the contract declares that the schema lacks or types differently: every type with
+    its kind, every field and argument with its exact type, enum values, union members and
+    interfaces (the schema may add more)."""
+    import graphql
+
+    contract, ours = graphql.build_schema(contract_sdl), graphql.build_schema(schema_sdl)
+    problems = []
+    for name, wanted in contract.type_map.items():
+        if name.startswith("__"):
+            continue
+        have = ours.type_map.get(name)
+        if have is None or type(have) is not type(wanted):
+            problems.append(f"{name}: missing or not a {type(wanted).__name__}")
+            continue
+        if isinstance(wanted, (graphql.GraphQLObjectType, graphql.GraphQLInterfaceType, graphql.GraphQLInputObjectType)):
+            for field_name, field in wanted.fields.items():
+                mine = have.fields.get(field_name)
+                if mine is None or str(mine.type) != str(field.type):
+                    problems.append(f"{name}.{field_name}: {mine and mine.type} is not {field.type}")
+                    continue
+                for arg_name, arg in getattr(field, "args", {}).items():
+                    my_arg = mine.args.get(arg_name)
+                    if my_arg is None or str(my_arg.type) != str(arg.type):
+                        problems.append(f"{name}.{field_name}({arg_name}): {my_arg and my_arg.type} is not {arg.type}")
+        if isinstance(wanted, (graphql.GraphQLObjectType, graphql.GraphQLInterfaceType)):
+            missing = {i.name for i in wanted.interfaces} - {i.name for i in have.interfaces}
+            problems += [f"{name} does not implement {i}" for i in sorted(missing)]
+        if isinstance(wanted, graphql.GraphQLEnumType):
+            problems += [f"{name}.{v}: missing" for v in sorted(set(wanted.values) - set(have.values))]
+        if isinstance(wanted, graphql.GraphQLUnionType):
+            missing = {t.name for t in wanted.types} - {t.name for t in have.types}
+            problems += [f"{name} lacks member {t}" for t in sorted(missing)]
+    return problems
+
+
 def test_the_exported_schema_holds_the_public_contract():
+    # The contract as this checkout keeps it (docs/contract.graphql), so a plain clone checks it too.
+    problems = contract_problems(CONTRACT_COPY.read_text(encoding="utf-8"), SCHEMA_FILE.read_text(encoding="utf-8"))
+    assert not problems, problems
+
+
+def test_the_check_finds_what_the_contract_lacks():
+    contract = "type Query { a(x: Int!): String! b: Int } enum E { X Y } union U = Query"
+    ours = "type Query { a(x: Int): String! } enum E { X } union U = Query"
+    assert contract_problems(contract, ours) == ["Query.a(x): Int is not Int!", "Query.b: None is not Int", "E.Y: missing"]
+
+
+def test_the_kept_contract_is_the_shared_one_where_it_is_beside_the_checkout():
     import subprocess
     import sys
-    from pathlib import Path
 
-    shared = Path(__file__).resolve().parent.parent.parent / "shared"
-    checker, contract = shared / "tools" / "contract_check.py", shared / "api" / "contract.graphql"
-    if not checker.exists():
-        pytest.skip("the shared contract is not beside this checkout")
-    result = subprocess.run(
-        [sys.executable, str(checker), str(SCHEMA_FILE), str(contract)], capture_output=True, text=True
+    shared_contract = SHARED / "api" / "contract.graphql"
+    if not shared_contract.exists():
+        pytest.skip("no shared contract beside this clone to compare the kept copy with (the copy is checked above)")
+    assert CONTRACT_COPY.read_text(encoding="utf-8") == shared_contract.read_text(encoding="utf-8"), (
+        "docs/contract.graphql differs from the shared contract: copy the new one in"
     )
+    checker = SHARED / "tools" / "contract_check.py"
+    result = subprocess.run([sys.executable, str(checker), str(SCHEMA_FILE), str(shared_contract)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
 
 

@@ -146,6 +146,22 @@ class GraphQLClient:
         return payload
 
 
+class StatementCounter:
+    """The SQL statements the app's engine runs inside `with statements() as counted:`."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine.sync_engine
+        self.statements: list[str] = []
+
+    def __enter__(self) -> StatementCounter:
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+    def _record(self, conn, cursor, statement, *args) -> None:
+        self.statements.append(statement)
 
 
 @pytest.fixture

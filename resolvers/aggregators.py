@@ -1,4 +1,4 @@
-"""Aggregators: debt lookup, posting payments, their own registry. API keys only."""
+"""Aggregators: debt lookup, posting payments, their own registry (scopes: the fields' permissions)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,12 +9,10 @@ from resolvers.context import RequestContext, utc_now
 from resolvers.transaction import in_transaction
 from services import aggregators
 from services.aggregators import DebtLookupData, PostOutcome, Registry
-from services.api_clients import SCOPE_DEBT_READ, SCOPE_PAYMENTS_WRITE
 from services.periods import period_resolve
 
 
 async def debt_lookup(ctx: RequestContext, *, res_code: str, personal_account_number: str) -> DebtLookupData:
-    await ctx.api_client(SCOPE_DEBT_READ)
     today = ctx.settings.today()
     return await ctx.read(
         lambda s: aggregators.debt_lookup(
@@ -33,7 +31,7 @@ async def payment_post(
     transaction_id: str,
     paid_at: dt.datetime,
 ) -> PostOutcome:
-    client = await ctx.api_client(SCOPE_PAYMENTS_WRITE)
+    client = await ctx.api_caller()  # its scope: the field's permission
     return await in_transaction(
         ctx,
         lambda s: aggregators.aggregator_payment_post(
@@ -54,7 +52,7 @@ async def payment_post(
 async def payments(
     ctx: RequestContext, *, start: dt.date | None, end: dt.date | None, first: int | None, after: str | None
 ) -> Registry:
-    client = await ctx.api_client(SCOPE_PAYMENTS_WRITE)
+    client = await ctx.api_caller()  # its scope: the field's permission
     period = period_resolve(start=start, end=end, today=ctx.settings.today())
     return await ctx.read(
         lambda s: aggregators.aggregator_payments_registry(

@@ -10,6 +10,7 @@ import strawberry
 import models
 from resolvers import accounts as account_resolvers
 from schema.account import Account, ActivationRequest
+from schema.permissions import IsAdmin
 from schema.common import PageInfo
 from schema.enums import ActivationStatus
 from schema.errors import OperationError, ValidationError, result_of
@@ -214,7 +215,7 @@ class ActivationRequestConnection:
 
 @strawberry.type
 class AccountQueries:
-    @strawberry.field(description="Admins: activation requests, oldest first.")
+    @strawberry.field(description="Admins: activation requests, oldest first.", permission_classes=[IsAdmin])
     async def activation_requests(
         self,
         info: strawberry.Info,
@@ -313,7 +314,7 @@ class AccountMutations:
             lambda outcome: AccountMergeSuccess(outcome=outcome),
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(permission_classes=[IsAdmin])
     async def activation_approve(self, info: strawberry.Info, id: strawberry.ID) -> ActivationDecideResult:
         return await result_of(
             info,
@@ -321,7 +322,7 @@ class AccountMutations:
             lambda row: ActivationDecideSuccess(request=ActivationRequest(row=row)),
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(permission_classes=[IsAdmin])
     async def activation_reject(self, info: strawberry.Info, id: strawberry.ID, reason: str) -> ActivationDecideResult:
         return await result_of(
             info,

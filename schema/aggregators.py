@@ -14,6 +14,8 @@ import strawberry
 from models.base import CATEGORY_ORDER
 from resolvers import aggregators as aggregator_resolvers
 from schema.common import DateRange, PageInfo
+from schema.permissions import scoped
+from services.api_clients import SCOPE_DEBT_READ, SCOPE_PAYMENTS_WRITE
 from schema.enums import ChargeCategory
 from schema.errors import OperationError, ValidationError, result_of
 from schema.personal_account import CategoryDebt, Debt
@@ -147,7 +149,9 @@ FromDate = Annotated[dt.date | None, strawberry.argument(name="from")]
 
 @strawberry.type
 class AggregatorQueries:
-    @strawberry.field(description="Aggregators (scope debt:read): debt of one personal account.")
+    @strawberry.field(
+        description="Aggregators (scope debt:read): debt of one personal account.", extensions=scoped(SCOPE_DEBT_READ)
+    )
     async def debt_lookup(
         self, info: strawberry.Info, res_code: str, personal_account_number: str
     ) -> DebtLookupResult:
@@ -160,7 +164,8 @@ class AggregatorQueries:
         )
 
     @strawberry.field(
-        description="Aggregators (scope payments:write): their own posted payments, by Kyiv date of paidAt."
+        description="Aggregators (scope payments:write): their own posted payments, by Kyiv date of paidAt.",
+        extensions=scoped(SCOPE_PAYMENTS_WRITE),
     )
     async def aggregator_payments(
         self,
@@ -177,7 +182,8 @@ class AggregatorQueries:
 @strawberry.type
 class AggregatorMutations:
     @strawberry.mutation(
-        description="Aggregators (scope payments:write): record a payment taken for a personal account."
+        description="Aggregators (scope payments:write): record a payment taken for a personal account.",
+        extensions=scoped(SCOPE_PAYMENTS_WRITE),
     )
     async def aggregator_payment_post(
         self, info: strawberry.Info, input: AggregatorPaymentPostInput

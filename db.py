@@ -177,8 +177,10 @@ def alembic_config(url: str):
     return config
 
 
-def migrate(url: str, revision: str = "head") -> None:
-    """Apply the Alembic migrations (blocking; call through a thread from async code)."""
+def migrate(url: str, revision: str = "heads") -> None:
+    """Apply the Alembic migrations (blocking; call through a thread from async code).
+
+    Every head: migrations written on parallel branches may hang off the same parent."""
     from alembic import command
 
     command.upgrade(alembic_config(url), revision)

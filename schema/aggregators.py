@@ -16,6 +16,7 @@ from resolvers import aggregators as aggregator_resolvers
 from schema.common import DateRange, PageInfo
 from schema.enums import ChargeCategory
 from schema.errors import OperationError, ValidationError, result_of
+from schema.extensions import period_check
 from schema.personal_account import CategoryDebt, Debt
 from services.aggregators import AggregatorPaymentView, DebtLookupData, PostOutcome, Registry
 
@@ -171,6 +172,7 @@ class AggregatorQueries:
         after: str | None = None,
     ) -> AggregatorPaymentConnection:
         registry = await aggregator_resolvers.payments(info.context, start=from_, end=to, first=first, after=after)
+        period_check(info, registry.period)
         return AggregatorPaymentConnection(registry=registry)
 
 

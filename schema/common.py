@@ -45,7 +45,14 @@ class ListingFields:
     listing: strawberry.Private[Listing]
     page: strawberry.Private[Page]
 
-    @strawberry.field
+    @strawberry.field(
+        description=(
+            "The period applied. With no `from`: a year before `to`, or from the issue date of the "
+            "oldest bill of the list's categories (ELECTRICITY for readings) that is still owed, "
+            "when that is earlier, so the bills the debt is made of show. `from` after `to`: no "
+            "days, an empty list, and a BAD_USER_INPUT error on this list's field."
+        )
+    )
     def period(self) -> DateRange:
         return DateRange.of(self.listing.period)
 

@@ -14,13 +14,12 @@ from resolvers import personal_accounts as pa_resolvers
 from resolvers.ids import global_id
 from schema.bill import BillConnection
 from schema.enums import ChargeCategory, MeterZone
+from schema.extensions import period_check
 from schema.node import Node
 from schema.payment import InternetPaymentConnection, PaymentConnection
 from schema.reading import MeterReading, MeterReadingConnection
 from schema.reference import Res
 from schema.schedule import RepaymentSchedule, ViolationAct
-from services import ledger as ledger_service
-from services.periods import period_resolve
 
 FromDate = Annotated[dt.date | None, strawberry.argument(name="from")]
 
@@ -140,6 +139,7 @@ class PersonalAccount(Node):
         listing, page, ledger = await pa_resolvers.bills(
             info.context, self.row.id, categories=categories, start=from_, end=to, first=first, after=after
         )
+        period_check(info, listing.period)
         return BillConnection(listing=listing, page=page, ledger=ledger)
 
     @strawberry.field
@@ -155,6 +155,7 @@ class PersonalAccount(Node):
         listing, page = await pa_resolvers.payments(
             info.context, self.row.id, categories=categories, start=from_, end=to, first=first, after=after
         )
+        period_check(info, listing.period)
         return PaymentConnection(listing=listing, page=page)
 
     @strawberry.field
@@ -170,6 +171,7 @@ class PersonalAccount(Node):
         listing, page = await pa_resolvers.internet_payments(
             info.context, self.row.id, categories=categories, start=from_, end=to, first=first, after=after
         )
+        period_check(info, listing.period)
         return InternetPaymentConnection(listing=listing, page=page)
 
     @strawberry.field
@@ -184,6 +186,7 @@ class PersonalAccount(Node):
         listing, page = await pa_resolvers.readings(
             info.context, self.row.id, start=from_, end=to, first=first, after=after
         )
+        period_check(info, listing.period)
         return MeterReadingConnection(listing=listing, page=page)
 
     @strawberry.field(description="Consumption per calendar month, for charts.")
@@ -193,14 +196,9 @@ class PersonalAccount(Node):
         from_: FromDate = None,
         to: dt.date | None = None,
     ) -> list[MonthlyConsumption]:
-        ctx = info.context
-        period = period_resolve(start=from_, end=to, today=ctx.settings.today())
-        readings = await loaders.readings(ctx).load(self.row.id)
-        ledger = await pa_resolvers.ledger(ctx, self.row.id)
-        return [
-            MonthlyConsumption(month=m.month, kwh=m.kwh, amount=m.amount)
-            for m in ledger_service.monthly_consumption(readings, ledger, period=period)
-        ]
+        period, months = await pa_resolvers.monthly_consumption(info.context, self.row.id, start=from_, end=to)
+        period_check(info, period)
+        return [MonthlyConsumption(month=m.month, kwh=m.kwh, amount=m.amount) for m in months]
 
     @strawberry.field(description="Debt repayment schedules (ГПЗ) with their instalments.")
     async def repayment_schedules(self, info: strawberry.Info) -> list[RepaymentSchedule]:

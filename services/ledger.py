@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Bill, Payment
 from models.base import ChargeCategory
-from services.allocation import Allocation, LedgerBill, LedgerPayment, allocate
-from services.periods import Period, kyiv_date_until
+from services.allocation import ZERO, Allocation, LedgerBill, LedgerPayment, allocate
+from services.periods import Period, kyiv_date_until, period_resolve
 
 BILL_COLUMNS = (
     Bill.id,
@@ -93,6 +93,32 @@ async def ledgers_load(
     for p in payments:
         payments_of[p.personal_account_id].append(p)
     return {pa: ledger_build(bills_of[pa], payments_of[pa]) for pa in ids}
+
+
+def oldest_due_on(ledger: Ledger, *, categories: Sequence[ChargeCategory] | None) -> dt.date | None:
+    """The issue date of the oldest bill of these categories (all when none) with an amount
+    still due, by the allocation; None when nothing is owed on a bill."""
+    due = ledger.allocation.due
+    owed = [
+        b.issued_on
+        for b in ledger.bills
+        if due.get(b.id, ZERO) > 0 and (not categories or b.category in categories)
+    ]
+    return min(owed, default=None)
+
+
+def listing_period(
+    ledger: Ledger,
+    *,
+    categories: Sequence[ChargeCategory] | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    today: dt.date,
+) -> Period:
+    """The period of one of the personal account's lists: with no `from`, a year before `to`
+    or, when an older bill of those categories is still owed, from that bill's issue date."""
+    due_since = oldest_due_on(ledger, categories=categories) if start is None else None
+    return period_resolve(start=start, end=end, today=today, due_since=due_since)
 
 
 def amount_sum(values: Sequence[Decimal]) -> Decimal:

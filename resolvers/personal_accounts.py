@@ -151,4 +151,5 @@ async def monthly_consumption(
     period_ = await period(ctx, personal_account_id, categories=READING_CATEGORIES, start=start, end=end)
     readings_ = await loaders.readings(ctx).load(personal_account_id)
     ledger_ = await ledger(ctx, personal_account_id)
-    return period_, ledger_service.monthly_consumption(readings_, ledger_, period=period_)
+    starts = await loaders.tariff_starts(ctx).load(None)
+    return period_, ledger_service.consumption_by_month(readings_, ledger_, period=period_, tariff_starts=starts)

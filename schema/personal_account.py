@@ -189,7 +189,13 @@ class PersonalAccount(Node):
         period_check(info, listing.period)
         return MeterReadingConnection(listing=listing, page=page)
 
-    @strawberry.field(description="Consumption per calendar month, for charts.")
+    @strawberry.field(
+        description=(
+            "Consumption per calendar month, for charts: the readings taken in the period, each split "
+            "over the months of the days it covers exactly as its bill lines split it (by days, "
+            "Sainte-Laguë); `amount` is the bill's amount shared by those kWh in whole kopecks."
+        )
+    )
     async def monthly_consumption(
         self,
         info: strawberry.Info,

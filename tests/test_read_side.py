@@ -97,7 +97,7 @@ LISTS = """query($from: Date, $to: Date) { viewer { personalAccounts {
   payments(categories: [ELECTRICITY], from: $from, to: $to) { totalCount period { from to } }
   internetPayments(categories: [ELECTRICITY], from: $from, to: $to) { totalCount period { from to } }
   readings(from: $from, to: $to) { totalCount period { from to } }
-  monthlyConsumption(from: $from, to: $to) { month }
+  monthlyConsumption(from: $from, to: $to) { month kwh }
 } } }"""
 
 
@@ -114,7 +114,7 @@ async def test_the_default_period_reaches_back_to_the_oldest_bill_still_owed(wor
     # The other lists of the tab show the same months; a tab owing nothing keeps the year.
     for name in ("payments", "internetPayments", "readings"):
         assert (account[name]["period"], account[name]["totalCount"]) == (since, 16), name
-    assert account["monthlyConsumption"][0]["month"] == "2013-01-01"
+    assert sum(m["kwh"] for m in account["monthlyConsumption"]) == 16 * 200  # the 16 readings' kWh
     assert account["services"]["period"] == {"from": "2013-05-26", "to": "2014-05-26"}
     # With only `to`, the same rule counts back from it; a given `from` is kept as it is.
     to_only = (await gql(LISTS, {"to": "2014-02-28"}))["data"]["viewer"]["personalAccounts"][0]["bills"]

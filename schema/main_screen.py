@@ -6,9 +6,10 @@ and card payments of a period. When a request sends exactly this document
 (whitespace aside) with a valid access token and valid variables, it is
 answered from one SQL statement and the same domain functions, without the
 general executor (one more statement reads the lines of older bills when a
-default period reaches back to an unpaid bill older than the year). Anything else, including every error case (no or bad token,
-`first` over 100, a malformed date), goes to the general executor, which
-gives the errors. tests/test_main_screen_fast_path.py holds the two answers
+default period reaches back to an unpaid bill older than the year). Anything
+else, including every error case (no or bad token, `first` over 100, a
+malformed date, `from` after `to`), goes to the general executor, which gives
+the errors. tests/test_main_screen_fast_path.py holds the two answers
 byte-identical.
 """
 from __future__ import annotations

@@ -232,7 +232,9 @@ def consumption_by_month(
         if reading.consumption is None or not period.holds(reading.taken_on):
             continue
         bill = bills.get(reading.id)
-        if bill is not None and bill.period_start is not None and bill.period_end is not None:
+        if bill is not None and bill.period_start is not None and bill.period_end is not None and (
+            bill.period_start <= bill.period_end
+        ):
             start, end = bill.period_start, bill.period_end
         elif reading.id in previous:
             start, end = previous[reading.id] + dt.timedelta(days=1), reading.taken_on

@@ -1,6 +1,6 @@
-"""Periods of the lists: inclusive dates; `to` defaults to today, `from` to a year before `to`,
-or earlier: to the issue date of the oldest bill of the list still owed (`due_since`), so the
-list shows every bill its debt is made of (the manual's «за последний год» shows the debt's bills).
+"""Periods of the lists: inclusive dates; `to` defaults to today, `from` to a year before `to`
+(the manual's «за последний год»), or earlier: to the issue date of the oldest bill of the list
+still owed (`due_since`), so a debt never shows without the bills it is made of.
 
 `from` after `to` is no error here: such a period holds no day, so its lists are
 empty, and the schema tells the caller on that field alone (schema/extensions.py).

@@ -11,7 +11,8 @@ The computation, in order (see ``price_consumption``):
 2. It is split into *parts*: maximal runs of days in one calendar month under
    one tariff version.
 3. The total kWh is shared over the parts by days (Sainte-Laguë highest
-   averages, ``sainte_lague``).
+   averages, ``sainte_lague``). ``consumption_by_month`` gives the same
+   shares summed per month, for the consumption chart.
 4. In each part the block bounds are scaled to the part's share of its month
    and the part's kWh are put into blocks by the tariff's mode.
 5. kWh are summed into *cells* (tariff version, block) in date/block order.

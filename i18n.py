@@ -162,6 +162,12 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
         "Решение по этой заявке уже принято.",
         "This request has already been decided.",
     ),
+    # Errors on one read field (BAD_USER_INPUT).
+    "PERIOD_INVERTED": (
+        "Дата початку періоду («from») пізніша за дату його кінця («to»).",
+        "Дата начала периода («from») позже даты его окончания («to»).",
+        "The period's start (`from`) is after its end (`to`).",
+    ),
     # Top-level errors.
     "UNAUTHENTICATED": ("Увійдіть до кабінету.", "Войдите в кабинет.", "Sign in first."),
     "FORBIDDEN": ("Недостатньо прав.", "Недостаточно прав.", "Not allowed."),

@@ -4,8 +4,9 @@ PostgreSQL, behind a minimal Starlette endpoint on the same server settings.
 POST /screen with `Authorization: Bearer <access token>` answers the same JSON as the
 app's MainScreen query (tests/test_read_side.py's MAIN_SCREEN, default period): the
 token is checked (hash, kind, expiry, session, login status), the linked personal
-accounts found, and debt, allocation (bill status and amount due), the year's bills
-with lines, payments and card payments computed in the one statement. What it leaves
+accounts found, and debt, allocation (bill status and amount due), the default period's
+bills (the year, or back to the oldest electricity bill still owed) with lines, payments
+and card payments computed in the one statement. What it leaves
 out is what makes the app an API: GraphQL parsing, validation, arbitrary selections,
 errors as data, limits.
 
@@ -65,20 +66,27 @@ WITH viewer AS (
   SELECT pa, category, sum(x) AS amount FROM (
     SELECT pa, category, amount AS x FROM bills UNION ALL SELECT pa, category, -amount FROM pays WHERE credit) u
   GROUP BY pa, category
+), starts AS (
+  -- The default period: the year, or back to the oldest electricity bill still owed.
+  SELECT l.pa, least($3::date, (SELECT min(a.issued_on) FROM alloc a
+                                WHERE a.pa = l.pa AND a.category = 'ELECTRICITY' AND a.due > 0)) AS start
+  FROM links l
 ), year_bills AS (
   SELECT a.*, row_number() OVER (PARTITION BY a.pa ORDER BY a.issued_on DESC, a.number DESC) AS rn,
          count(*) OVER (PARTITION BY a.pa) AS total_count, sum(a.amount) OVER (PARTITION BY a.pa) AS total_amount,
          rtrim(translate(encode(convert_to(a.issued_on::text || '|' || a.number, 'UTF8'), 'base64'), '+/', '-_'), '=') AS cursor
-  FROM alloc a WHERE a.category = 'ELECTRICITY' AND a.issued_on BETWEEN $3 AND $2
+  FROM alloc a JOIN starts s ON s.pa = a.pa
+  WHERE a.category = 'ELECTRICITY' AND a.issued_on BETWEEN s.start AND $2
 ), year_pays AS (
   SELECT p.*, row_number() OVER (PARTITION BY p.pa ORDER BY p.paid_on DESC, p.id DESC) AS rn
-  FROM pays p WHERE p.category = 'ELECTRICITY' AND p.paid_on BETWEEN $3 AND $2
+  FROM pays p JOIN starts s ON s.pa = p.pa
+  WHERE p.category = 'ELECTRICITY' AND p.paid_on BETWEEN s.start AND $2
 ), year_card AS (
   SELECT ip.id, ip.personal_account_id AS pa, ip.number, ip.amount, ip.status, ip.confirmed_at,
          row_number() OVER (PARTITION BY ip.personal_account_id ORDER BY ip.created_at DESC, ip.id DESC) AS rn
-  FROM internet_payment ip
-  WHERE ip.personal_account_id IN (SELECT pa FROM links) AND ip.category = 'ELECTRICITY'
-    AND least((ip.created_at AT TIME ZONE 'Europe/Kyiv')::date, $2) BETWEEN $3 AND $2
+  FROM internet_payment ip JOIN starts s ON s.pa = ip.personal_account_id
+  WHERE ip.category = 'ELECTRICITY'
+    AND least((ip.created_at AT TIME ZONE 'Europe/Kyiv')::date, $2) BETWEEN s.start AND $2
 )
 SELECT json_build_object('data', json_build_object('viewer', json_build_object('personalAccounts',
   coalesce((SELECT json_agg(json_build_object(
@@ -99,7 +107,7 @@ SELECT json_build_object('data', json_build_object('viewer', json_build_object('
              LEFT JOIN debt d ON d.pa = p.id AND d.category = c.category),
     'bills', (SELECT json_build_object(
                 'totalCount', coalesce(max(b.total_count), 0), 'totalAmount', coalesce(max(b.total_amount), 0.00)::text,
-                'period', json_build_object('from', $3::date, 'to', $2::date),
+                'period', json_build_object('from', (SELECT s.start FROM starts s WHERE s.pa = p.id), 'to', $2::date),
                 'pageInfo', json_build_object('hasNextPage', coalesce(max(b.total_count), 0) > 100,
                                               'endCursor', (array_agg(b.cursor ORDER BY b.rn DESC))[1]),
                 'edges', coalesce(json_agg(json_build_object('cursor', b.cursor, 'node', json_build_object(

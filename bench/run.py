@@ -502,13 +502,13 @@ def peer_check(answers: dict[int, dict], changed: set[int], count: int = 10) -> 
     """The peer's figures for the same accounts against the app's: debt, bill count and sum,
     bill statuses and amounts due, payments and card payments. Accounts whose data the
     meterReadingSubmit run changed after the app answered are left out."""
-    from services.periods import year_before
-
     ok, problems = 0, []
     chosen = [(pa, a) for pa, a in answers.items() if pa not in changed][:count]
     for pa, app_answer in chosen:
+        # The app's default period may reach back past the year (an old unpaid bill): ask for the same.
+        start = app_answer["data"]["viewer"]["personalAccounts"][0]["bills"]["period"]["from"]
         body = json.dumps({"query": world.PEER_SCREEN, "variables": {
-            "id": str(pa), "from": year_before(BUSINESS_DATE).isoformat(), "to": BUSINESS_DATE.isoformat()}}).encode()
+            "id": str(pa), "from": start, "to": BUSINESS_DATE.isoformat()}}).encode()
         request = urllib.request.Request(contender_url("peer"), data=body, headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=30) as response:
             peer = json.loads(response.read())

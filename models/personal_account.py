@@ -47,8 +47,9 @@ class ActivationRequest(Base):
     )
 
     id: Mapped[BigId]
-    account_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("account.id", ondelete="CASCADE"), index=True
+    # Null once a rejected registration removed its login: the request stays as the decision's record.
+    account_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("account.id", ondelete="SET NULL"), index=True
     )
     res_id: Mapped[int] = mapped_column(ForeignKey("res.id"))
     personal_account_number: Mapped[str] = mapped_column(String(32))

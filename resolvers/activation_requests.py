@@ -21,7 +21,9 @@ async def of_account(
 async def by_id(ctx: RequestContext, request_id: int) -> ActivationRequest | None:
     viewer = await ctx.viewer_or_none()
     row = await loaders.activation_request(ctx).load(request_id)
-    if viewer is None or row is None or (row.account_id != viewer.account_id and not viewer.is_admin):
+    if viewer is None or row is None or row.account_id is None:
+        return None  # a rejected registration's request has no login left to show
+    if row.account_id != viewer.account_id and not viewer.is_admin:
         return None
     return row
 

@@ -37,6 +37,8 @@ class RequestContext:
     connection_params: dict | None = None
     snapshot: ReadSnapshot | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
+    # Errors of single fields that still answered (schema/extensions.py field_error_add).
+    field_errors: list[Any] = field(default_factory=list)
     # The process's LISTEN/NOTIFY hub for live payment status.
     updates: Any = None
     _viewer: Viewer | None = None

@@ -14,6 +14,7 @@ from services import accounts as accounts_service
 from services import activation_requests as activation_service
 from services import ledger as ledger_service
 from services import personal_accounts as pa_service
+from services import tariffs as tariffs_service
 
 
 class SharedDataLoader(DataLoader):
@@ -98,6 +99,18 @@ def reading(ctx: RequestContext) -> DataLoader:
 
 def bill_lines(ctx: RequestContext) -> DataLoader:
     return _loader(ctx, "bill_lines", lambda s, ids: pa_service.bill_lines_of(session=s, bill_ids=ids), list)
+
+
+def tariff_starts(ctx: RequestContext) -> DataLoader:
+    """One key (None): the tariff versions' start days, read once per request."""
+    return _loader(
+        ctx, "tariff_starts", lambda s, keys: _for_all(keys, tariffs_service.tariff_starts_load(session=s))
+    )
+
+
+async def _for_all(keys: Sequence, value: Awaitable[Any]) -> dict:
+    found = await value
+    return {k: found for k in keys}
 
 
 def internet_payment(ctx: RequestContext) -> DataLoader:

@@ -12,9 +12,9 @@ from resolvers.context import RequestContext
 from resolvers.ids import pk_of
 from services import ledger as ledger_service
 from services.errors import AuthError
-from services.ledger import Ledger, Listing
+from services.ledger import Ledger, Listing, MonthConsumption
 from services.pagination import Page, paginate
-from services.periods import period_resolve
+from services.periods import Period, period_resolve
 
 
 async def may_see(ctx: RequestContext, personal_account_id: int) -> bool:
@@ -61,6 +61,26 @@ def _page(listing: Listing, key, first: int | None, after: str | None) -> tuple[
     return listing, paginate(listing.rows, key, first=first, after=after)
 
 
+# Readings and the consumption chart go with the bills the readings form.
+READING_CATEGORIES = (ChargeCategory.ELECTRICITY,)
+
+
+async def period(
+    ctx: RequestContext,
+    personal_account_id: int,
+    *,
+    categories: Sequence[ChargeCategory] | None,
+    start: dt.date | None,
+    end: dt.date | None,
+) -> Period:
+    """The period of one of the personal account's lists (services/ledger.py listing_period)."""
+    today = ctx.settings.today()
+    if start is not None:
+        return period_resolve(start=start, end=end, today=today)  # no need to read the ledger
+    ledger_ = await ledger(ctx, personal_account_id)
+    return ledger_service.listing_period(ledger_, categories=categories, start=None, end=end, today=today)
+
+
 async def bills(
     ctx: RequestContext,
     personal_account_id: int,
@@ -71,9 +91,9 @@ async def bills(
     first: int | None,
     after: str | None,
 ) -> tuple[Listing, Page, Ledger]:
-    period = period_resolve(start=start, end=end, today=ctx.settings.today())
+    period_ = await period(ctx, personal_account_id, categories=categories, start=start, end=end)
     ledger_ = await ledger(ctx, personal_account_id)
-    listing = ledger_service.bills_listing(ledger_, categories=categories, period=period)
+    listing = ledger_service.bills_listing(ledger_, categories=categories, period=period_)
     return (*_page(listing, ledger_service.bill_key, first, after), ledger_)
 
 
@@ -87,8 +107,8 @@ async def payments(
     first: int | None,
     after: str | None,
 ) -> tuple[Listing, Page]:
-    period = period_resolve(start=start, end=end, today=ctx.settings.today())
-    listing = ledger_service.payments_listing(await ledger(ctx, personal_account_id), categories=categories, period=period)
+    period_ = await period(ctx, personal_account_id, categories=categories, start=start, end=end)
+    listing = ledger_service.payments_listing(await ledger(ctx, personal_account_id), categories=categories, period=period_)
     return _page(listing, ledger_service.payment_key, first, after)
 
 
@@ -102,10 +122,10 @@ async def internet_payments(
     first: int | None,
     after: str | None,
 ) -> tuple[Listing, Page]:
-    period = period_resolve(start=start, end=end, today=ctx.settings.today())
+    period_ = await period(ctx, personal_account_id, categories=categories, start=start, end=end)
     rows = await loaders.internet_payments(ctx, personal_account_id)
     listing = ledger_service.internet_payments_listing(
-        rows, categories=categories, period=period, today=ctx.settings.today()
+        rows, categories=categories, period=period_, today=ctx.settings.today()
     )
     return _page(listing, ledger_service.internet_payment_key, first, after)
 
@@ -119,7 +139,17 @@ async def readings(
     first: int | None,
     after: str | None,
 ) -> tuple[Listing, Page]:
-    period = period_resolve(start=start, end=end, today=ctx.settings.today())
+    period_ = await period(ctx, personal_account_id, categories=READING_CATEGORIES, start=start, end=end)
     rows = await loaders.readings(ctx, personal_account_id)
-    listing = ledger_service.readings_listing(rows, period=period)
+    listing = ledger_service.readings_listing(rows, period=period_)
     return _page(listing, ledger_service.reading_key, first, after)
+
+
+async def monthly_consumption(
+    ctx: RequestContext, personal_account_id: int, *, start: dt.date | None, end: dt.date | None
+) -> tuple[Period, list[MonthConsumption]]:
+    period_ = await period(ctx, personal_account_id, categories=READING_CATEGORIES, start=start, end=end)
+    readings_ = await loaders.readings(ctx, personal_account_id)
+    ledger_ = await ledger(ctx, personal_account_id)
+    starts = await loaders.tariff_starts(ctx).load(None)
+    return period_, ledger_service.consumption_by_month(readings_, ledger_, period=period_, tariff_starts=starts)

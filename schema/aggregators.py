@@ -18,6 +18,7 @@ from schema.permissions import scoped
 from services.api_clients import SCOPE_DEBT_READ, SCOPE_PAYMENTS_WRITE
 from schema.enums import ChargeCategory
 from schema.errors import OperationError, ValidationError, result_of
+from schema.extensions import period_check
 from schema.personal_account import CategoryDebt, Debt
 from services.aggregators import AggregatorPaymentView, DebtLookupData, PostOutcome, Registry
 
@@ -176,6 +177,7 @@ class AggregatorQueries:
         after: str | None = None,
     ) -> AggregatorPaymentConnection:
         registry = await aggregator_resolvers.payments(info.context, start=from_, end=to, first=first, after=after)
+        period_check(info, registry.period)
         return AggregatorPaymentConnection(registry=registry)
 
 

@@ -44,7 +44,15 @@ class ListingFields:
 
     listing: strawberry.Private[Listing]
     page: strawberry.Private[Page]
-    period: DateRange = strawberry.field(default=None)
+    period: DateRange = strawberry.field(
+        default=None,
+        description=(
+            "The period applied. With no `from`: a year before `to`, or from the issue date of the "
+            "oldest bill of the list's categories (ELECTRICITY for readings) that is still owed, "
+            "when that is earlier, so the bills the debt is made of show. `from` after `to`: no "
+            "days, an empty list, and a BAD_USER_INPUT error on this list's field."
+        ),
+    )
     page_info: PageInfo = strawberry.field(default=None)
     total_count: int = strawberry.field(default=None)
 

@@ -60,6 +60,31 @@ class RequestScope(SchemaExtension):
         errors = getattr(result, "errors", None)
         if errors:
             result.errors = [error_public(e, self.execution_context.context) for e in errors]
+        field_errors = getattr(self.execution_context.context, "field_errors", None)
+        if result is not None and field_errors:
+            result.errors = [*(result.errors or []), *field_errors]
+
+
+def field_error_add(info, code: str, **params: object) -> None:
+    """A BAD_USER_INPUT error on this field alone, in the caller's language.
+
+    The field still answers (e.g. an empty list), so null propagation does not
+    take the rest of the answer with it.
+    """
+    context = info.context
+    context.field_errors.append(
+        GraphQLError(
+            message(code, context.language, **params),
+            path=info.path.as_list(),
+            extensions={"code": "BAD_USER_INPUT"},
+        )
+    )
+
+
+def period_check(info, period) -> None:
+    """`from` after `to`: the list is empty (a period of no days) and says so on its field."""
+    if period.inverted:
+        field_error_add(info, "PERIOD_INVERTED")
 
 
 def error_public(error: GraphQLError, context) -> GraphQLError:

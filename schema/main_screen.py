@@ -6,8 +6,10 @@ and card payments of a period. When a request sends exactly this document
 (known by the hash of its normal form, whitespace aside) with valid variables,
 and the token passes the same check as every request (RequestContext.viewer),
 it is answered from one more SQL statement and the same domain functions,
-without the general executor. Anything else, including every error case (no or bad token,
-`first` over 100, a malformed date), goes to the general executor, which
+without the general executor (one more statement reads the lines of older bills
+when a default period reaches back to an unpaid bill older than the year).
+Anything else, including every error case (no or bad token, `first` over 100,
+a malformed date, `from` after `to`), goes to the general executor, which
 gives the errors. tests/test_main_screen_fast_path.py holds the two answers
 byte-identical.
 """
@@ -27,9 +29,10 @@ from resolvers.ids import global_id
 from schema.bill import coefficient_shown, quantity_shown
 from schema.scalars import date_parse, datetime_serialize, decimal_serialize
 from services import ledger as ledger_service
-from services.errors import AuthError, BadUserInput
+from services.errors import AuthError
 from services.main_screen import ScreenAccount, main_screen_read
 from services.pagination import paginate
+from services.personal_accounts import bill_lines_of
 from services.periods import period_resolve
 
 MAIN_SCREEN = """query MainScreen($from: Date, $to: Date, $first: Int) { viewer { personalAccounts {
@@ -104,21 +107,40 @@ async def main_screen_answer(context: RequestContext, query: str, variables: Any
         return None
     start, end, first = parsed
     today = context.settings.today()
-    try:
-        period = period_resolve(start=start, end=end, today=today)
-    except BadUserInput:
-        return None
+    read_period = period_resolve(start=start, end=end, today=today)
+    if read_period.inverted:
+        return None  # the general executor says so on each list
     accounts = await context.read(
         lambda s: main_screen_read(
             session=s,
             account_id=viewer.account_id,
             today=today,
-            lines_from=period.start,
-            lines_to=period.end,
+            lines_from=read_period.start,
+            lines_to=read_period.end,
             lines_categories=[c.value for c in TAB],
         )
     )
-    return {"viewer": {"personalAccounts": [_account(a, period, first, today) for a in accounts]}}
+    periods = {
+        a.id: ledger_service.listing_period(a.ledger, categories=TAB, start=start, end=end, today=today)
+        for a in accounts
+    }
+    # A default period reaching back to an old unpaid bill shows lines the statement did not read.
+    older = [
+        b.id
+        for a in accounts
+        for b in _bill_page(a, periods[a.id], first).rows
+        if b.issued_on < read_period.start
+    ]
+    if older:
+        lines = await context.read(lambda s: bill_lines_of(session=s, bill_ids=older))
+        for a in accounts:
+            a.lines.update({b: rows for b, rows in lines.items() if b in a.ledger.bills_by_id})
+    return {"viewer": {"personalAccounts": [_account(a, periods[a.id], first, today) for a in accounts]}}
+
+
+def _bill_page(a: ScreenAccount, period, first: int | None):
+    listing = ledger_service.bills_listing(a.ledger, categories=TAB, period=period)
+    return paginate(listing.rows, ledger_service.bill_key, first=first, after=None)
 
 
 def _money(value) -> str:

@@ -14,13 +14,12 @@ from resolvers import personal_accounts as pa_resolvers
 from resolvers.ids import global_id
 from schema.bill import BillConnection
 from schema.enums import ChargeCategory, MeterZone
+from schema.extensions import period_check
 from schema.node import Node
 from schema.payment import InternetPaymentConnection, PaymentConnection
 from schema.reading import MeterReading, MeterReadingConnection
 from schema.reference import Res
 from schema.schedule import RepaymentSchedule, ViolationAct
-from services import ledger as ledger_service
-from services.periods import period_resolve
 
 FromDate = Annotated[dt.date | None, strawberry.argument(name="from")]
 
@@ -131,6 +130,7 @@ class PersonalAccount(Node):
         listing, page, ledger = await pa_resolvers.bills(
             info.context, self.row.id, categories=categories, start=from_, end=to, first=first, after=after
         )
+        period_check(info, listing.period)
         return BillConnection(listing=listing, page=page, ledger=ledger)
 
     @strawberry.field
@@ -146,6 +146,7 @@ class PersonalAccount(Node):
         listing, page = await pa_resolvers.payments(
             info.context, self.row.id, categories=categories, start=from_, end=to, first=first, after=after
         )
+        period_check(info, listing.period)
         return PaymentConnection(listing=listing, page=page)
 
     @strawberry.field
@@ -161,6 +162,7 @@ class PersonalAccount(Node):
         listing, page = await pa_resolvers.internet_payments(
             info.context, self.row.id, categories=categories, start=from_, end=to, first=first, after=after
         )
+        period_check(info, listing.period)
         return InternetPaymentConnection(listing=listing, page=page)
 
     @strawberry.field
@@ -175,23 +177,25 @@ class PersonalAccount(Node):
         listing, page = await pa_resolvers.readings(
             info.context, self.row.id, start=from_, end=to, first=first, after=after
         )
+        period_check(info, listing.period)
         return MeterReadingConnection(listing=listing, page=page)
 
-    @strawberry.field(description="Consumption per calendar month, for charts.")
+    @strawberry.field(
+        description=(
+            "Consumption per calendar month, for charts: the readings taken in the period, each split "
+            "over the months of the days it covers exactly as its bill lines split it (by days, "
+            "Sainte-Laguë); `amount` is the bill's amount shared by those kWh in whole kopecks."
+        )
+    )
     async def monthly_consumption(
         self,
         info: strawberry.Info,
         from_: FromDate = None,
         to: dt.date | None = None,
     ) -> list[MonthlyConsumption]:
-        ctx = info.context
-        period = period_resolve(start=from_, end=to, today=ctx.settings.today())
-        readings = await loaders.readings(ctx, self.row.id)
-        ledger = await pa_resolvers.ledger(ctx, self.row.id)
-        return [
-            MonthlyConsumption(month=m.month, kwh=m.kwh, amount=m.amount)
-            for m in ledger_service.monthly_consumption(readings, ledger, period=period)
-        ]
+        period, months = await pa_resolvers.monthly_consumption(info.context, self.row.id, start=from_, end=to)
+        period_check(info, period)
+        return [MonthlyConsumption(month=m.month, kwh=m.kwh, amount=m.amount) for m in months]
 
     @strawberry.field(description="Debt repayment schedules (ГПЗ) with their instalments.")
     async def repayment_schedules(self, info: strawberry.Info) -> list[RepaymentSchedule]:

@@ -271,8 +271,16 @@ async def personal_account_add(
 async def activation_requests_list(
     *, session: AsyncSession, status: ActivationStatus | None, res_code: str | None
 ) -> list[ActivationRequest]:
-    """For admins: requests oldest first, by status and RES when given."""
-    query = select(ActivationRequest).order_by(ActivationRequest.created_at, ActivationRequest.id)
+    """For admins: requests oldest first, by status and RES when given.
+
+    A rejected registration's request has no login left to show (the login went with it;
+    the audit log names it), so it is not listed.
+    """
+    query = (
+        select(ActivationRequest)
+        .where(ActivationRequest.account_id.is_not(None))
+        .order_by(ActivationRequest.created_at, ActivationRequest.id)
+    )
     if status is not None:
         query = query.where(ActivationRequest.status == status)
     if res_code is not None:
@@ -376,7 +384,8 @@ async def activation_reject(
             )
         ).first()
         if linked is None:
-            # Its requests, sessions and tokens go with it; queued mail keeps its address.
+            # Its sessions and tokens go with it; queued mail keeps its address, and this
+            # request stays (without its login), so a second decision is ACTIVATION_ALREADY_DECIDED.
             await session.execute(delete(Account).where(Account.id == account.id))
             removed = account
     return Decision(request=request, removed_account=removed)

@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Bill, Payment
 from models.base import ChargeCategory
-from services.allocation import Allocation, LedgerBill, LedgerPayment, allocate
-from services.periods import Period, kyiv_date_until
+from services import pricing
+from services.allocation import ZERO, Allocation, LedgerBill, LedgerPayment, allocate
+from services.periods import Period, kyiv_date_until, period_resolve
 
 BILL_COLUMNS = (
     Bill.id,
@@ -95,6 +96,32 @@ async def ledgers_load(
     return {pa: ledger_build(bills_of[pa], payments_of[pa]) for pa in ids}
 
 
+def oldest_due_on(ledger: Ledger, *, categories: Sequence[ChargeCategory] | None) -> dt.date | None:
+    """The issue date of the oldest bill of these categories (all when none) with an amount
+    still due, by the allocation; None when nothing is owed on a bill."""
+    due = ledger.allocation.due
+    owed = [
+        b.issued_on
+        for b in ledger.bills
+        if due.get(b.id, ZERO) > 0 and (not categories or b.category in categories)
+    ]
+    return min(owed, default=None)
+
+
+def listing_period(
+    ledger: Ledger,
+    *,
+    categories: Sequence[ChargeCategory] | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    today: dt.date,
+) -> Period:
+    """The period of one of the personal account's lists: with no `from`, a year before `to`
+    or, when an older bill of those categories is still owed, from that bill's issue date."""
+    due_since = oldest_due_on(ledger, categories=categories) if start is None else None
+    return period_resolve(start=start, end=end, today=today, due_since=due_since)
+
+
 def amount_sum(values: Sequence[Decimal]) -> Decimal:
     return sum(values, Decimal("0.00"))
 
@@ -167,7 +194,9 @@ class MonthConsumption:
 
 
 def monthly_consumption(readings: Sequence[Row], ledger: Ledger, *, period: Period) -> list[MonthConsumption]:
-    """kWh of the readings taken in each month of the period, and the bills they formed."""
+    """kWh of the readings taken in each month of the period, and the bills they formed, each
+    reading whole in the month it was taken (the bill PDF's chart; the API's is
+    consumption_by_month, split like the bill lines)."""
     billed = {b.reading_id: b.amount for b in ledger.bills if b.reading_id is not None}
     months: dict[dt.date, list] = {}
     for reading in readings:
@@ -178,3 +207,53 @@ def monthly_consumption(readings: Sequence[Row], ledger: Ledger, *, period: Peri
         totals[0] += reading.consumption
         totals[1] += billed.get(reading.id, Decimal("0.00"))
     return [MonthConsumption(m, kwh, amount) for m, (kwh, amount) in sorted(months.items())]
+
+
+def consumption_by_month(
+    readings: Sequence[Row], ledger: Ledger, *, period: Period, tariff_starts: Sequence[dt.date]
+) -> list[MonthConsumption]:
+    """The readings taken in the period (as the `readings` list), each split over the months
+    of the days it covers exactly as its bill lines split it (pricing.consumption_by_month).
+
+    A reading covers its bill's period, or without one the days after the meter's previous
+    reading; the first reading of a meter has only its own day. Each month's amount is the
+    bill's amount shared by the months' kWh in whole kopecks by the same Sainte-Laguë rule,
+    so the months add up to the bill.
+    """
+    bills = {b.reading_id: b for b in ledger.bills if b.reading_id is not None}
+    previous: dict[int, dt.date] = {}  # reading id -> the date of the meter's reading before it
+    last_of_meter: dict[int, dt.date] = {}
+    for reading in sorted(readings, key=lambda r: r.taken_on):
+        if reading.meter_id in last_of_meter:
+            previous[reading.id] = last_of_meter[reading.meter_id]
+        last_of_meter[reading.meter_id] = reading.taken_on
+    months: dict[dt.date, list] = {}
+    for reading in readings:
+        if reading.consumption is None or not period.holds(reading.taken_on):
+            continue
+        bill = bills.get(reading.id)
+        if bill is not None and bill.period_start is not None and bill.period_end is not None and (
+            bill.period_start <= bill.period_end
+        ):
+            start, end = bill.period_start, bill.period_end
+        elif reading.id in previous:
+            start, end = previous[reading.id] + dt.timedelta(days=1), reading.taken_on
+        else:
+            start = end = reading.taken_on
+        kwh = pricing.consumption_by_month(
+            period_start=start, period_end=end, kwh=reading.consumption, tariff_starts=tariff_starts
+        )
+        amounts = _amount_by_month(bill.amount if bill is not None else ZERO, kwh, end.replace(day=1))
+        for month, month_kwh in kwh.items():
+            totals = months.setdefault(month, [0, ZERO])
+            totals[0] += month_kwh
+            totals[1] += amounts.get(month, ZERO)
+    return [MonthConsumption(m, kwh, amount) for m, (kwh, amount) in sorted(months.items())]
+
+
+def _amount_by_month(amount: Decimal, kwh: dict[dt.date, int], last_month: dt.date) -> dict[dt.date, Decimal]:
+    """A bill's amount over its months by their kWh, in whole kopecks (Sainte-Laguë)."""
+    if amount <= 0 or sum(kwh.values()) == 0:
+        return {last_month: amount}  # nothing to weigh it by: it stays where the reading was taken
+    kopecks = pricing.sainte_lague(int(amount * 100), list(kwh.values()))
+    return {month: Decimal(k).scaleb(-2) for month, k in zip(kwh, kopecks, strict=True)}

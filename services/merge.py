@@ -108,7 +108,8 @@ async def account_merge(
         moved_personal_accounts=moved_ids,
     )
     await session.flush()
-    # Its sessions, tokens and the requests not moved go with it.
+    # The requests not moved repeat A's own; they go, then B with its sessions and tokens.
+    await session.execute(delete(ActivationRequest).where(ActivationRequest.account_id == other.id))
     await session.execute(delete(Account).where(Account.id == other.id))
     session.expunge(other)
     return MergeOutcome(account=account, moved_personal_account_ids=moved_ids, moved_requests=moved_requests)

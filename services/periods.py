@@ -1,11 +1,16 @@
-"""Periods of the lists: inclusive dates; `to` defaults to today, `from` to a year before `to`."""
+"""Periods of the lists: inclusive dates; `to` defaults to today, `from` to a year before `to`
+(the manual's «за последний год»), or earlier: to the issue date of the oldest bill of the list
+still owed (`due_since`), so a debt never shows without the bills it is made of.
+
+`from` after `to` is no error here: such a period holds no day, so its lists are
+empty, and the schema tells the caller on that field alone (schema/extensions.py).
+"""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
 from config import KYIV
-from services.errors import BadUserInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +20,11 @@ class Period:
 
     def holds(self, day: dt.date) -> bool:
         return self.start <= day <= self.end
+
+    @property
+    def inverted(self) -> bool:
+        """`from` after `to`: a period of no days."""
+        return self.start > self.end
 
 
 def year_before(day: dt.date) -> dt.date:
@@ -26,11 +36,14 @@ def year_before(day: dt.date) -> dt.date:
         return day.replace(year=day.year - 1, day=28)
 
 
-def period_resolve(*, start: dt.date | None, end: dt.date | None, today: dt.date) -> Period:
+def period_resolve(
+    *, start: dt.date | None, end: dt.date | None, today: dt.date, due_since: dt.date | None = None
+) -> Period:
     end = end or today
-    start = start or year_before(end)
-    if start > end:
-        raise BadUserInput("`from` must not be after `to`")
+    if start is None:
+        start = year_before(end)
+        if due_since is not None and due_since < start:
+            start = due_since
     return Period(start, end)
 
 

@@ -11,7 +11,8 @@ The computation, in order (see ``price_consumption``):
 2. It is split into *parts*: maximal runs of days in one calendar month under
    one tariff version.
 3. The total kWh is shared over the parts by days (Sainte-Laguë highest
-   averages, ``sainte_lague``).
+   averages, ``sainte_lague``). ``consumption_by_month`` gives the same
+   shares summed per month, for the consumption chart.
 4. In each part the block bounds are scaled to the part's share of its month
    and the part's kWh are put into blocks by the tariff's mode.
 5. kWh are summed into *cells* (tariff version, block) in date/block order.
@@ -43,6 +44,7 @@ __all__ = [
     "TariffBlock",
     "TariffMode",
     "TariffVersion",
+    "consumption_by_month",
     "price_consumption",
     "sainte_lague",
     "zone_coefficients",
@@ -308,21 +310,41 @@ def _sorted_versions(tariffs: Sequence[TariffVersion]) -> list[TariffVersion]:
     return versions
 
 
-def _split_period(start: dt.date, end: dt.date, versions: list[TariffVersion]) -> list[_Part]:
-    """Maximal runs of days in one calendar month under one tariff version."""
-    starts = [v.valid_from for v in versions]
+def _split_period(start: dt.date, end: dt.date, starts: Sequence[dt.date]) -> list[_Part]:
+    """Maximal runs of days in one calendar month under one tariff version (by the sorted
+    `valid_from` dates); days before the first version are parts of version index -1."""
     parts: list[_Part] = []
     day = start
     while day <= end:
         i = bisect_right(starts, day) - 1  # greatest valid_from <= day
-        if i < 0:
-            raise NoTariffError(day)
         part_end = min(end, _month_end(day))
         if i + 1 < len(starts):
             part_end = min(part_end, starts[i + 1] - _ONE_DAY)
         parts.append(_Part(i, day, part_end))
         day = part_end + _ONE_DAY
     return parts
+
+
+def _part_shares(parts: Sequence[_Part], kwh: int) -> list[int]:
+    """Step 3: the kWh shared over the parts by days (Sainte-Laguë)."""
+    return sainte_lague(kwh, [p.days for p in parts])
+
+
+def consumption_by_month(
+    *, period_start: dt.date, period_end: dt.date, kwh: int, tariff_starts: Sequence[dt.date]
+) -> dict[dt.date, int]:
+    """The kWh of one reading's period by calendar month (its first day), shared exactly as
+    ``price_consumption`` shares them for the bill lines: over the parts (month and tariff
+    version) by days, then summed per month. ``tariff_starts`` are the versions' valid_from."""
+    _check_int("kwh", kwh)
+    if period_end < period_start:
+        raise ValueError(f"period_end {period_end.isoformat()} is before period_start {period_start.isoformat()}")
+    parts = _split_period(period_start, period_end, sorted(set(tariff_starts)))
+    months: dict[dt.date, int] = {}
+    for part, share in zip(parts, _part_shares(parts, kwh), strict=True):
+        month = part.start.replace(day=1)
+        months[month] = months.get(month, 0) + share
+    return months
 
 
 def _blocks_for_part(version: TariffVersion, part: _Part, kwh: int) -> list[int]:
@@ -409,10 +431,12 @@ def price_consumption(
     period_end = current_date
     versions = _sorted_versions(tariffs)
     # Split first, even for zero kWh: a period without a tariff is an error.
-    parts = _split_period(period_start, period_end, versions)
+    parts = _split_period(period_start, period_end, [v.valid_from for v in versions])
+    if parts[0].version_index < 0:
+        raise NoTariffError(parts[0].start)
 
     # Share the total over the parts by days, then into each part's blocks.
-    part_kwh = sainte_lague(consumption, [p.days for p in parts])
+    part_kwh = _part_shares(parts, consumption)
     cell_kwh: dict[tuple[int, int], int] = {}
     for part, kwh in zip(parts, part_kwh):
         version = versions[part.version_index]

@@ -1,6 +1,7 @@
 """Tariff versions as data, read for pricing."""
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 
 from sqlalchemy import select
@@ -27,3 +28,8 @@ async def tariffs_load(*, session: AsyncSession) -> list[pricing.TariffVersion]:
         )
         for t in tariffs
     ]
+
+
+async def tariff_starts_load(*, session: AsyncSession) -> list[dt.date]:
+    """The days the versions came into force: where consumption is split (pricing)."""
+    return list((await session.execute(select(Tariff.valid_from).order_by(Tariff.valid_from))).scalars())

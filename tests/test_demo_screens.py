@@ -113,6 +113,22 @@ async def test_the_manuals_reading_example_on_the_demo(manual, gql):
     assert result["data"]["meterReadingSubmit"] == {"bill": {"number": "13942590", "amount": "97.51"}, "reading": {"consumption": 300}}
 
 
+async def test_the_chart_splits_a_reading_over_its_months_as_its_bill_lines_do(manual, gql):
+    pa = (await gql("{ viewer { personalAccounts { id } } }"))["data"]["viewer"]["personalAccounts"][0]["id"]
+    await gql(
+        """mutation($input: MeterReadingInput!) { meterReadingSubmit(input: $input) { __typename } }""",
+        {"input": {"personalAccountId": pa, "takenOn": "2014-05-26", "values": [{"zone": "TOTAL", "value": 48500}]}},
+    )
+    chart = await gql("""{ viewer { personalAccounts {
+      monthlyConsumption(from: "2014-05-01") { month kwh amount } } } }""")
+    # 28.04-26.05.2014: the bill's lines give April's 3 days 31 kWh and May's 26 days 269 (DESIGN §3);
+    # its 97.51 is shared by those kWh in whole kopecks.
+    assert chart["data"]["viewer"]["personalAccounts"][0]["monthlyConsumption"] == [
+        {"month": "2014-04-01", "kwh": 31, "amount": "10.08"},
+        {"month": "2014-05-01", "kwh": 269, "amount": "87.43"},
+    ]
+
+
 async def test_loading_the_demo_twice_changes_nothing(db, settings, gql):
     await demo_load(db, settings)
     await demo_load(db, settings)

@@ -1,9 +1,14 @@
 """The main screen's fast path answers byte for byte what the general executor answers."""
 from __future__ import annotations
 
-import pytest
+import datetime as dt
 
-from tests.builders import history_make, link, personal_account_make
+import orjson
+import pytest
+from sqlalchemy import select, text
+
+from models import PersonalAccount
+from tests.builders import debt_pay_off, history_make, link, personal_account_make
 from services.demo import DEMO_PASSWORD, demo_load
 from schema.main_screen import MAIN_SCREEN, is_main_screen
 
@@ -76,8 +81,6 @@ async def test_every_error_case_is_the_general_executors(world, http, settings, 
 @pytest.mark.parametrize("spoiled", ["expired", "revoked", "blocked"])
 async def test_a_spoiled_token_gets_the_general_executors_answer(world, http, settings, db, gql, spoiled):
     # The fast path asks the same token check as every request: what it refuses, it refuses.
-    from sqlalchemy import text
-
     token = world["lysenko"]
     if spoiled == "expired":
         async with db.transaction() as s:
@@ -93,14 +96,33 @@ async def test_a_spoiled_token_gets_the_general_executors_answer(world, http, se
     assert fast == general
 
 
-async def test_the_fast_path_is_the_token_check_and_one_statement(world, http, settings, statements):
+async def _fast_statements(statements, http, settings, token) -> tuple[list[str], bytes]:
     settings.fast_paths = True
     with statements() as counted:
-        response = await http.post(
-            "/graphql", json={"query": MAIN_SCREEN}, headers={"authorization": f"Bearer {world['lysenko']}"}
-        )
-    assert response.json()["data"]["viewer"]["personalAccounts"][0]["number"] == "0101010"
-    assert len(counted.statements) == 2 and "auth_token" in counted.statements[0], counted.statements
+        response = await http.post("/graphql", json={"query": MAIN_SCREEN}, headers={"authorization": f"Bearer {token}"})
+    return counted.statements, response.content
+
+
+async def test_the_fast_path_is_the_token_check_and_one_statement(world, http, settings, statements, db):
+    # 9100001's history is half paid, its oldest unpaid bills older than the year: paid off
+    # here, every default period of lysenko's screen is the year up to today.
+    async with db.transaction() as s:
+        extra = (await s.execute(select(PersonalAccount.id).where(PersonalAccount.number == "9100001"))).scalar_one()
+        await debt_pay_off(s, personal_account_id=extra, paid_on=dt.date(2014, 5, 1))
+    counted, body = await _fast_statements(statements, http, settings, world["lysenko"])
+    assert orjson.loads(body)["data"]["viewer"]["personalAccounts"][0]["number"] == "0101010"
+    assert len(counted) == 2 and "auth_token" in counted[0], counted
+
+
+async def test_a_default_period_reaching_back_reads_the_older_lines_in_one_more_statement(world, http, settings, statements):
+    # Zakharov's 0101030 owes on bills of February and March 2013, over a year before today.
+    counted, fast = await _fast_statements(statements, http, settings, world["zakharov"])
+    screen = orjson.loads(fast)["data"]["viewer"]["personalAccounts"][0]
+    assert screen["number"] == "0101030" and screen["bills"]["period"]["from"] == "2013-02-19"
+    assert [e["node"]["lines"][0]["amount"] for e in screen["bills"]["edges"]] == ["25.50", "34.18"]
+    assert len(counted) == 3
+    general, _ = await _both(http, settings, world["zakharov"], {})
+    assert fast == general
 
 
 def test_only_the_exact_document_is_known():

@@ -1,9 +1,11 @@
 """The read side on generated data: statement counts, periods, paging, access."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from tests.builders import history_make, personal_account_make
+from tests.builders import debt_pay_off, history_make, personal_account_make
 from services.demo import DEMO_PASSWORD, demo_basics
 
 MAIN_SCREEN = """query($from: Date, $first: Int) { viewer { personalAccounts {
@@ -128,7 +130,9 @@ async def test_the_main_screen_answers_the_same_whatever_the_text(world, db, gql
 
 
 async def test_default_period_is_the_year_up_to_today(world, db, gql):
-    await _history(db, 30)
+    pa = await _history(db, 30)
+    async with db.transaction() as s:
+        await debt_pay_off(s, personal_account_id=pa, paid_on=dt.date(2014, 5, 1))
     await gql.sign_in("lysenko", DEMO_PASSWORD)
     result = await gql(MAIN_SCREEN)
     bills = result["data"]["viewer"]["personalAccounts"][0]["bills"]
@@ -137,6 +141,40 @@ async def test_default_period_is_the_year_up_to_today(world, db, gql):
     assert bills["totalCount"] == 11
     assert [e["node"]["issuedOn"] for e in bills["edges"]][:2] == ["2014-04-20", "2014-03-20"]
     assert bills["totalAmount"] == "662.97"
+
+
+LISTS = """query($from: Date, $to: Date) { viewer { personalAccounts {
+  debt { total }
+  bills(categories: [ELECTRICITY], from: $from, to: $to) { totalCount period { from to }
+    edges { node { issuedOn status amountDue } } }
+  services: bills(categories: [SERVICES], from: $from, to: $to) { period { from to } }
+  payments(categories: [ELECTRICITY], from: $from, to: $to) { totalCount period { from to } }
+  internetPayments(categories: [ELECTRICITY], from: $from, to: $to) { totalCount period { from to } }
+  readings(from: $from, to: $to) { totalCount period { from to } }
+  monthlyConsumption(from: $from, to: $to) { month kwh }
+} } }"""
+
+
+async def test_the_default_period_reaches_back_to_the_oldest_bill_still_owed(world, db, gql):
+    # 30 monthly bills of 60.27 and 30 payments of 30.00: paid oldest first, the bills up to
+    # 2012-12-20 are paid, 2013-01-20's has 4.05 left, every later one is unpaid.
+    await _history(db, 30)
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    account = (await gql(LISTS))["data"]["viewer"]["personalAccounts"][0]
+    since = {"from": "2013-01-20", "to": "2014-05-26"}
+    bills = account["bills"]
+    assert bills["period"] == since and bills["totalCount"] == 16
+    assert bills["edges"][-1]["node"] == {"issuedOn": "2013-01-20", "status": "PARTIALLY_PAID", "amountDue": "4.05"}
+    # The other lists of the tab show the same months; a tab owing nothing keeps the year.
+    for name in ("payments", "internetPayments", "readings"):
+        assert (account[name]["period"], account[name]["totalCount"]) == (since, 16), name
+    assert sum(m["kwh"] for m in account["monthlyConsumption"]) == 16 * 200  # the 16 readings' kWh
+    assert account["services"]["period"] == {"from": "2013-05-26", "to": "2014-05-26"}
+    # With only `to`, the same rule counts back from it; a given `from` is kept as it is.
+    to_only = (await gql(LISTS, {"to": "2014-02-28"}))["data"]["viewer"]["personalAccounts"][0]["bills"]
+    assert to_only["period"] == {"from": "2013-01-20", "to": "2014-02-28"}
+    given = (await gql(LISTS, {"from": "2014-01-01"}))["data"]["viewer"]["personalAccounts"][0]["bills"]
+    assert given["period"] == {"from": "2014-01-01", "to": "2014-05-26"} and given["totalCount"] == 4
 
 
 async def test_first_over_100_is_refused_at_the_top_level(world, db, gql):

@@ -5,7 +5,7 @@ import asyncio
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from tests.accounts.account_helpers import (
     ADD,
@@ -23,8 +23,8 @@ from tests.accounts.account_helpers import (
     sign_in,
 )
 from models import Account, ActivationRequest, AuditEntry
-from models.base import AccountStatus
-from resolvers.ids import global_id
+from models.base import AccountStatus, ActivationStatus
+from resolvers.ids import global_id, pk_of
 
 
 async def pending_ids(db) -> list[str]:
@@ -127,20 +127,90 @@ async def test_a_request_is_decided_once(world, gql, db):
     assert await outbox(db, kind="activation_rejected") == []
 
 
-async def test_concurrent_decisions_on_one_request_leave_one(world, gql, db):
-    await register(gql)
+async def _lock_waiters(db) -> int:
+    async with db.sessions() as s:
+        return (
+            await s.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        ).scalar_one()
+
+
+async def _until_lock_waiters(db, count: int) -> None:
+    for _ in range(5000):
+        if await _lock_waiters(db) >= count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never {count} sessions waiting for the request's lock")
+
+
+async def _decide_queued(db, gql, request_id: str, decisions: list[str]) -> list[dict]:
+    """Each decision in its own request and session, queued in this order on the request's
+    row lock (held meanwhile by another session), then all let go at once."""
+    admin = await admin_token(gql)
+    documents = {
+        "approve": (APPROVE, {"id": request_id}),
+        "reject": (REJECT, {"id": request_id, "reason": "Не збігається"}),
+    }
+    pk = pk_of(request_id, "ActivationRequest")
+    async with db.sessions() as blocker:
+        await blocker.begin()
+        await blocker.execute(select(ActivationRequest.id).where(ActivationRequest.id == pk).with_for_update())
+        tasks = []
+        for i, decision in enumerate(decisions, start=1):
+            document, variables = documents[decision]
+            tasks.append(asyncio.create_task(gql(document, variables, token=admin)))
+            await _until_lock_waiters(db, i)
+        await blocker.commit()
+    results = await asyncio.gather(*tasks)
+    return [next(iter(r["data"].values())) for r in results]
+
+
+@pytest.mark.parametrize(
+    "decisions",
+    [["reject", "approve"], ["approve", "reject"], ["reject", "reject"], ["approve", "reject", "approve"],
+     ["reject", "approve", "approve"]],
+)
+async def test_concurrent_decisions_on_one_request_leave_one(world, gql, db, decisions):
+    await register(gql, login="petrenko", email="petrenko@example.com")
+    [request_id] = await pending_ids(db)
+    payloads = await _decide_queued(db, gql, request_id, decisions)
+    winners = [p for p in payloads if p["__typename"] == "ActivationDecideSuccess"]
+    assert len(winners) == 1, payloads
+    assert [p.get("code") for p in payloads if p is not winners[0]] == ["ACTIVATION_ALREADY_DECIDED"] * (
+        len(decisions) - 1
+    ), payloads
+    approved, rejected = await outbox(db, kind="activation_approved"), await outbox(db, kind="activation_rejected")
+    async with db.sessions() as s:
+        login = (await s.execute(select(Account).where(Account.login == "petrenko"))).scalar_one_or_none()
+    if winners[0]["request"]["status"] == "APPROVED":
+        assert (len(approved), len(rejected), login.status) == (1, 0, AccountStatus.ACTIVE)
+    else:
+        assert (len(approved), len(rejected), login) == (0, 1, None)
+
+
+async def test_a_rejected_registration_answers_already_decided_after_its_login_is_gone(world, gql, db):
+    await register(gql, login="petrenko", email="petrenko@example.com")
     [request_id] = await pending_ids(db)
     admin = await admin_token(gql)
-    results = await asyncio.gather(
-        gql(APPROVE, {"id": request_id}, token=admin),
-        gql(REJECT, {"id": request_id, "reason": "Не збігається"}, token=admin),
-        gql(APPROVE, {"id": request_id}, token=admin),
-    )
-    payloads = [next(iter(r["data"].values())) for r in results]
-    assert sorted(p["__typename"] for p in payloads) == ["ActivationDecideSuccess", "OperationError", "OperationError"]
-    assert {p["code"] for p in payloads if p["__typename"] == "OperationError"} == {"ACTIVATION_ALREADY_DECIDED"}
-    decided = len(await outbox(db, kind="activation_approved")) + len(await outbox(db, kind="activation_rejected"))
-    assert decided == 1
+    first = (await gql(REJECT, {"id": request_id, "reason": "Не збігається"}, token=admin))["data"]["activationReject"]
+    assert first["__typename"] == "ActivationDecideSuccess"
+    for document, variables in [(REJECT, {"id": request_id, "reason": "ще раз"}), (APPROVE, {"id": request_id})]:
+        again = next(iter((await gql(document, variables, token=admin))["data"].values()))
+        assert (again["__typename"], again["code"]) == ("OperationError", "ACTIVATION_ALREADY_DECIDED"), again
+    # The request stays as the decision's record, without its login, and nothing more was sent.
+    async with db.sessions() as s:
+        row = (await s.execute(select(ActivationRequest))).scalar_one()
+    assert (row.status, row.account_id, row.rejection_reason) == (ActivationStatus.REJECTED, None, "Не збігається")
+    assert len(await outbox(db, kind="activation_rejected")) == 1
+    assert await outbox(db, kind="activation_approved") == []
+    # With no login to name it is in no list and no node (Account is non-null there).
+    assert (await gql(QUEUE, token=admin))["data"]["activationRequests"]["totalCount"] == 0
+    node = await gql("query($id: ID!) { node(id: $id) { id } }", {"id": request_id}, token=admin)
+    assert node == {"data": {"node": None}}
 
 
 async def test_rejecting_a_registration_removes_the_pending_login(world, gql, db):

@@ -118,9 +118,22 @@ async def test_first_over_100_and_bad_cursors_are_bad_user_input(world, db, gql)
     ]
     for variables in ({"first": 101}, {"first": -1}, *({"after": c} for c in cursors)):
         assert codes(await gql(REGISTRY, variables, headers=api(key))) == {"BAD_USER_INPUT"}, variables
-    assert codes(await gql(REGISTRY, {"from": "2014-05-02", "to": "2014-05-01"}, headers=api(key))) == {
-        "BAD_USER_INPUT"
-    }
+
+
+async def test_from_after_to_is_an_empty_registry_with_an_error_on_it(world, db, gql):
+    key = await client_make(db)
+    await account_make(db)
+    await post(gql, key, transactionId="P1", paidAt="2014-05-01T12:00:00+03:00")
+    result = await gql(
+        REGISTRY, {"from": "2014-05-02", "to": "2014-05-01"}, headers={**api(key), "accept-language": "en"}
+    )
+    assert result["data"]["aggregatorPayments"]["totalCount"] == 0
+    assert result["data"]["aggregatorPayments"]["period"] == {"from": "2014-05-02", "to": "2014-05-01"}
+    assert result["errors"] == [{
+        "message": "The period's start (`from`) is after its end (`to`).",
+        "path": ["aggregatorPayments"],
+        "extensions": {"code": "BAD_USER_INPUT"},
+    }]
 
 
 @pytest.mark.parametrize(("start", "end"), [("0001-01-01", "0001-12-31"), ("9999-01-01", "9999-12-31")])

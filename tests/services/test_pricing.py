@@ -18,6 +18,7 @@ from services.pricing import (
     TariffBlock,
     TariffMode,
     TariffVersion,
+    consumption_by_month,
     price_consumption,
     sainte_lague,
     zone_coefficients,
@@ -577,3 +578,63 @@ def test_former_non_monotone_cases(prev, cur, kwh, less, more):
     b = price(prev, cur, {"TOTAL": kwh + 1})
     assert (a.unrounded_amount, b.unrounded_amount) == (less, more)
     assert b.unrounded_amount > a.unrounded_amount
+
+
+# --------------------------------------------------------------------------
+# Consumption by month: the bill lines' split of a reading, reused for charts
+
+DEMO_STARTS = [v.valid_from for v in DEMO_TARIFF_HISTORY]
+
+
+def months_of(prev: date, cur: date, kwh: int, starts=DEMO_STARTS) -> dict[date, int]:
+    return consumption_by_month(
+        period_start=prev + dt.timedelta(days=1), period_end=cur, kwh=kwh, tariff_starts=starts
+    )
+
+
+def test_months_of_the_golden_examples_are_their_lines():
+    # 27.05-10.06.2014: lines 24 + 9 kWh in May, 50 + 17 in June.
+    assert months_of(date(2014, 5, 26), date(2014, 6, 10), 100) == {date(2014, 5, 1): 33, date(2014, 6, 1): 67}
+    # Three parts of 13, 31 and 1 days: 46/108/3 for 157 kWh, 46/109/3 for 158.
+    assert months_of(date(2015, 2, 15), date(2015, 4, 1), 157) == {
+        date(2015, 2, 1): 46, date(2015, 3, 1): 108, date(2015, 4, 1): 3}
+    assert months_of(date(2015, 2, 15), date(2015, 4, 1), 158) == {
+        date(2015, 2, 1): 46, date(2015, 3, 1): 109, date(2015, 4, 1): 3}
+    # One month: all of it.
+    assert months_of(date(2014, 4, 27), date(2014, 4, 30), 12) == {date(2014, 4, 1): 12}
+
+
+def test_months_follow_the_parts_when_a_tariff_starts_mid_month():
+    # April 1-14 under one version, April 15-30 and May 1-10 under the next: the parts of
+    # 14, 16 and 10 days share 6 kWh 2/2/2, so April has 4 (sharing by months, 30 and 10
+    # days, would give it 5).
+    starts = [date(2014, 1, 1), date(2014, 4, 15)]
+    assert months_of(date(2014, 3, 31), date(2014, 5, 10), 6, starts) == {date(2014, 4, 1): 4, date(2014, 5, 1): 2}
+    # Days before any tariff are still shared (a chart of imported history needs no tariff).
+    assert months_of(date(2013, 12, 20), date(2014, 1, 11), 23, starts) == {date(2013, 12, 1): 12, date(2014, 1, 1): 11}
+
+
+def test_months_refuse_an_inverted_period():
+    with pytest.raises(ValueError):
+        consumption_by_month(period_start=date(2014, 5, 2), period_end=date(2014, 5, 1), kwh=1, tariff_starts=[])
+
+
+@prop
+@given(period=periods(), zones=zone_maps())
+def test_the_months_hold_the_kwh_each_tariff_version_has_on_the_bill(period, zones):
+    # Every demo version starts on the 1st, so each month is under one version: the months'
+    # kWh summed per version are exactly the bill lines' kWh of that version.
+    result = price(*period, zones)
+    months = consumption_by_month(
+        period_start=result.period_start, period_end=result.period_end, kwh=result.consumption,
+        tariff_starts=DEMO_STARTS,
+    )
+    assert sum(months.values()) == result.consumption and all(k >= 0 for k in months.values())
+    by_version: dict[date, int] = {}
+    for month, kwh in months.items():
+        version = max(start for start in DEMO_STARTS if start <= month)
+        by_version[version] = by_version.get(version, 0) + kwh
+    on_the_bill: dict[date, int] = {}
+    for line in result.lines:
+        on_the_bill[line.tariff_valid_from] = on_the_bill.get(line.tariff_valid_from, 0) + line.kwh
+    assert {v: k for v, k in by_version.items() if k} == on_the_bill

@@ -15,7 +15,7 @@ from services import activation, merge, password_reset, profile, registration
 from services.activation import Decision, LinkOutcome
 from services.errors import NotFound
 from services.merge import MergeOutcome
-from services.pagination import Page, paginate_ascending
+from services.pagination import Page
 from services.registration import RegistrationForm
 
 
@@ -191,8 +191,8 @@ async def activation_requests(
 ) -> tuple[Page[ActivationRequest], int]:
     """Admins' review queue, oldest first: a page and the total count (the field's permission
     admits admins only)."""
-    rows = await ctx.read(
-        lambda s: activation.activation_requests_list(session=s, status=status, res_code=res_code)
+    return await ctx.read(
+        lambda s: activation.activation_requests_page(
+            session=s, status=status, res_code=res_code, first=first, after=after
+        )
     )
-    page = paginate_ascending(rows, lambda r: (r.created_at, r.id), first=first, after=after)
-    return page, len(rows)

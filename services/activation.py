@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, exists, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
@@ -26,6 +26,7 @@ from services.account_fields import (
 from services.audit import audit_record
 from services.errors import NotFound, OperationRefused, Problems
 from services.evidence import evidence_verify
+from services.pagination import Page, cursor_encode, cursor_position, first_check
 
 REASON_MAX = 1000
 
@@ -268,26 +269,48 @@ async def personal_account_add(
     )
 
 
-async def activation_requests_list(
-    *, session: AsyncSession, status: ActivationStatus | None, res_code: str | None
-) -> list[ActivationRequest]:
-    """For admins: requests oldest first, by status and RES when given.
+async def activation_requests_page(
+    *,
+    session: AsyncSession,
+    status: ActivationStatus | None,
+    res_code: str | None,
+    first: int | None,
+    after: str | None,
+) -> tuple[Page[ActivationRequest], int]:
+    """For admins: a page of requests oldest first, by status and RES when given, and how many
+    there are; the page is read in SQL (keyset on created_at and id), never the whole queue.
 
     A rejected registration's request has no login left to show (the login went with it;
     the audit log names it), so it is not listed.
     """
-    query = (
-        select(ActivationRequest)
-        .where(ActivationRequest.account_id.is_not(None))
-        .order_by(ActivationRequest.created_at, ActivationRequest.id)
-    )
+    limit = first_check(first)
+    filters = [ActivationRequest.account_id.is_not(None)]
     if status is not None:
-        query = query.where(ActivationRequest.status == status)
+        filters.append(ActivationRequest.status == status)
     if res_code is not None:
-        query = query.join(Res, Res.id == ActivationRequest.res_id).where(
-            func.lower(Res.code) == res_code.strip().lower()
-        )
-    return list((await session.execute(query)).scalars().all())
+        filters.append(ActivationRequest.res_id.in_(select(Res.id).where(func.lower(Res.code) == res_code.strip().lower())))
+    key = tuple_(ActivationRequest.created_at, ActivationRequest.id)
+    query = select(ActivationRequest).where(*filters)
+    has_previous = False
+    if after is not None:
+        created_at, request_id = cursor_position(after, (dt.datetime.now(dt.UTC), 0))
+        position = tuple_(literal(created_at), literal(request_id))
+        query = query.where(key > position)
+        has_previous = (await session.execute(select(exists().where(*filters, key <= position)))).scalar_one()
+    rows = list(
+        (await session.execute(query.order_by(ActivationRequest.created_at, ActivationRequest.id).limit(limit + 1)))
+        .scalars()
+        .all()
+    )
+    total = (await session.execute(select(func.count()).select_from(ActivationRequest).where(*filters))).scalar_one()
+    chosen = rows[:limit]
+    page = Page(
+        rows=chosen,
+        cursors=[cursor_encode((r.created_at, r.id)) for r in chosen],
+        has_next=len(rows) > limit,
+        has_previous=has_previous,
+    )
+    return page, total
 
 
 async def _pending_locked(*, session: AsyncSession, request_id: int) -> tuple[ActivationRequest, Account]:

@@ -69,25 +69,10 @@ def paginate(rows: Sequence[T], key: Callable[[T], SortKey], *, first: int | Non
     )
 
 
-def paginate_ascending(
-    rows: Sequence[T], key: Callable[[T], SortKey], *, first: int | None, after: str | None
-) -> Page[T]:
-    """As `paginate`, for rows sorted by key ascending (oldest first, as admins work a queue)."""
-    limit = first_check(first)
-    start = 0
-    if after is not None:
-        marker = cursor_decode(after)
-        if rows:
-            position = _cursor_key(marker, key(rows[0]))
-            # Rows at or before the cursor's own key were on earlier pages.
-            start = next((i for i, r in enumerate(rows) if tuple(key(r)) > position), len(rows))
-    chosen = list(rows[start : start + limit])
-    return Page(
-        rows=chosen,
-        cursors=[cursor_encode(key(r)) for r in chosen],
-        has_next=start + limit < len(rows),
-        has_previous=start > 0,
-    )
+def cursor_position(cursor: str, like: SortKey) -> tuple:
+    """The sort key a cursor encodes, field by field in the types of `like` (for pages read
+    in SQL with `WHERE key > position`)."""
+    return _cursor_key(cursor_decode(cursor), like)
 
 
 def _cursor_key(marker: str, like: SortKey) -> tuple:

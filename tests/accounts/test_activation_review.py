@@ -303,3 +303,19 @@ async def test_approving_a_blocked_logins_request_does_not_unblock_it(world, gql
     [request_id] = await pending_ids(db)
     await gql(APPROVE, {"id": request_id}, token=await admin_token(gql))
     assert (await sign_in(gql, "petrenko"))["code"] == "ACCOUNT_BLOCKED"
+
+
+async def test_the_queue_is_paged_in_sql_not_read_whole(world, gql, statements):
+    for i in range(5):
+        await register(gql, login=f"queued{i}", email=f"q{i}@example.com")
+    gql.token = await admin_token(gql)
+    with statements() as counted:
+        page = (await gql(QUEUE, {"status": "PENDING", "first": 2}))["data"]["activationRequests"]
+    assert page["totalCount"] == 5 and len(page["edges"]) == 2 and page["pageInfo"]["hasNextPage"] is True
+    listed = [s for s in counted.statements if "FROM activation_request" in s and "count(" not in s]
+    # One page and one more row (to know there is a next page), never the whole queue.
+    assert listed and all("LIMIT" in s for s in listed), listed
+    after = page["pageInfo"]["endCursor"]
+    rest = (await gql(QUEUE, {"status": "PENDING", "first": 10, "after": after}))["data"]["activationRequests"]
+    assert [e["node"]["account"]["login"] for e in rest["edges"]] == ["queued2", "queued3", "queued4"]
+    assert rest["pageInfo"]["hasPreviousPage"] is True and rest["pageInfo"]["hasNextPage"] is False

@@ -291,8 +291,8 @@ def create_app(settings: Settings) -> Starlette:
         tasks: list[asyncio.Task] = []
         stop = asyncio.Event()
         if settings.run_workers:
-            from mail.sender import outbox_worker
-            from services.reconciliation import reconciliation_worker
+            from workers.outbox import outbox_worker
+            from workers.reconciliation import reconciliation_worker
 
             tasks.append(asyncio.create_task(outbox_worker(db, settings, stop), name="outbox"))
             tasks.append(asyncio.create_task(reconciliation_worker(db, settings, stop), name="reconciliation"))

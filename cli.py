@@ -206,8 +206,8 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     """The background work of a deployment: sending mail and reconciling card payments."""
-    from mail.sender import outbox_worker
-    from services.reconciliation import reconciliation_worker
+    from workers.outbox import outbox_worker
+    from workers.reconciliation import reconciliation_worker
 
     async def work(db: Database) -> None:
         stop = asyncio.Event()

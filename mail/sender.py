@@ -1,4 +1,5 @@
-"""The outbox sender: takes due letters from the outbox and hands them to SMTP.
+"""The outbox sender: takes a due letter from the outbox and hands it to SMTP (the rounds
+and the loop are workers/outbox.py's).
 
 Each letter is claimed in its own short transaction: lock the row
 (`FOR UPDATE SKIP LOCKED`, so concurrent workers never take the same letter),
@@ -27,26 +28,22 @@ from typing import Protocol
 
 import aiosmtplib
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
-from db import Database
 from mail.outbox import outbox_backlog
 from models.base import OutboxStatus
 from models.outbox import OutboxMessage
 
 __all__ = [
-    "FolderTransport", "Mail", "SmtpTransport", "Transport", "mail_message",
-    "outbox_backlog", "outbox_deliver_due", "outbox_worker", "transport_for",
+    "FolderTransport", "Mail", "SmtpTransport", "Transport", "letter_deliver", "mail_message",
+    "outbox_backlog", "transport_for",
 ]
 
 log = logging.getLogger(f"cabinet.{__name__}")
 
 # The longest wait between two attempts, however many failed.
 MAX_RETRY_DELAY = dt.timedelta(hours=6)
-# Letters per round; a full round is followed at once by the next one.
-ROUND_LIMIT = 50
-# The longest pause after rounds that failed (the database being away).
-MAX_ERROR_PAUSE = 60.0
 
 
 @dataclass(frozen=True)
@@ -172,60 +169,29 @@ def transport_for(settings: Settings) -> Transport:
     return FolderTransport(settings.mail_dir, mail_from=settings.mail_from)
 
 
-async def outbox_deliver_due(
+async def letter_deliver(
     *,
-    db: Database,
-    settings: Settings,
-    transport: Transport,
-    now: dt.datetime | None = None,
-    limit: int = ROUND_LIMIT,
-    stop: asyncio.Event | None = None,
-) -> int:
-    """Send up to `limit` due letters, one transaction each; returns how many were sent.
-
-    A failed letter is backed off and the round goes on with the others. A
-    letter is tried at most once per round, even when its retry is due at once.
-    """
-    tried: list[int] = []
-    sent = 0
-    try:
-        while len(tried) < limit and not (stop is not None and stop.is_set()):
-            outcome = await _deliver_next(
-                db=db, settings=settings, transport=transport, now=now, tried=tried
-            )
-            if outcome is None:
-                break
-            row_id, delivered = outcome
-            tried.append(row_id)
-            sent += delivered
-    finally:
-        await transport.close()
-    return sent
-
-
-async def _deliver_next(
-    *,
-    db: Database,
+    session: AsyncSession,
     settings: Settings,
     transport: Transport,
     now: dt.datetime | None,
     tried: list[int],
 ) -> tuple[int, bool] | None:
-    """Claim, send and settle one due letter; None when none is left for this round."""
-    async with db.transaction() as session:
-        row = (await session.execute(_claim_query(_now(now), tried))).scalar_one_or_none()
-        if row is None:
-            return None
-        row.attempts += 1
-        try:
-            await transport.send(_mail(row))
-        except Exception as error:  # any failure of this letter is its own, never the round's
-            _record_failure(row, error=error, settings=settings, moment=_now(now))
-            return row.id, False
-        # If the commit below never happens, the letter is sent again: see the module doc.
-        row.status = OutboxStatus.SENT
-        row.sent_at = _now(now)
-        return row.id, True
+    """Claim, send and settle one due letter in the caller's transaction (it commits); None
+    when none is left for this round. The caller's commit is what makes a sent letter SENT."""
+    row = (await session.execute(_claim_query(_now(now), tried))).scalar_one_or_none()
+    if row is None:
+        return None
+    row.attempts += 1
+    try:
+        await transport.send(_mail(row))
+    except Exception as error:  # any failure of this letter is its own, never the round's
+        _record_failure(row, error=error, settings=settings, moment=_now(now))
+        return row.id, False
+    # If the commit never happens, the letter is sent again: see the module doc.
+    row.status = OutboxStatus.SENT
+    row.sent_at = _now(now)
+    return row.id, True
 
 
 def _claim_query(moment: dt.datetime, tried: list[int]):
@@ -268,38 +234,3 @@ def _mail(row: OutboxMessage) -> Mail:
 
 def _now(now: dt.datetime | None) -> dt.datetime:
     return now if now is not None else dt.datetime.now(dt.UTC)
-
-
-async def outbox_worker(db: Database, settings: Settings, stop: asyncio.Event) -> None:
-    """Send due mail until `stop` is set; a failed round is logged and the loop goes on."""
-    transport = transport_for(settings)
-    log.info("outbox worker started: %r", transport)
-    failures = 0
-    while not stop.is_set():
-        try:
-            sent = await outbox_deliver_due(
-                db=db, settings=settings, transport=transport, limit=ROUND_LIMIT, stop=stop
-            )
-            failures = 0
-        except Exception:
-            failures += 1
-            sent = 0
-            log.exception("outbox round failed (%s in a row)", failures)
-        if sent:
-            log.info("outbox: %s letters sent", sent)
-        if sent < ROUND_LIMIT:  # nothing more is due now; a full round goes straight on
-            await _pause(stop, _idle_pause(settings, failures))
-    log.info("outbox worker stopped")
-
-
-def _idle_pause(settings: Settings, failures: int) -> float:
-    # Failing rounds (the database away) back off so the log is not flooded.
-    if not failures:
-        return settings.mail_poll_interval
-    return min(settings.mail_poll_interval * 2 ** min(failures, 10), MAX_ERROR_PAUSE)
-
-
-async def _pause(stop: asyncio.Event, seconds: float) -> None:
-    """Sleep, but wake as soon as `stop` is set."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)

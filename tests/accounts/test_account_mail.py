@@ -26,7 +26,8 @@ from tests.accounts.account_helpers import (
     registration,
     sign_in,
 )
-from mail.sender import outbox_deliver_due, transport_for
+from mail.sender import transport_for
+from workers.outbox import outbox_deliver_due
 from models.base import OutboxStatus
 
 

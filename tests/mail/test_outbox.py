@@ -24,11 +24,10 @@ from mail.sender import (
     Mail,
     SmtpTransport,
     mail_message,
-    outbox_deliver_due,
-    outbox_worker,
     retry_delay,
     transport_for,
 )
+from workers.outbox import outbox_deliver_due, outbox_worker
 from mail.templates import PARAMS, TEMPLATES, mail_render
 from models import Account
 from models.base import AccountStatus, OutboxStatus

@@ -313,7 +313,7 @@ async def test_a_stale_status_after_success_changes_nothing(account, gql, http, 
 
 
 async def test_silent_leaves_it_to_the_status_api_and_reconciliation(account, gql, http, db, settings):
-    from services.reconciliation import reconciliation_round
+    from workers.reconciliation import reconciliation_round
 
     checkout = await start(gql, account)
     await pay(http, checkout, query="?sync=1&silent=1")

@@ -87,7 +87,7 @@ async def test_with_a_pinned_business_date_the_payment_the_bank_and_the_mail_sha
 
 
 async def test_a_cancelled_payment_paid_on_the_still_open_bank_page_is_credited_by_reconciliation(account, gql, http, db, settings):
-    from services.reconciliation import reconciliation_round
+    from workers.reconciliation import reconciliation_round
 
     checkout = await start(gql, account)
     page = await card_page(http, checkout)  # the bank's tab is open…

@@ -52,8 +52,9 @@ from pdf import (
 from pdf import BillLine as BillLineData
 from pdf import Meter as MeterData
 from pdf.labels import purpose as purpose_text
-from services.ledger import BILL_COLUMNS, PAYMENT_COLUMNS, ledger_build, ledgers_load, monthly_consumption
+from services.ledger import BILL_COLUMNS, PAYMENT_COLUMNS, consumption_by_month, ledger_build, ledgers_load
 from services.periods import Period
+from services.tariffs import tariff_starts_load
 
 BILL = "bill"
 RECEIPT = "receipt"
@@ -316,19 +317,27 @@ def _months_back(day: dt.date, months: int) -> dt.date:
 async def consumption_history(
     *, session: AsyncSession, personal_account_id: int, day: dt.date
 ) -> tuple[MonthKwh, ...]:
-    """kWh by the month the readings were taken, the twelve months up to the day (gaps are 0)."""
+    """kWh by month, the twelve months up to the day (gaps are 0): each reading split over the
+    months of the days it covers as its bill lines split it, the rule of the API's
+    monthlyConsumption (services.ledger.consumption_by_month)."""
     start = _months_back(day, 11)
     readings = (
         await session.execute(
-            select(MeterReading.id, MeterReading.taken_on, MeterReading.consumption).where(
-                MeterReading.personal_account_id == personal_account_id,
-                MeterReading.taken_on >= start,
-                MeterReading.taken_on <= day,
+            select(MeterReading.id, MeterReading.meter_id, MeterReading.taken_on, MeterReading.consumption)
+            .where(MeterReading.personal_account_id == personal_account_id, MeterReading.taken_on <= day)
+            .order_by(MeterReading.taken_on)
+        )
+    ).all()
+    bills = (
+        await session.execute(
+            select(*BILL_COLUMNS).where(
+                Bill.personal_account_id == personal_account_id, Bill.reading_id.is_not(None), Bill.issued_on <= day
             )
         )
     ).all()
-    ledger = ledger_build([], [])  # the chart wants kWh only, not the amounts billed
-    by_month = {m.month: m.kwh for m in monthly_consumption(readings, ledger, period=Period(start, day))}
+    starts = await tariff_starts_load(session=session)
+    months = consumption_by_month(readings, ledger_build(bills, []), period=Period(start, day), tariff_starts=starts)
+    by_month = {m.month: m.kwh for m in months}
     return tuple(MonthKwh(month, by_month.get(month, 0)) for month in (_months_back(day, 11 - i) for i in range(12)))
 
 

@@ -193,22 +193,6 @@ class MonthConsumption:
     amount: Decimal
 
 
-def monthly_consumption(readings: Sequence[Row], ledger: Ledger, *, period: Period) -> list[MonthConsumption]:
-    """kWh of the readings taken in each month of the period, and the bills they formed, each
-    reading whole in the month it was taken (the bill PDF's chart; the API's is
-    consumption_by_month, split like the bill lines)."""
-    billed = {b.reading_id: b.amount for b in ledger.bills if b.reading_id is not None}
-    months: dict[dt.date, list] = {}
-    for reading in readings:
-        if reading.consumption is None or not period.holds(reading.taken_on):
-            continue
-        month = reading.taken_on.replace(day=1)
-        totals = months.setdefault(month, [0, Decimal("0.00")])
-        totals[0] += reading.consumption
-        totals[1] += billed.get(reading.id, Decimal("0.00"))
-    return [MonthConsumption(m, kwh, amount) for m, (kwh, amount) in sorted(months.items())]
-
-
 def consumption_by_month(
     readings: Sequence[Row], ledger: Ledger, *, period: Period, tariff_starts: Sequence[dt.date]
 ) -> list[MonthConsumption]:

@@ -33,19 +33,22 @@ def _group(rows: Sequence[Row], key: str) -> dict[int, list[Row]]:
     return grouped
 
 
+# What the read side shows of a personal account (its RES by code).
+PERSONAL_ACCOUNT_COLUMNS = (
+    PersonalAccount.id,
+    PersonalAccount.number,
+    PersonalAccount.holder_name,
+    PersonalAccount.address,
+    PersonalAccount.res_id,
+    Res.code.label("res_code"),
+)
+
+
 async def linked_personal_accounts(*, session: AsyncSession, account_ids: Sequence[int]) -> dict[int, list[Row]]:
     """The personal accounts linked to each login (by its approved requests), in link order."""
     rows = (
         await session.execute(
-            select(
-                ActivationRequest.account_id.label("linked_to"),
-                PersonalAccount.id,
-                PersonalAccount.number,
-                PersonalAccount.holder_name,
-                PersonalAccount.address,
-                PersonalAccount.res_id,
-                Res.code.label("res_code"),
-            )
+            select(ActivationRequest.account_id.label("linked_to"), *PERSONAL_ACCOUNT_COLUMNS)
             .join(PersonalAccount, PersonalAccount.id == ActivationRequest.personal_account_id)
             .join(Res, Res.id == PersonalAccount.res_id)
             .where(
@@ -65,14 +68,7 @@ async def linked_personal_accounts(*, session: AsyncSession, account_ids: Sequen
 async def personal_accounts_get(*, session: AsyncSession, ids: Sequence[int]) -> dict[int, Row]:
     rows = (
         await session.execute(
-            select(
-                PersonalAccount.id,
-                PersonalAccount.number,
-                PersonalAccount.holder_name,
-                PersonalAccount.address,
-                PersonalAccount.res_id,
-                Res.code.label("res_code"),
-            )
+            select(*PERSONAL_ACCOUNT_COLUMNS)
             .join(Res, Res.id == PersonalAccount.res_id)
             .where(PersonalAccount.id.in_(list(ids)))
         )

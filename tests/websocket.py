@@ -16,17 +16,22 @@ from tests.live import serve
 from tests.payments.test_card_payments import START, start_input
 
 
-@pytest.fixture
-async def world(db, settings, gql):
-    """A served app, lysenko's token and one of his card payments."""
-    from app import create_app
-
+async def card_payment_started(db, settings, gql) -> dict:
+    """Lysenko signed in (gql carries his token) with a card payment started: paymentStart's payload."""
     await demo_basics(db, settings)
     async with db.transaction() as s:
         pa = await personal_account_make(s, number="8100001", login="lysenko")
         await history_make(s, personal_account_id=pa, bills=3, start_number=71_000_000)
     await gql.sign_in("lysenko", DEMO_PASSWORD)
-    started = (await gql(START, start_input(global_id("PersonalAccount", pa))))["data"]["paymentStart"]
+    return (await gql(START, start_input(global_id("PersonalAccount", pa))))["data"]["paymentStart"]
+
+
+@pytest.fixture
+async def world(db, settings, gql):
+    """A served app, lysenko's token and one of his card payments."""
+    from app import create_app
+
+    started = await card_payment_started(db, settings, gql)
     with serve(lambda: create_app(settings), factory=True) as base:
         yield {"base": base, "token": gql.token, "payment": started["payment"]["id"]}
 

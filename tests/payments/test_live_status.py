@@ -17,11 +17,10 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.builders import history_make, personal_account_make
-from services.demo import DEMO_PASSWORD, demo_basics
-from resolvers.ids import global_id
+from services.demo import DEMO_PASSWORD
 from tests.live import free_socket
-from tests.payments.test_card_payments import START, bank_message, callback, form_params, start_input
+from tests.websocket import card_payment_started
+from tests.payments.test_card_payments import bank_message, callback, form_params
 
 SUBSCRIBE = "subscription($id: ID!) { internetPaymentUpdated(id: $id) { number status confirmedAt } }"
 
@@ -68,12 +67,7 @@ def second_process(settings):
 
 @pytest.fixture
 async def payment(db, settings, gql):
-    await demo_basics(db, settings)
-    async with db.transaction() as s:
-        pa = await personal_account_make(s, number="8100001", login="lysenko")
-        await history_make(s, personal_account_id=pa, bills=3, start_number=71_000_000)
-    await gql.sign_in("lysenko", DEMO_PASSWORD)
-    started = (await gql(START, start_input(global_id("PersonalAccount", pa))))["data"]["paymentStart"]
+    started = await card_payment_started(db, settings, gql)
     return started["payment"]["id"], form_params(started["checkout"])
 
 

@@ -106,8 +106,8 @@ async def prepare(server: BenchServer, size: int, url: str, sample: int, documen
                 ids[:20])
         ]
         # The PDFs are rendered on their first GET: forget earlier runs' copies.
-        await conn.execute("DELETE FROM document WHERE key = ANY($1::text[])",
-                           [f"bill:{pk}" for pk in prepared.pdf_bill_ids])
+        await conn.execute("DELETE FROM document WHERE key LIKE 'bill:%' AND split_part(key, ':', 2)::bigint = ANY($1::bigint[])",
+                           prepared.pdf_bill_ids)
         prepared.extra_files = {
             "submit": world.write_lines(folder / "submit.txt", await world.submit_lines(conn, submit_tokens)),
             "token": world.write_lines(folder / "token-create.txt", world.token_create_lines(login_ids, BENCH_PASSWORD)),

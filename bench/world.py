@@ -93,7 +93,8 @@ async def reset(conn: asyncpg.Connection, accounts: int) -> None:
         # referenced by unindexed columns, e.g. payment.bill_id, which would be scanned per row).
         await conn.execute("SET LOCAL session_replication_role = replica")
         await conn.execute("DELETE FROM bill_line WHERE bill_id > $1", last_bill)
-        await conn.execute("DELETE FROM document WHERE key LIKE 'bill:%' AND substr(key, 6)::bigint > $1", last_bill)
+        # A bill's render is stored as "bill:<id>" or "bill:<id>:<day>:<amount due>" (services/documents.py).
+        await conn.execute("DELETE FROM document WHERE key LIKE 'bill:%' AND split_part(key, ':', 2)::bigint > $1", last_bill)
         await conn.execute("DELETE FROM bill WHERE id > $1", last_bill)
         await conn.execute("DELETE FROM meter_reading WHERE id > $1", last_reading)
         await conn.execute("UPDATE bill_number_counter SET last_number = (SELECT max(number) FROM bill)")

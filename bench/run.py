@@ -1,25 +1,29 @@
-"""`make bench`: the main screen against its floor and a peer, side by side, in one run.
+"""`make bench`: a set of documents (bench/world.py's DOCUMENTS), each against its floor and a
+peer, side by side, in one run.
 
-    .venv/bin/python -m bench.run [--sizes 10000,200000] [--workers 2] [--seconds 8] [--no-peer] [--no-documents]
+    .venv/bin/python -m bench.run [--sizes 10000,200000] [--workers 2] [--seconds 8] [--seconds-others 4]
+                                  [--documents main-screen,mobile] [--no-peer] [--no-documents]
 
 1. Data sets made inside PostgreSQL (bench/datagen.py), kept in var/bench between runs.
-2. For the largest size, three contenders on the same server and settings, each started as
-   production would start it (2 worker processes) and driven by wrk on the same machine:
-   the app (GraphQL), the floor (one SQL statement, bench/floor.py) and PostGraphile v4.
-   For each: the closed-loop maximum, the highest fixed rate whose p95 stays under 50 ms,
-   p50/p95/p99 at three fixed rates shared by all, SQL statements and CPU per request.
-3. The app's writes and documents: meterReadingSubmit (exactly once checked afterwards),
+2. In process, per size and document: the app's answers against the floor's JSON (equal), and
+   every statement the app runs EXPLAINed (bench/answers.py).
+3. For the largest size, on the same server and settings, each contender started as production
+   would start it (2 worker processes) and driven by wrk on the same machine: the app with the
+   general executor (CABINET_FAST_PATHS=0), the app's main-screen fast path, the floor (one SQL
+   statement per document, bench/floor.py) and PostGraphile v4. Per document: the closed-loop
+   maximum, the highest fixed rate whose p95 stays under 50 ms, p50/p95/p99 at three fixed
+   rates shared by all, SQL statements and CPU per request; PostGraphile's figures checked.
+4. The app's writes and documents: meterReadingSubmit (exactly once checked afterwards),
    tokenCreate, cached PDF serving, and bench/documents.py's in-process figures.
-4. Growth: medians at every size at one fixed rate, and the plans of every statement the
-   main screen runs (index access only).
-The table is printed and saved to var/bench/report.md; the raw figures to var/bench/report.json.
+5. Growth: each document's median at every size at one fixed rate, with its plans.
+The tables are printed and saved to var/bench/report.md (bench/report.py); the raw figures to
+var/bench/report.json.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import datetime as dt
-import hashlib
 import json
 import os
 import platform
@@ -38,16 +42,17 @@ if os.environ.get("BENCH_APP_FROM"):  # --app-from: measure another copy of the 
 
 from bench import world  # noqa: E402
 from bench.datagen import BENCH_PASSWORD, BUSINESS_DATE, bytes_per_account_estimate, dataset_ensure  # noqa: E402
+from bench.answers import peer_check, plans_and_answers  # noqa: E402
 from bench.load import Result, Server, node_server, uvicorn_server, wrk  # noqa: E402
 from bench.pg import BenchServer, database_of, dsn, free_disk_bytes, with_database  # noqa: E402
+from bench.report import dump, report  # noqa: E402
 
 DATA = ROOT / "var" / "bench"
 NODE_DIR = ROOT / "bench" / ".node"
 PEER_DIR = ROOT / "bench" / "postgraphile"
 DOCUMENT_SECRET = "bench-document-link-secret-not-for-production"
 P95_TARGET_MS = 50.0
-PORTS = {"app": 8101, "floor": 8102, "peer": 8103}
-SMALL_TABLES = {"res", "oblast", "tariff", "tariff_block", "terms", "bill_number_counter", "api_client"}
+PORTS = {"app": 8101, "floor": 8102, "peer": 8103, "fast": 8104}
 
 
 def log(message: str) -> None:
@@ -72,14 +77,15 @@ class Prepared:
     def __init__(self, size: int, url: str) -> None:
         self.size = size
         self.url = url
-        self.files: dict[str, Path] = {}
-        self.screen_ids: list[int] = []
-        self.tokens: dict[int, str] = {}
+        self.files: dict[tuple[str, str], Path] = {}  # (contender, document slug) -> request lines
+        self.extra_files: dict[str, Path] = {}
+        self.logins: list[world.Login] = []
+        self.api_key = ""
         self.submit_ids: list[int] = []
         self.pdf_bill_ids: list[int] = []
 
 
-async def prepare(server: BenchServer, size: int, url: str, sample: int) -> Prepared:
+async def prepare(server: BenchServer, size: int, url: str, sample: int, documents: list[world.Document]) -> Prepared:
     prepared = Prepared(size, url)
     name = database_of(url)
     folder = DATA / "requests" / name
@@ -89,8 +95,7 @@ async def prepare(server: BenchServer, size: int, url: str, sample: int) -> Prep
         await world.reset(conn, size)
         await conn.execute((PEER_DIR / "schema.sql").read_text())
         ids = await world.sample(conn, min(sample, size), "screen")
-        prepared.screen_ids = ids
-        prepared.tokens = await world.sign_in(conn, ids)
+        prepared.logins = await world.logins_of(conn, await world.sign_in(conn, ids))
         submit_ids = await world.sample(conn, min(3000, size), "submit")
         prepared.submit_ids = submit_ids
         submit_tokens = await world.sign_in(conn, submit_ids)
@@ -101,25 +106,34 @@ async def prepare(server: BenchServer, size: int, url: str, sample: int) -> Prep
                 ids[:20])
         ]
         # The PDFs are rendered on their first GET: forget earlier runs' copies.
-        await conn.execute("DELETE FROM document WHERE key = ANY($1::text[])",
-                           [f"bill:{pk}" for pk in prepared.pdf_bill_ids])
-        prepared.files = {
-            "app": world.write_lines(folder / "main-screen.txt", world.main_screen_lines(prepared.tokens)),
-            "floor": world.write_lines(folder / "floor.txt", world.floor_lines(prepared.tokens)),
-            "peer": world.write_lines(folder / "peer.txt", world.peer_lines(ids)),
+        await conn.execute("DELETE FROM document WHERE key LIKE 'bill:%' AND split_part(key, ':', 2)::bigint = ANY($1::bigint[])",
+                           prepared.pdf_bill_ids)
+        prepared.extra_files = {
             "submit": world.write_lines(folder / "submit.txt", await world.submit_lines(conn, submit_tokens)),
             "token": world.write_lines(folder / "token-create.txt", world.token_create_lines(login_ids, BENCH_PASSWORD)),
         }
     finally:
         await conn.close()
+    prepared.api_key = await world.aggregator_key(url)
+    for doc in documents:
+        for contender_name, lines in (
+            ("app", world.app_lines(doc, prepared.logins, prepared.api_key)),
+            ("fast", world.app_lines(doc, prepared.logins, prepared.api_key, fast_path=True) if doc.fast_path else None),
+            ("floor", world.floor_lines(doc, prepared.logins, prepared.api_key)),
+            ("peer", world.peer_lines(doc, prepared.logins)),
+        ):
+            if lines is not None:
+                prepared.files[(contender_name, doc.slug)] = world.write_lines(folder / f"{contender_name}-{doc.slug}.txt", lines)
     return prepared
 
 
 # --- servers --------------------------------------------------------------------------------
 
-def app_env(url: str) -> dict[str, str]:
+def app_env(url: str, *, fast_paths: bool = False) -> dict[str, str]:
     return {
         "DATABASE_URL": url,
+        # The general executor for every document; the fast path of the main screen on its own server.
+        "CABINET_FAST_PATHS": "1" if fast_paths else "0",
         "CABINET_BUSINESS_DATE": BUSINESS_DATE.isoformat(),
         "CABINET_DOCUMENT_LINK_SECRET": DOCUMENT_SECRET,
         "CABINET_DOCUMENT_LINK_TTL": "PT2H",
@@ -147,17 +161,19 @@ async def end_leftovers(server: BenchServer, database: str) -> int:
 
 
 def contender(name: str, url: str, workers: int) -> Server:
-    env = app_env(url)
-    if name == "app":
-        return uvicorn_server("app", "bench.serve_app:create", PORTS["app"], env, workers, "/healthz")
+    """app: the general executor (fast paths off); fast: the same app with its fast paths on."""
+    if name in ("app", "fast"):
+        env = app_env(url, fast_paths=name == "fast")
+        return uvicorn_server(name, "bench.serve_app:create", PORTS[name], env, workers, "/healthz")
     if name == "floor":
-        return uvicorn_server("floor", "bench.floor:create", PORTS["floor"], env, workers, "/screen", b"{}")
+        return uvicorn_server("floor", "bench.floor:create", PORTS["floor"], app_env(url), workers, "/mobile", b"{}")
     return node_server("peer", PEER_DIR / "server.js", NODE_DIR / "node_modules", PORTS["peer"],
                        {"DATABASE_URL": dsn(url)}, workers)
 
 
-def contender_url(name: str) -> str:
-    return f"http://127.0.0.1:{PORTS[name]}" + ("/screen" if name == "floor" else "/graphql")
+def contender_base(name: str) -> str:
+    """Where wrk and the checks send a contender's requests (each line carries its path)."""
+    return f"http://127.0.0.1:{PORTS[name]}"
 
 
 def send_lines(base: str, file: Path, count: int) -> list[bytes]:
@@ -255,34 +271,41 @@ def fixed_seconds(rate: float, seconds: float) -> float:
     return min(max(seconds, 200 / rate), 3 * seconds)
 
 
-def measure_main(name: str, srv: Server, prepared: Prepared, args, db_pid, fixed_rates: list[int] | None,
-                 server: BenchServer) -> dict:
-    url = contender_url(name)
-    file = prepared.files[name]
-    database = database_of(prepared.url)
+def seconds_of(doc: world.Document, args) -> float:
+    """The main screen runs --seconds a step; the other documents --seconds-others, to keep the run short."""
+    return args.seconds if doc.main else args.seconds_others
+
+
+def measure(name: str, srv: Server, file: Path, seconds: float, db_pid, server: BenchServer, database: str) -> dict:
+    """One contender on one document: statements, the closed loop and the rate at p95 < 50 ms."""
+    base = contender_base(name)
     out: dict = {"load_before": os.getloadavg()[0]}
-    wrk(url, file, seconds=4, connections=8)  # warm-up: connections, caches, prepared statements
-    out["statements"] = asyncio.run(count_statements(server, database, url.rsplit("/", 1)[0], file))
-    sample = send_lines(url.rsplit("/", 1)[0], file, 1)[0]
+    wrk(base, file, seconds=max(2.0, seconds / 2), connections=8)  # warm-up: connections, caches, prepared statements
+    out["statements"] = asyncio.run(count_statements(server, database, base, file))
+    sample = send_lines(base, file, 1)[0]
     out["bytes"] = len(sample)
-    out["errors_in_answer"] = b'"errors"' in sample
-    probe = wrk(url, file, seconds=args.seconds, connections=16, cpu_of=srv.cpu, db_pid=db_pid)
+    out["errors_in_answer"] = b'"errors"' in sample or b'"UNAUTHENTICATED"' in sample
+    probe = wrk(base, file, seconds=seconds, connections=16, cpu_of=srv.cpu, db_pid=db_pid)
     out["closed"] = probe
-    log(f"    {name}: closed loop (16 connections) {probe.rate:.0f}/s, p50 {probe.p50:.1f} ms, p95 {probe.p95:.1f} ms")
-    rate, at_rate, tried = search_rate(url, file, args.seconds, db_pid, srv.cpu, probe.rate)
+    log(f"    {name}: closed loop (16 connections) {probe.rate:.0f}/s, p50 {probe.p50:.1f} ms, p95 {probe.p95:.1f} ms"
+        + (" — ERRORS IN THE ANSWER" if out["errors_in_answer"] else ""))
+    rate, at_rate, tried = search_rate(base, file, seconds, db_pid, srv.cpu, probe.rate)
     out["rate_p95"] = rate
     out["rate_p95_result"] = at_rate
     out["rate_tries"] = tried
     log(f"    {name}: {rate:.0f}/s at p95 < 50 ms (tried {', '.join(f'{r:.0f}/s p95 {p:.0f} ms' for r, p, _ in tried) or 'none'})")
     out["load_after"] = os.getloadavg()[0]
     out["fixed"] = {}
-    for r in fixed_rates or []:
-        result = wrk(url, file, seconds=fixed_seconds(r, args.seconds), connections=fixed_connections(r), rate=r, cpu_of=srv.cpu,
-                     db_pid=db_pid)
-        out["fixed"][r] = result
+    return out
+
+
+def fixed_runs(name: str, srv: Server, file: Path, seconds: float, rates: list[int], db_pid, into: dict) -> None:
+    for r in rates:
+        result = wrk(contender_base(name), file, seconds=fixed_seconds(r, seconds), connections=fixed_connections(r),
+                     rate=r, cpu_of=srv.cpu, db_pid=db_pid)
+        into[r] = result
         log(f"    {name}: {r}/s -> p50 {result.p50:.1f} p95 {result.p95:.1f} p99 {result.p99:.1f} ms"
             f"{' (saturated)' if result.saturated else ''}")
-    return out
 
 
 # --- the app's writes and documents ---------------------------------------------------------
@@ -385,15 +408,15 @@ def measure_app_extras(srv: Server, prepared: Prepared, args, db_pid, server: Be
             await conn.close()
 
     before = asyncio.run(counter())
-    submit = wrk(base + "/graphql", prepared.files["submit"], seconds=args.seconds, connections=8,
+    submit = wrk(base + "/graphql", prepared.extra_files["submit"], seconds=args.seconds, connections=8,
                  checks=['"replayed":false', '"replayed":true', '"__typename":"OperationError"',
                          '"__typename":"ValidationError"', '"errors":['],
                  cpu_of=srv.cpu, db_pid=db_pid)
     out["submit"] = submit
-    out["submit_check"] = submit_check(server, database, base, prepared.files["submit"], submit, before, 8)
+    out["submit_check"] = submit_check(server, database, base, prepared.extra_files["submit"], submit, before, 8)
     log(f"    meterReadingSubmit: {submit.rate:.0f}/s, p50 {submit.p50:.1f} ms; exactly once: "
         f"{'ok' if out['submit_check']['ok'] else 'FAILED ' + str(out['submit_check']['checks'])}")
-    token = wrk(base + "/graphql", prepared.files["token"], seconds=args.seconds, connections=4,
+    token = wrk(base + "/graphql", prepared.extra_files["token"], seconds=args.seconds, connections=4,
                 checks=['"TokenCreateSuccess"', '"code":'], cpu_of=srv.cpu, db_pid=db_pid)
     out["token"] = token
     log(f"    tokenCreate: {token.rate:.0f}/s, p50 {token.p50:.1f} ms, successes {token.checks[0]}/{token.requests}")
@@ -405,134 +428,13 @@ def measure_app_extras(srv: Server, prepared: Prepared, args, db_pid, server: Be
             response.read()
         first.append(time.perf_counter() - started)
     out["pdf_first"] = first
-    folder = prepared.files["app"].parent
+    folder = prepared.extra_files["submit"].parent
     pdf_file = world.write_lines(folder / "pdf.txt", [f"{link}\t\t" for link in links])
     pdf = wrk(base + "/documents", pdf_file, seconds=args.seconds, connections=8, cpu_of=srv.cpu, db_pid=db_pid)
     out["pdf"] = pdf
     log(f"    cached PDF: {pdf.rate:.0f}/s, p50 {pdf.p50:.1f} ms (first render over HTTP: median "
         f"{statistics.median(first) * 1000:.0f} ms)")
     return out
-
-
-# --- plans and answers (in process) ---------------------------------------------------------
-
-def _scans(plan: str) -> list[str]:
-    out = []
-    for line in plan.splitlines():
-        text = line.strip().lstrip("->").strip()
-        for kind in ("Index Only Scan", "Index Scan", "Bitmap Index Scan", "Seq Scan", "Bitmap Heap Scan"):
-            if text.startswith(kind):
-                out.append(text.split("  (")[0])
-                break
-    return out
-
-
-async def plans_and_answers(prepared: Prepared, compare: int = 20) -> dict:
-    """Run the main screen in process, capture its statements, EXPLAIN ANALYZE each; compare the
-    app's answers with the floor's for `compare` accounts."""
-    import asyncpg
-    import httpx
-    from sqlalchemy import event
-
-    from app import create_app
-    from config import Settings
-    from services.periods import year_before
-
-    from bench.floor import SCREEN_SQL
-
-    settings = Settings(database_url=prepared.url, business_date=BUSINESS_DATE)
-    app = create_app(settings)
-    captured: list[tuple[str, tuple]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        captured.append((statement, tuple(parameters or ())))
-
-    answers: dict[int, dict] = {}
-    mismatches: list[str] = []
-    conn = await asyncpg.connect(dsn(prepared.url), server_settings={"timezone": "UTC"})
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
-            ids = prepared.screen_ids[:compare]
-            for i, pa in enumerate(ids):
-                token = prepared.tokens[pa]
-                if i == 0:
-                    event.listen(app.state.db.engine.sync_engine, "before_cursor_execute", record)
-                response = await http.post("/graphql", json={"query": world.MAIN_SCREEN},
-                                           headers={"Authorization": f"Bearer {token}"})
-                if i == 0:
-                    event.remove(app.state.db.engine.sync_engine, "before_cursor_execute", record)
-                answer = response.json()
-                answers[pa] = answer
-                floor = json.loads(await conn.fetchval(
-                    SCREEN_SQL, hashlib.sha256(token.encode()).digest(), BUSINESS_DATE, year_before(BUSINESS_DATE)))
-                if floor != answer:
-                    mismatches.append(str(pa))
-        plans = []
-        for statement, params in captured:
-            head = statement.lstrip().split(None, 1)[0].upper()
-            if head not in ("SELECT", "WITH"):
-                plans.append({"sql": statement, "plan": "(not a query)", "scans": []})
-                continue
-            rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, SUMMARY ON) " + statement, *params)
-            text = "\n".join(r[0] for r in rows)
-            plans.append({"sql": statement, "plan": text, "scans": _scans(text)})
-        token = prepared.tokens[prepared.screen_ids[0]]
-        rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, SUMMARY ON) " + SCREEN_SQL,
-                                hashlib.sha256(token.encode()).digest(), BUSINESS_DATE, year_before(BUSINESS_DATE))
-        floor_plan = "\n".join(r[0] for r in rows)
-    finally:
-        await conn.close()
-        await app.state.db.dispose()
-    def seq_scans(scans):
-        return [s for s in scans if s.startswith("Seq Scan") and s.split(" on ")[1].split()[0] not in SMALL_TABLES]
-
-    return {
-        "statements": len(captured),
-        "plans": plans,
-        "floor_plan": floor_plan,
-        "index_only": all(not seq_scans(p["scans"]) for p in plans) and not seq_scans(_scans(floor_plan)),
-        "seq_scans": sorted({s for p in plans for s in seq_scans(p["scans"])} | set(seq_scans(_scans(floor_plan)))),
-        "answers": answers,
-        "floor_matches": (len(answers) - len(mismatches), len(answers)),
-        "mismatches": mismatches,
-    }
-
-
-def peer_check(answers: dict[int, dict], changed: set[int], count: int = 10) -> tuple[int, int, list[str]]:
-    """The peer's figures for the same accounts against the app's: debt, bill count and sum,
-    bill statuses and amounts due, payments and card payments. Accounts whose data the
-    meterReadingSubmit run changed after the app answered are left out."""
-    ok, problems = 0, []
-    chosen = [(pa, a) for pa, a in answers.items() if pa not in changed][:count]
-    for pa, app_answer in chosen:
-        # The app's default period may reach back past the year (an old unpaid bill): ask for the same.
-        start = app_answer["data"]["viewer"]["personalAccounts"][0]["bills"]["period"]["from"]
-        body = json.dumps({"query": world.PEER_SCREEN, "variables": {
-            "id": str(pa), "from": start, "to": BUSINESS_DATE.isoformat()}}).encode()
-        request = urllib.request.Request(contender_url("peer"), data=body, headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            peer = json.loads(response.read())
-        if "errors" in peer:
-            problems.append(f"{pa}: {peer['errors'][0].get('message')}")
-            continue
-        p = peer["data"]["personalAccountById"]
-        a = app_answer["data"]["viewer"]["personalAccounts"][0]
-        same = (
-            float(p["debtTotal"]) == float(a["debt"]["total"])
-            and p["bills"]["totalCount"] == a["bills"]["totalCount"]
-            and float(p["bills"]["aggregates"]["sum"]["amount"] or 0) == float(a["bills"]["totalAmount"])
-            and [(e["node"]["allocation"]["status"], float(e["node"]["allocation"]["amountDue"])) for e in p["bills"]["edges"]]
-            == [(e["node"]["status"], float(e["node"]["amountDue"])) for e in a["bills"]["edges"]]
-            and p["payments"]["totalCount"] == a["payments"]["totalCount"]
-            and p["internetPayments"]["totalCount"] == a["internetPayments"]["totalCount"]
-            and sum(len(e["node"]["lines"]["nodes"]) for e in p["bills"]["edges"])
-            == sum(len(e["node"]["lines"]) for e in a["bills"]["edges"])
-        )
-        if same:
-            ok += 1
-        else:
-            problems.append(f"{pa}: figures differ")
-    return ok, len(chosen), problems
 
 
 # --- documents.py ---------------------------------------------------------------------------
@@ -597,137 +499,6 @@ def app_source() -> str:
     return f"the working tree at {commit}" + (" with uncommitted changes" if dirty else "")
 
 
-def fmt_lat(r: Result | None) -> str:
-    if r is None:
-        return "—"
-    if r.requests == 0:
-        return "no answer within 10 s"
-    text = f"{r.p50:.1f} / {r.p95:.1f} / {r.p99:.1f}"
-    return text + (" (saturated)" if r.saturated else "")
-
-
-def ratio(a: float, b: float) -> str:
-    return f"{a / b:.2f}" if a and b else "—"
-
-
-def report(ctx: dict) -> str:
-    main = ctx["main"]
-    names = [n for n in ("app", "floor", "peer") if n in main]
-    title = {"app": "app (GraphQL)", "floor": "floor (1 SQL)", "peer": "PostGraphile v4"}
-    L = []
-    L.append(f"# Benchmark {ctx['started']}")
-    L.append("")
-    L.append(f"Machine: {ctx['machine']}; load average before the run {ctx['load_before']}, after {ctx['load_after']}.")
-    L.append(f"PostgreSQL {ctx['pg_version']} ({ctx['pg_where']}), the same settings for all: "
-             + ", ".join(f"{k}={v}" for k, v in ctx["pg_settings"].items()) + ".")
-    L.append(f"The app: {ctx['app_source']}, started by uvicorn through the production entry point "
-             "(asgi:app_factory).")
-    L.append(f"Each contender: {ctx['workers']} worker processes; load from wrk on the same machine "
-             f"(1 thread; {ctx['seconds']:.0f} s a run, fixed rates up to 3× longer; fixed rates open loop on 8-64 connections; "
-             f"\"saturated\" = the rate was not held); "
-             f"requests pick one of {ctx['sample']:,} signed-in logins at random.")
-    L.append("")
-    big = ctx["main_size"]
-    L.append(f"## Main screen, {big:,} personal accounts")
-    L.append("")
-    L.append("| | " + " | ".join(title[n] for n in names) + " |")
-    L.append("|---|" + "---|" * len(names))
-    L.append("| requests/s at p95 < 50 ms (fixed rate) | " + " | ".join(f"{main[n]['rate_p95']:.0f}" for n in names) + " |")
-    app_rate = main["app"]["rate_p95"]
-    L.append("| app ÷ contender | " + " | ".join("1.00" if n == "app" else ratio(app_rate, main[n]["rate_p95"]) for n in names) + " |")
-    L.append("| closed loop, 16 connections: requests/s | " + " | ".join(f"{main[n]['closed'].rate:.0f}" for n in names) + " |")
-    L.append("| closed loop: p50 / p95 / p99 ms | " + " | ".join(fmt_lat(main[n]["closed"]) for n in names) + " |")
-    for r in ctx["fixed_rates"]:
-        L.append(f"| at {r}/s: p50 / p95 / p99 ms | " + " | ".join(fmt_lat(main[n]["fixed"].get(r)) for n in names) + " |")
-    L.append("| SQL statements per request (server log) | " + " | ".join(
-        f"{main[n]['statements']:.1f}" if main[n]["statements"] is not None else "n/a" for n in names) + " |")
-    cpu_src = {n: main[n]["rate_p95_result"] or main[n]["closed"] for n in names}
-    def per(r: Result, which: str) -> str:
-        return f"{r.per_request_ms(which):.2f}" if r.requests else "—"
-
-    L.append("| CPU per request, server processes (ms) | " + " | ".join(per(cpu_src[n], "app") for n in names) + " |")
-    L.append("| CPU per request, PostgreSQL (ms) | " + " | ".join(per(cpu_src[n], "db") for n in names) + " |")
-    L.append("| other processes' CPU on the machine during those runs (cores of 2) | " + " | ".join(
-        f"{cpu_src[n].other_cores:.2f}" for n in names) + " |")
-    L.append("| answer size (bytes) | " + " | ".join(f"{main[n]['bytes']:,}" for n in names) + " |")
-    L.append("")
-    plans = ctx["plans"]
-    pm = plans[big]
-    L.append(f"Answers: the floor's JSON equals the app's for {pm['floor_matches'][0]}/{pm['floor_matches'][1]} accounts; "
-             + (f"PostGraphile's figures (debt, bills, statuses, amounts due, lines, payments) equal the app's for "
-                f"{ctx['peer_check'][0]}/{ctx['peer_check'][1]}." if ctx.get("peer_check") else "PostGraphile not run."))
-    L.append(f"The app runs {pm['statements']} {'query' if pm['statements'] == 1 else 'queries'} for one main screen (counted in the app; the server log "
-             "adds its BEGIN and ROLLBACK). PostGraphile checks no token (it is given the personal account's id); "
-             "the app and the floor do.")
-    L.append("")
-    L.append("## Growth: main screen median (p50 ms) at " + f"{ctx['growth_rate']}/s")
-    L.append("")
-    sizes = sorted(ctx["growth"])
-    L.append("| personal accounts | " + " | ".join(title[n] for n in names) + " | statements (app) | index access only |")
-    L.append("|---|" + "---|" * (len(names) + 2))
-    for size in sizes:
-        g = ctx["growth"][size]
-        p = plans[size]
-        L.append(f"| {size:,} | " + " | ".join((f"{g[n].p50:.1f}" if g[n].requests else "no answer") if n in g else "—"
-                                               for n in names)
-                 + f" | {p['statements']} | {'yes' if p['index_only'] else 'NO: ' + ', '.join(p['seq_scans'])} |")
-    L.append("")
-    L.append("Plans of every statement: var/bench/plans-<size>.txt.")
-    L.append("")
-    ex = ctx["extras"]
-    L.append(f"## Writes and documents (app, {big:,} accounts)")
-    L.append("")
-    L.append("| | requests/s | p50 / p95 / p99 ms | CPU/request app + PostgreSQL (ms) | notes |")
-    L.append("|---|---|---|---|---|")
-    s = ex["submit"]
-    sc = ex["submit_check"]
-    L.append(f"| meterReadingSubmit (8 connections) | {s.rate:.0f} | {fmt_lat(s)} | "
-             f"{s.per_request_ms('app'):.1f} + {s.per_request_ms('db'):.1f} | {sc['stored']} readings and bills stored, "
-             f"{sc['replayed']} answers were replays, {sc['replays_checked']} stored ones re-sent; exactly once: "
-             f"{'ok' if sc['ok'] else 'FAILED: ' + '; '.join(k for k, v in sc['checks'].items() if not v)} |")
-    t = ex["token"]
-    L.append(f"| tokenCreate (4 connections) | {t.rate:.0f} | {fmt_lat(t)} | "
-             f"{t.per_request_ms('app'):.1f} + {t.per_request_ms('db'):.1f} | Argon2id m=19 MiB, t=2; "
-             f"{t.checks[0]}/{t.requests} signed in |")
-    p = ex["pdf"]
-    L.append(f"| cached bill PDF, GET (8 connections) | {p.rate:.0f} | {fmt_lat(p)} | "
-             f"{p.per_request_ms('app'):.2f} + {p.per_request_ms('db'):.2f} | first render over HTTP: median "
-             f"{statistics.median(ex['pdf_first']) * 1000:.0f} ms |")
-    if ctx.get("documents_error"):
-        L.append("")
-        L.append(f"bench/documents.py failed: {ctx['documents_error']}")
-    if ctx.get("documents"):
-        L.append("")
-        L.append("bench/documents.py (one process, ASGI, no network):")
-        L.append("")
-        L.append("| | median | p95 | rate |")
-        L.append("|---|---|---|---|")
-        for name, value in ctx["documents"].items():
-            if isinstance(value, float):
-                L.append(f"| {name} | {value * 1000:.0f} ms | | |")
-            else:
-                v = sorted(value)
-                p95 = v[min(len(v) - 1, int(len(v) * 0.95))]
-                L.append(f"| {name} | {statistics.median(v) * 1000:.1f} ms | {p95 * 1000:.1f} ms | {len(v) / sum(v):.1f}/s |")
-    L.append("")
-    L.append(f"Run took {ctx['took']:.0f} s.")
-    return "\n".join(L) + "\n"
-
-
-def dump(ctx: dict) -> dict:
-    def conv(v):
-        if isinstance(v, Result):
-            return {k: getattr(v, k) for k in ("requests", "seconds", "rate", "p50", "p90", "p95", "p99", "max",
-                                                "errors", "late", "sends", "target", "checks", "app_cpu", "db_cpu", "wrk_cpu", "other_cpu")}
-        if isinstance(v, dict):
-            return {str(k): conv(x) for k, x in v.items() if k not in ("answers", "plans")}
-        if isinstance(v, (list, tuple)):
-            return [conv(x) for x in v]
-        return v
-
-    return conv(ctx)
-
-
 # --- main -----------------------------------------------------------------------------------
 
 def node_ready() -> None:
@@ -752,13 +523,77 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+def measure_size(size: int, prepared: Prepared, documents: list[world.Document], contenders: list[str], args, db_pid,
+                 server: BenchServer, log_dir: Path, ctx: dict) -> dict:
+    """The largest size: every contender on every document (the app first: its rate sets each
+    document's fixed rates), the app's writes and documents, PostGraphile's figures checked."""
+    results: dict = {d.slug: {} for d in documents}
+    database = database_of(prepared.url)
+    for name in contenders:
+        asyncio.run(end_leftovers(server, database))
+        srv = contender(name, prepared.url, args.workers)
+        srv.start(log_dir)
+        try:
+            for doc in documents:
+                if (name, doc.slug) not in prepared.files:
+                    continue
+                log(f"  {doc.title} — {name}")
+                file = prepared.files[(name, doc.slug)]
+                seconds = seconds_of(doc, args)
+                out = measure(name, srv, file, seconds, db_pid, server, database)
+                if name == "app":
+                    base = out["rate_p95"] or out["closed"].rate * 0.5
+                    ctx["fixed_rates"][doc.slug] = sorted({nice(base * f) for f in (0.25, 0.5, 0.9)})
+                fixed_runs(name, srv, file, seconds, ctx["fixed_rates"].get(doc.slug, []), db_pid, out["fixed"])
+                results[doc.slug][name] = out
+            if name == "app":
+                log("  writes and documents (app)")
+                ctx["extras"] = measure_app_extras(srv, prepared, args, db_pid, server)
+            if name == "peer":
+                ctx["peer_check"] = {}
+                for doc in documents:
+                    check = peer_check(doc, ctx["plans"][size][doc.slug]["app"]["answers"], prepared.logins,
+                                       set(prepared.submit_ids), contender_base("peer"))
+                    ctx["peer_check"][doc.slug] = check
+                    log(f"    {doc.slug}: PostGraphile's figures match the app's for {check[0]}/{check[1]} {check[2][:3]}")
+        finally:
+            srv.stop()
+    return results
+
+
+def growth_at(size: int, prepared: Prepared, documents: list[world.Document], contenders: list[str], args, db_pid,
+              server: BenchServer, log_dir: Path, rates: dict[str, int]) -> dict:
+    """A smaller size: every contender on every document at that document's growth rate."""
+    out: dict = {d.slug: {} for d in documents}
+    for name in contenders:
+        asyncio.run(end_leftovers(server, database_of(prepared.url)))
+        srv = contender(name, prepared.url, args.workers)
+        srv.start(log_dir)
+        try:
+            for doc in documents:
+                if (name, doc.slug) not in prepared.files or doc.slug not in rates:
+                    continue
+                file, rate = prepared.files[(name, doc.slug)], rates[doc.slug]
+                wrk(contender_base(name), file, seconds=2, connections=8)
+                result = wrk(contender_base(name), file, seconds=fixed_seconds(rate, seconds_of(doc, args)),
+                             connections=fixed_connections(rate), rate=rate, cpu_of=srv.cpu, db_pid=db_pid)
+                out[doc.slug][name] = result
+                log(f"    {doc.slug} — {name}: p50 {result.p50:.1f} ms at {rate}/s")
+        finally:
+            srv.stop()
+    return out
+
+
 def main() -> None:
     _stop_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,200000", help="personal accounts per data set (comma-separated)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes of each contender")
-    parser.add_argument("--seconds", type=float, default=8, help="length of each wrk run")
+    parser.add_argument("--seconds", type=float, default=8, help="length of each wrk run for the main screen")
+    parser.add_argument("--seconds-others", type=float, default=4, help="length of each wrk run for the other documents")
     parser.add_argument("--sample", type=int, default=20000, help="signed-in logins the requests pick from")
+    parser.add_argument("--documents", help="only these documents (slugs, comma-separated: "
+                        + ",".join(d.slug for d in world.DOCUMENTS) + ")")
     parser.add_argument("--no-peer", action="store_true", help="leave PostGraphile out")
     parser.add_argument("--no-documents", action="store_true", help="leave bench/documents.py out")
     parser.add_argument("--app-from", metavar="DIR",
@@ -770,6 +605,11 @@ def main() -> None:
         os.environ["BENCH_APP_FROM"] = str(Path(args.app_from).resolve())
         os.execv(sys.executable, [sys.executable, "-m", "bench.run", *sys.argv[1:]])
     sizes = sorted(int(s) for s in args.sizes.split(","))
+    wanted = set(args.documents.split(",")) if args.documents else {d.slug for d in world.DOCUMENTS}
+    unknown = wanted - {d.slug for d in world.DOCUMENTS}
+    if unknown:
+        raise SystemExit(f"unknown documents: {', '.join(sorted(unknown))}")
+    documents = [d for d in world.DOCUMENTS if d.slug in wanted]
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk (make bench does it)")
     started = time.perf_counter()
@@ -785,7 +625,9 @@ def main() -> None:
         node_ready()
     ctx: dict = {"started": dt.datetime.now().strftime("%Y-%m-%d %H:%M"), "machine": machine(), "app_source": app_source(),
                  "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()), "workers": args.workers,
-                 "seconds": args.seconds, "sample": args.sample}
+                 "seconds": args.seconds, "seconds_others": args.seconds_others, "sample": args.sample,
+                 "documents": [{"slug": d.slug, "title": d.title, "paged": d.paged} for d in documents],
+                 "fixed_rates": {}}
     server = BenchServer(DATA, os.environ.get("DATABASE_URL") or None)
     server.start()
     log_dir = DATA / "logs"
@@ -808,72 +650,39 @@ def main() -> None:
         ctx["pg_version"], ctx["pg_settings"] = asyncio.run(pg_info())
         ctx["pg_where"] = "external, DATABASE_URL" if server.external_url else "embedded, var/bench"
         db_pid = server.postmaster_pid()  # None on an external server: its CPU is not counted
-        log("preparing: clean slate, sign-ins, request files")
-        prepared = {n: asyncio.run(prepare(server, n, urls[n], args.sample)) for n in sizes}
+        log("preparing: clean slate, sign-ins, an API key, request files")
+        prepared = {n: asyncio.run(prepare(server, n, urls[n], args.sample, documents)) for n in sizes}
         log("plans and answers (in process)")
-        ctx["plans"] = {n: asyncio.run(plans_and_answers(prepared[n])) for n in sizes}
+        ctx["plans"] = {n: asyncio.run(plans_and_answers(prepared[n], documents)) for n in sizes}
         for n in sizes:
-            p = ctx["plans"][n]
-            (DATA / f"plans-{label(n)}.txt").write_text(
-                "\n\n".join(f"-- {x['sql']}\n{x['plan']}" for x in p["plans"])
-                + f"\n\n-- the floor's statement\n{p['floor_plan']}\n", encoding="utf-8")
-            log(f"  {label(n)}: {p['statements']} statements, index access only: {p['index_only']}; "
-                f"floor = app for {p['floor_matches'][0]}/{p['floor_matches'][1]}")
+            with (DATA / f"plans-{label(n)}.txt").open("w", encoding="utf-8") as stream:
+                for slug, variants in ctx["plans"][n].items():
+                    for variant, p in variants.items():
+                        stream.write(f"==== {slug} ({'fast path' if variant == 'fast' else 'general executor'})\n\n")
+                        stream.write("\n\n".join(f"-- {x['sql']}\n{x['plan']}" for x in p["plans"]))
+                        stream.write(f"\n\n-- the floor's statement\n{p['floor_plan']}\n\n")
+                        log(f"  {label(n)} {slug} ({variant}): {p['statements']:g} statements, index access only: "
+                            f"{p['index_only']} (floor: {p['floor_index_only']}); floor = app for "
+                            f"{p['floor_matches'][0]}/{p['floor_matches'][1]}"
+                            + (f"; cursors differ: {p['cursors_wrong']}" if p["cursors_wrong"] else ""))
         big = max(sizes)
         ctx["main_size"] = big
-        contenders = ["app", "floor"] + ([] if args.no_peer else ["peer"])
-        main_results: dict = {}
-        log(f"main screen at {big:,} accounts")
-        fixed_rates: list[int] = []
-        for name in contenders:
-            asyncio.run(end_leftovers(server, database_of(prepared[big].url)))
-            srv = contender(name, prepared[big].url, args.workers)
-            srv.start(log_dir)
-            try:
-                main_results[name] = measure_main(name, srv, prepared[big], args, db_pid, fixed_rates, server)
-                if name == "app":
-                    base = main_results["app"]["rate_p95"] or main_results["app"]["closed"].rate * 0.5
-                    fixed_rates = sorted({nice(base * f) for f in (0.25, 0.5, 0.9)})
-                    for r in fixed_rates:
-                        result = wrk(contender_url("app"), prepared[big].files["app"],
-                                     seconds=fixed_seconds(r, args.seconds), connections=fixed_connections(r), rate=r,
-                                     cpu_of=srv.cpu, db_pid=db_pid)
-                        main_results["app"]["fixed"][r] = result
-                        log(f"    app: {r}/s -> p50 {result.p50:.1f} p95 {result.p95:.1f} p99 {result.p99:.1f} ms")
-                    ctx["extras"] = measure_app_extras(srv, prepared[big], args, db_pid, server)
-                if name == "peer":
-                    ctx["peer_check"] = peer_check(ctx["plans"][big]["answers"], set(prepared[big].submit_ids))
-                    log(f"    peer answers match the app's for {ctx['peer_check'][0]}/{ctx['peer_check'][1]} "
-                        f"{ctx['peer_check'][2][:3]}")
-            finally:
-                srv.stop()
-        ctx["main"] = main_results
-        ctx["fixed_rates"] = fixed_rates
-        growth_rate = fixed_rates[len(fixed_rates) // 2] if fixed_rates else 10
-        ctx["growth_rate"] = growth_rate
-        ctx["growth"] = {big: {n: main_results[n]["fixed"][growth_rate] for n in contenders}}
+        contenders = ["app", "fast", "floor"] + ([] if args.no_peer else ["peer"])
+        log(f"the documents at {big:,} accounts")
+        ctx["main"] = measure_size(big, prepared[big], documents, contenders, args, db_pid, server, log_dir, ctx)
+        ctx["growth_rate"] = {slug: rates[len(rates) // 2] for slug, rates in ctx["fixed_rates"].items() if rates}
+        ctx["growth"] = {big: {slug: {name: r["fixed"][ctx["growth_rate"][slug]] for name, r in by.items()
+                                      if ctx["growth_rate"].get(slug) in r["fixed"]}
+                               for slug, by in ctx["main"].items()}}
         for n in sizes:
-            if n == big:
-                continue
-            log(f"growth: {n:,} accounts at {growth_rate}/s")
-            ctx["growth"][n] = {}
-            for name in contenders:
-                asyncio.run(end_leftovers(server, database_of(prepared[n].url)))
-                srv = contender(name, prepared[n].url, args.workers)
-                srv.start(log_dir)
-                try:
-                    wrk(contender_url(name), prepared[n].files[name], seconds=3, connections=8)
-                    result = wrk(contender_url(name), prepared[n].files[name],
-                                 seconds=fixed_seconds(growth_rate, args.seconds), connections=fixed_connections(growth_rate),
-                                 rate=growth_rate, cpu_of=srv.cpu, db_pid=db_pid)
-                    ctx["growth"][n][name] = result
-                    log(f"    {name}: p50 {result.p50:.1f} ms")
-                finally:
-                    srv.stop()
+            if n != big:
+                log(f"growth: {n:,} accounts, each document at its middle fixed rate")
+                ctx["growth"][n] = growth_at(n, prepared[n], documents, contenders, args, db_pid, server, log_dir,
+                                             ctx["growth_rate"])
         if not args.no_documents:
             log("documents (bench/documents.py)")
             try:
-                ctx["documents"] = asyncio.run(documents_figures(server))
+                ctx["pdf_documents"] = asyncio.run(documents_figures(server))
             except Exception as e:  # the main figures stand without it
                 ctx["documents_error"] = f"{type(e).__name__}: {e}"
                 log(f"  documents failed: {ctx['documents_error']}")

@@ -1,24 +1,30 @@
 """What each run puts into a data set before it drives load: a clean slate, signed-in logins,
-and the request lines the load generator sends (one request per line, picked at random)."""
+an aggregator's API key, the set of documents measured, and the request lines the load
+generator sends for each (one request per line, picked at random)."""
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 
 from resolvers.ids import global_id
+from services.pagination import cursor_encode
 from services.tokens import token_digest, token_new
 
+from bench import peer_documents as peer_docs
+from bench import read_side_documents as docs
 from bench.datagen import BUSINESS_DATE
 
-# The manual's main screen as the frontend sends it: the document of schema/main_screen.py
-# (the known operation the app answers on its fast path; tests/test_read_side.py's MAIN_SCREEN
-# with `to`), sent with no variables, i.e. its defaults: the year up to today, the
-# ELECTRICITY tab, the first 100 rows. Kept here as text so an older app (--app-from) gets
-# the very same request.
-MAIN_SCREEN = """query MainScreen($from: Date, $to: Date, $first: Int) { viewer { personalAccounts {
+# The main screen's known operation (schema/main_screen.py's MAIN_SCREEN, answered on its fast
+# path): read_side_documents.MAIN_SCREEN named MainScreen and with `to`, sent with no variables,
+# i.e. its defaults: the year up to today, the ELECTRICITY tab, the first 100 rows. Kept here as
+# text so an older app (--app-from) gets the very same request.
+MAIN_SCREEN_FAST_PATH = """query MainScreen($from: Date, $to: Date, $first: Int) { viewer { personalAccounts {
   id number holderName address
   lastReading { takenOn values { zone value consumption } }
   meter { serialNumber digits zones }
@@ -32,6 +38,40 @@ MAIN_SCREEN = """query MainScreen($from: Date, $to: Date, $first: Int) { viewer 
   internetPayments(categories: [ELECTRICITY], from: $from, to: $to, first: $first) {
     totalCount totalAmount edges { node { number amount status confirmedAt } } }
 } } }"""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document of the measured set: the app's text, PostGraphile's equivalent, and who sends it."""
+
+    slug: str  # request files, the floor's path (bench/floor.py), the report's keys
+    title: str
+    query: str  # the app's text (bench/read_side_documents.py)
+    peer: str  # PostGraphile's (bench/peer_documents.py)
+    aggregator: bool = False  # Authorization: ApiKey, variables the RES code and number
+    paged: bool = False  # two requests a login: the first page, then `after` its endCursor
+    fast_path: str | None = None  # also measured on the app's fast path, with this text
+    main: bool = False  # measured at --seconds; the rest at --seconds-others
+
+
+# The set `make bench` measures (issue #13): every document a frontend or an aggregator sends.
+DOCUMENTS = (
+    Document("main-screen", "main screen", docs.MAIN_SCREEN, peer_docs.MAIN_SCREEN, fast_path=MAIN_SCREEN_FAST_PATH,
+             main=True),
+    Document("apollo-main-screen", "main screen as Apollo Client sends it", docs.APOLLO_MAIN_SCREEN,
+             peer_docs.APOLLO_MAIN_SCREEN),
+    Document("bills-tab", "bills tab, first page then `after` its endCursor", docs.BILLS_TAB, peer_docs.BILLS_TAB,
+             paged=True),
+    Document("payments", "payments and card payments of a period", docs.PAYMENTS_OF_A_PERIOD,
+             peer_docs.PAYMENTS_OF_A_PERIOD),
+    Document("readings-tab", "readings tab", docs.READINGS_TAB, peer_docs.READINGS_TAB),
+    Document("mobile", "mobile: account and debt only", docs.MOBILE, peer_docs.MOBILE),
+    Document("debt-lookup", "aggregator's debtLookup", docs.DEBT_LOOKUP, peer_docs.DEBT_LOOKUP, aggregator=True),
+)
+# The bills tab's logins: its lines hold the second page's cursor of each, worked out beforehand.
+PAGED_LOGINS = 2000
+AGGREGATOR = "bench aggregator"
+
 
 SUBMIT = """mutation Submit($input: MeterReadingInput!) { meterReadingSubmit(input: $input) {
   __typename
@@ -53,7 +93,8 @@ async def reset(conn: asyncpg.Connection, accounts: int) -> None:
         # referenced by unindexed columns, e.g. payment.bill_id, which would be scanned per row).
         await conn.execute("SET LOCAL session_replication_role = replica")
         await conn.execute("DELETE FROM bill_line WHERE bill_id > $1", last_bill)
-        await conn.execute("DELETE FROM document WHERE key LIKE 'bill:%' AND substr(key, 6)::bigint > $1", last_bill)
+        # A bill's render is stored as "bill:<id>" or "bill:<id>:<day>:<amount due>" (services/documents.py).
+        await conn.execute("DELETE FROM document WHERE key LIKE 'bill:%' AND split_part(key, ':', 2)::bigint > $1", last_bill)
         await conn.execute("DELETE FROM bill WHERE id > $1", last_bill)
         await conn.execute("DELETE FROM meter_reading WHERE id > $1", last_reading)
         await conn.execute("UPDATE bill_number_counter SET last_number = (SELECT max(number) FROM bill)")
@@ -95,47 +136,139 @@ def _line(path: str, authorization: str, body: str) -> str:
     return f"{path}\t{authorization}\t{body}"
 
 
-def main_screen_lines(tokens: dict[int, str]) -> list[str]:
-    body = json.dumps({"query": MAIN_SCREEN, "operationName": "MainScreen"}, ensure_ascii=False)
-    return [_line("/graphql", f"Bearer {t}", body) for t in tokens.values()]
+@dataclass(frozen=True)
+class Login:
+    """A signed-in login of the sample: its personal account and what its requests carry."""
+
+    personal_account_id: int
+    token: str
+    res_code: str
+    number: str
+    last_of_first_page: tuple[dt.date, int] | None  # the bills tab's first page's last bill (issued, number)
 
 
-def floor_lines(tokens: dict[int, str]) -> list[str]:
-    return [_line("/screen", f"Bearer {t}", "{}") for t in tokens.values()]
-
-
-PEER_SCREEN = """query MainScreen($id: BigInt!, $from: Date!, $to: Date!) { personalAccountById(id: $id) {
-  id number holderName address
-  lastReading: meterReadingsByPersonalAccountId(first: 1, orderBy: [TAKEN_ON_DESC]) { nodes { takenOn zones values consumptions } }
-  meter: metersByPersonalAccountId(first: 1, condition: {removedOn: null}, orderBy: [INSTALLED_ON_DESC, ID_DESC]) { nodes { serialNumber digits zones } }
-  debtTotal
-  debts { nodes { category amount } }
-  bills: billsByPersonalAccountId(first: 100, orderBy: [ISSUED_ON_DESC, NUMBER_DESC],
-      filter: {category: {equalTo: "ELECTRICITY"}, issuedOn: {greaterThanOrEqualTo: $from, lessThanOrEqualTo: $to}}) {
-    totalCount aggregates { sum { amount } } pageInfo { hasNextPage endCursor }
-    edges { cursor node { id number issuedOn periodStart periodEnd amount dueOn
-      allocation { status amountDue }
-      lines: billLinesByBillId(orderBy: [POSITION_ASC]) { nodes { description block zone quantity unit price coefficient amount } } } } }
-  payments: paymentsByPersonalAccountId(first: 100, orderBy: [PAID_ON_DESC, ID_DESC],
-      filter: {category: {equalTo: "ELECTRICITY"}, paidOn: {greaterThanOrEqualTo: $from, lessThanOrEqualTo: $to}}) {
-    totalCount aggregates { sum { amount } } nodes { paidOn amount channel } }
-  internetPayments: internetPaymentsByPersonalAccountId(first: 100, orderBy: [CREATED_AT_DESC, ID_DESC],
-      filter: {category: {equalTo: "ELECTRICITY"}, kyivDate: {greaterThanOrEqualTo: $from, lessThanOrEqualTo: $to}}) {
-    totalCount aggregates { sum { amount } } nodes { number amount status confirmedAt } }
-} }"""
-
-
-def peer_lines(personal_account_ids: list[int], today: dt.date = BUSINESS_DATE) -> list[str]:
+async def logins_of(conn: asyncpg.Connection, tokens: dict[int, str], today: dt.date = BUSINESS_DATE) -> list[Login]:
+    """The logins in sample order, with the RES code and number an aggregator would type and the
+    key of the bills tab's first-page endCursor (its 20th bill of the year, or its last)."""
     from services.periods import year_before
 
-    out = []
-    for pa in personal_account_ids:
-        body = json.dumps(
-            {"query": PEER_SCREEN, "variables": {"id": str(pa), "from": year_before(today).isoformat(), "to": today.isoformat()}},
-            ensure_ascii=False,
-        )
-        out.append(_line("/graphql", "", body))
-    return out
+    rows = await conn.fetch(
+        """SELECT p.id, r.code, p.number, c.issued_on, c.number AS bill_number
+           FROM personal_account p JOIN res r ON r.id = p.res_id
+           LEFT JOIN LATERAL (
+             SELECT b.issued_on, b.number FROM bill b
+             WHERE b.personal_account_id = p.id AND b.issued_on BETWEEN $2 AND $3
+             ORDER BY b.issued_on DESC, b.number DESC LIMIT 20) c ON true
+           WHERE p.id = ANY($1::bigint[])
+           ORDER BY p.id, c.issued_on, c.number""",
+        list(tokens), year_before(today), today,
+    )
+    last: dict[int, tuple] = {}
+    for r in rows:  # oldest of the 20 newest first: the first row of each account is its page's last
+        last.setdefault(r["id"], (r["code"], r["number"], (r["issued_on"], r["bill_number"]) if r["issued_on"] else None))
+    return [Login(pa, token, *last[pa]) for pa, token in tokens.items()]
+
+
+async def aggregator_key(url: str) -> str:
+    """An API key with the debt:read scope, made as `cabinet api-client create` makes it
+    (through the service; an earlier run's client of the same name is removed first)."""
+    from sqlalchemy import delete
+
+    from config import Settings
+    from db import Database, create_engine
+    from models import ApiClient
+    from services.api_clients import SCOPE_DEBT_READ, api_client_create
+
+    db = Database(create_engine(url, Settings(database_url=url)))
+    try:
+        async with db.transaction() as session:
+            await session.execute(delete(ApiClient).where(ApiClient.name == AGGREGATOR))
+            _, key = await api_client_create(session=session, name=AGGREGATOR, scopes=[SCOPE_DEBT_READ])
+    finally:
+        await db.dispose()
+    return key
+
+
+def app_cursor(login: Login) -> str | None:
+    """The app's endCursor of the bills tab's first page (services/pagination.cursor_encode)."""
+    return cursor_encode(login.last_of_first_page) if login.last_of_first_page else None
+
+
+def peer_cursor(login: Login) -> str | None:
+    """PostGraphile v4's cursor of the same bill: base64 of its JSON [order by…, [values]]."""
+    if not login.last_of_first_page:
+        return None
+    issued, number = login.last_of_first_page
+    text = json.dumps(["issued_on_desc", "number_desc", [issued.isoformat(), number]], separators=(",", ":"))
+    return base64.b64encode(text.encode()).decode()
+
+
+def _logins_for(document: Document, logins: list[Login]) -> list[Login]:
+    return logins[:PAGED_LOGINS] if document.paged else logins
+
+
+def variables_of(document: Document, login: Login) -> list[dict]:
+    """The variables of each request a login sends for the document (two pages for the bills tab)."""
+    if document.aggregator:
+        return [{"resCode": login.res_code, "number": login.number}]
+    if document.paged:
+        return [{}, {"after": app_cursor(login)}]
+    return [{}]
+
+
+def peer_variables_of(document: Document, login: Login, today: dt.date = BUSINESS_DATE) -> list[dict]:
+    """PostGraphile's variables for the same requests: the personal account's id and the period."""
+    from services.periods import year_before
+
+    if document.aggregator:
+        return [{"resCode": login.res_code, "number": login.number}]
+    given = {"id": str(login.personal_account_id), "from": year_before(today).isoformat(), "to": today.isoformat()}
+    declared = {k: v for k, v in given.items() if f"${k}:" in document.peer}
+    if document.paged:
+        return [declared, {**declared, "after": peer_cursor(login)}]
+    return [declared]
+
+
+def authorization(document: Document, login: Login, api_key: str) -> str:
+    return f"ApiKey {api_key}" if document.aggregator else f"Bearer {login.token}"
+
+
+def _operation_name(query: str) -> str | None:
+    match = re.match(r"\s*query\s+(\w+)", query)
+    return match.group(1) if match else None
+
+
+def graphql_body(query: str, variables: dict) -> str:
+    """As a client sends it: the text, its operation's name (Apollo always sends it), the variables."""
+    body: dict = {"query": query}
+    if _operation_name(query):
+        body["operationName"] = _operation_name(query)
+    if variables:
+        body["variables"] = variables
+    return json.dumps(body, ensure_ascii=False)
+
+
+def app_lines(document: Document, logins: list[Login], api_key: str, *, fast_path: bool = False) -> list[str]:
+    query = document.fast_path if fast_path else document.query
+    return [
+        _line("/graphql", authorization(document, login, api_key), graphql_body(query, variables))
+        for login in _logins_for(document, logins) for variables in variables_of(document, login)
+    ]
+
+
+def floor_lines(document: Document, logins: list[Login], api_key: str) -> list[str]:
+    return [
+        _line(f"/{document.slug}", authorization(document, login, api_key),
+              json.dumps({"variables": variables}, ensure_ascii=False) if variables else "{}")
+        for login in _logins_for(document, logins) for variables in variables_of(document, login)
+    ]
+
+
+def peer_lines(document: Document, logins: list[Login], today: dt.date = BUSINESS_DATE) -> list[str]:
+    return [
+        _line("/graphql", "", json.dumps({"query": document.peer, "variables": variables}, ensure_ascii=False))
+        for login in _logins_for(document, logins) for variables in peer_variables_of(document, login, today)
+    ]
 
 
 async def submit_lines(conn: asyncpg.Connection, tokens: dict[int, str], today: dt.date = BUSINESS_DATE) -> list[str]:

@@ -70,3 +70,18 @@ $$;
 -- A payment and its reversal point at each other: name the backward relation so the forward
 -- one (paymentByReversesPaymentId) and the backward one do not clash.
 COMMENT ON CONSTRAINT fk_payment_reverses_payment_id_payment ON public.payment IS E'@foreignSingleFieldName reversal';
+
+-- The readings tab's chart: kWh of the readings taken in each calendar month of the period and
+-- the amounts of the bills (issued up to the business date) they formed, as
+-- services/ledger.monthly_consumption computes them.
+DROP TYPE IF EXISTS public.month_consumption CASCADE;
+CREATE TYPE public.month_consumption AS (month date, kwh bigint, amount numeric);
+CREATE FUNCTION public.personal_account_monthly_consumption(p public.personal_account, since date, until date)
+RETURNS SETOF public.month_consumption
+LANGUAGE sql STABLE AS $$
+  SELECT date_trunc('month', r.taken_on)::date, sum(r.consumption), coalesce(sum(b.amount), 0.00)
+  FROM meter_reading r
+  LEFT JOIN bill b ON b.reading_id = r.id AND b.issued_on <= (SELECT business_date FROM bench.meta)
+  WHERE r.personal_account_id = p.id AND r.consumption IS NOT NULL AND r.taken_on BETWEEN since AND until
+  GROUP BY 1 ORDER BY 1
+$$;

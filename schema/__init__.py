@@ -23,6 +23,15 @@ from schema.scalars import SCALAR_MAP
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 
 
+# Built once: ValidationCache is keyed by the rule classes, and a limiter made per
+# request makes new classes, so the cache never hit and every request was validated.
+VALIDATION_RULES = [
+    *QueryDepthLimiter(max_depth=12).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=30).validation_rules,
+    NulFreeStrings,
+]
+
+
 class CabinetSchema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:
         # Logged with the request id by RequestScope; nothing to add here.
@@ -39,10 +48,8 @@ def schema_build() -> CabinetSchema:
             RequestScope,
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
-            lambda: QueryDepthLimiter(max_depth=12),
             lambda: MaxTokensLimiter(max_token_count=4000),
-            lambda: MaxAliasesLimiter(max_alias_count=30),
-            lambda: AddValidationRules([NulFreeStrings]),
+            lambda: AddValidationRules(VALIDATION_RULES),
         ],
     )
 

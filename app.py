@@ -192,8 +192,7 @@ class CabinetGraphQL(GraphQL):
             # stream; subscriptions go over graphql-transport-ws (or a streaming HTTP transport).
             raise HTTPException(400, "Subscriptions are served over WebSocket (graphql-transport-ws).")
         if isinstance(query, str) and asks_introspection(query) and (refusal := await introspection_refusal(context)):
-            if context.snapshot is not None:  # opened to look up the caller; nothing else will close it
-                await context.snapshot.close()
+            await context.snapshot_end()  # opened to look up the caller; nothing else will close it
             return ExecutionResult(
                 data=None, errors=[GraphQLError("Introspection is not allowed.", extensions={"code": refusal})]
             )
@@ -208,9 +207,7 @@ class CabinetGraphQL(GraphQL):
                 context, request_data.query, request_data.variables, request_data.operation_name
             )
         finally:
-            if context.snapshot is not None:
-                await context.snapshot.close()
-                context.snapshot = None
+            await context.snapshot_end()
 
     def encode_json(self, data: object) -> bytes:  # type: ignore[override]
         return orjson.dumps(data)

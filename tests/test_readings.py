@@ -294,20 +294,28 @@ async def test_a_submit_for_the_same_personal_account_waits_for_the_open_one(db,
     assert result["replayed"] is True
 
 
-class _Statements:
+class _Statements(list):
+    """The statements the app ran, and in `checkouts` how many times it took a connection."""
+
     def __init__(self, app) -> None:
+        super().__init__()
         self.engine = app.state.db.engine.sync_engine
-        self.seen: list[str] = []
+        self.checkouts = 0
 
     def __enter__(self):
         event.listen(self.engine, "before_cursor_execute", self._record)
-        return self.seen
+        event.listen(self.engine.pool, "checkout", self._checkout)
+        return self
 
     def __exit__(self, *exc):
         event.remove(self.engine, "before_cursor_execute", self._record)
+        event.remove(self.engine.pool, "checkout", self._checkout)
 
     def _record(self, conn, cursor, statement, *args):
-        self.seen.append(statement)
+        self.append(statement)
+
+    def _checkout(self, *args):
+        self.checkouts += 1
 
 
 async def test_a_submit_is_a_few_statements_whatever_its_lines(db, settings, gql, app):
@@ -323,6 +331,8 @@ async def test_a_submit_is_a_few_statements_whatever_its_lines(db, settings, gql
         with _Statements(app) as seen:
             result = (await gql(SUBMIT, reading(global_id("PersonalAccount", pa), **zones)))["data"]["meterReadingSubmit"]
         counts[len(result["bill"]["lines"])] = len(seen)
+        # One read snapshot for the caller and the links, the write, one snapshot for the answer.
+        assert seen.checkouts == 3, seen.checkouts
     with _Statements(app) as seen:
         replay = (await gql(SUBMIT, reading(global_id("PersonalAccount", one_zone), TOTAL=400)))["data"]["meterReadingSubmit"]
     assert replay["replayed"] is True

@@ -224,8 +224,7 @@ class CabinetGraphQL(GraphQL):
                 context=context,
             )
         if refusal is not None:
-            if context.snapshot is not None:  # opened to look up the caller; nothing else will close it
-                await context.snapshot.close()
+            await context.snapshot_end()  # opened to look up the caller; nothing else will close it
             if refusal.malformed:
                 raise HTTPException(400, refusal.message)
             return ExecutionResult(data=None, errors=[refusal])
@@ -244,9 +243,7 @@ class CabinetGraphQL(GraphQL):
                 context, request_data.query, request_data.variables, request_data.operation_name
             )
         finally:
-            if context.snapshot is not None:
-                await context.snapshot.close()
-                context.snapshot = None
+            await context.snapshot_end()
 
     def encode_json(self, data: object) -> bytes:  # type: ignore[override]
         return orjson.dumps(data)

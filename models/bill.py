@@ -1,10 +1,10 @@
-"""Bills, their lines, and the gap-free bill-number counter."""
+"""Bills, their lines, and the sequence bill numbers come from."""
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, SmallInteger, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Numeric, Sequence, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import (
@@ -17,6 +17,11 @@ from models.base import (
     RecordSource,
     enum_column,
 )
+
+# The cabinet's own bill numbers. A sequence, not a locked counter row: no submit waits for
+# another, and a rolled-back one leaves a gap (a number identifies, it does not count).
+# The import moves it past the highest number it loads (services/importing/bills.py).
+BILL_NUMBERS = Sequence("bill_number_seq", metadata=Base.metadata)
 
 
 class Bill(Base):
@@ -32,7 +37,9 @@ class Bill(Base):
     personal_account_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("personal_account.id")
     )
-    number: Mapped[int] = mapped_column(BigInteger, unique=True)
+    number: Mapped[int] = mapped_column(
+        BigInteger, BILL_NUMBERS, server_default=BILL_NUMBERS.next_value(), unique=True
+    )
     category: Mapped[ChargeCategory] = mapped_column(enum_column(ChargeCategory))
     kind: Mapped[BillKind] = mapped_column(enum_column(BillKind))
     issued_on: Mapped[dt.date]
@@ -68,11 +75,3 @@ class BillLine(Base):
     coefficient: Mapped[Decimal | None] = mapped_column(Numeric(6, 3))
     amount: Mapped[Decimal]
 
-
-class BillNumberCounter(Base):
-    """One locked row, not a sequence, so a rolled-back bill leaves no hole."""
-
-    __tablename__ = "bill_number_counter"
-
-    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
-    last_number: Mapped[int] = mapped_column(BigInteger)

@@ -31,7 +31,7 @@ class RequestContext:
     authorization: str | None
     request: Any = None
     response: Any = None
-    # Set by the request scope once the operation's type is known.
+    # Set by the request scope once the operation's type is known: a subscription's reads.
     fresh_reads: bool = False
     # A subscription's graphql-transport-ws connection_init payload ({"Authorization": …}).
     connection_params: dict | None = None
@@ -51,9 +51,9 @@ class RequestContext:
     async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run a read on the request's snapshot (one connection, turns taken).
 
-        In a mutation request each read is its own short transaction instead,
-        so what a mutation returns shows what it committed; a subscription,
-        which lives long, reads fresh each time too.
+        A mutation's write ends the snapshot (`snapshot_end`), so what it returns
+        is read from a new one that shows what it committed. A subscription,
+        which lives long, reads fresh each time instead.
         """
         if self.fresh_reads:
             async with self.db.sessions() as session:
@@ -61,6 +61,12 @@ class RequestContext:
         if self.snapshot is None:
             self.snapshot = self.db.read_snapshot()
         return await self.snapshot.run(work)
+
+    async def snapshot_end(self) -> None:
+        """End the read snapshot (if any) and give back its connection; the next read opens another."""
+        snapshot, self.snapshot = self.snapshot, None
+        if snapshot is not None:
+            await snapshot.close()
 
     def payment_updates(self):
         return self.updates

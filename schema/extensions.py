@@ -46,13 +46,13 @@ class RequestScope(SchemaExtension):
     async def on_execute(self):  # type: ignore[override]
         context = self.execution_context.context
         operation = self.execution_context.operation_type
-        # Mutations and subscriptions read fresh; queries read one snapshot.
-        context.fresh_reads = operation in (OperationType.MUTATION, OperationType.SUBSCRIPTION)
+        # Queries and mutations read a snapshot (a mutation's write starts a new one:
+        # resolvers/transaction.py); a subscription, which lives long, reads fresh.
+        context.fresh_reads = operation == OperationType.SUBSCRIPTION
         try:
             yield
         finally:
-            if context.snapshot is not None:
-                await context.snapshot.close()
+            await context.snapshot_end()
 
     def on_operation(self) -> Iterator[None]:
         yield

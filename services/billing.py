@@ -1,15 +1,15 @@
-"""Forming bills: numbers from the gap-free counter, due dates, lines, and the "bill formed" mail."""
+"""Forming bills: due dates, lines, the bill and its lines in one statement, and the "bill formed" mail."""
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
 from mail.outbox import mail_enqueue
-from models import Account, Bill, BillLine, BillNumberCounter, PersonalAccount
+from models import Account
 from models.base import BillKind, ChargeCategory, RecordSource
 from services.pricing import PricedLine, PricingResult
 
@@ -23,24 +23,35 @@ def due_date(issued_on: dt.date) -> dt.date:
     return dt.date(year, month, 20)
 
 
-async def bill_number_next(*, session: AsyncSession) -> int:
-    """The next number, from one locked row: a rolled-back bill leaves no hole.
-
-    It also continues after the highest number any bill has (imported ones included).
-    """
-    last = (
-        await session.execute(select(BillNumberCounter.last_number).where(BillNumberCounter.id == 1).with_for_update())
-    ).scalar_one()
-    highest = (await session.execute(select(func.max(Bill.number)))).scalar_one() or 0
-    number = max(last, highest) + 1
-    await session.execute(update(BillNumberCounter).where(BillNumberCounter.id == 1).values(last_number=number))
-    return number
-
-
 def line_description(line: PricedLine) -> str:
     zone = ZONE_NAMES.get(line.zone, line.zone)
-    text = f"Електроенергія, тариф з {line.tariff_valid_from:%d.%m.%Y}, блок {line.block}"
-    return f"{text}, зона «{zone}»" if zone else text
+    words = f"Електроенергія, тариф з {line.tariff_valid_from:%d.%m.%Y}, блок {line.block}"
+    return f"{words}, зона «{zone}»" if zone else words
+
+
+# The bill and its lines in one statement; the number comes from the bill's default,
+# the sequence (models.bill.BILL_NUMBERS), so nothing global is locked.
+BILL_WITH_LINES_SQL = text(
+    """
+WITH bill AS (
+  INSERT INTO bill (personal_account_id, category, kind, issued_on, period_start, period_end, reading_id,
+                    due_on, amount, source)
+  VALUES (:personal_account_id, :category, :kind, :issued_on, :period_start, :period_end, :reading_id,
+          :due_on, :amount, :source)
+  RETURNING id, number
+), lines AS (
+  INSERT INTO bill_line (bill_id, personal_account_id, position, description, tariff_id, block, zone, quantity,
+                         unit, price, coefficient, amount)
+  SELECT bill.id, CAST(:personal_account_id AS bigint), line.position, line.description, line.tariff_id, line.block,
+         line.zone, line.quantity, CAST(:unit AS text), line.price, line.coefficient, line.amount
+  FROM bill, unnest(CAST(:descriptions AS text[]), CAST(:tariff_ids AS integer[]), CAST(:blocks AS smallint[]),
+                    CAST(:zones AS text[]), CAST(:quantities AS numeric[]), CAST(:prices AS numeric[]),
+                    CAST(:coefficients AS numeric[]), CAST(:amounts AS numeric[]))
+         WITH ORDINALITY AS line(description, tariff_id, block, zone, quantity, price, coefficient, amount, position)
+)
+SELECT id, number FROM bill
+"""
+)
 
 
 async def consumption_bill_form(
@@ -48,67 +59,79 @@ async def consumption_bill_form(
     session: AsyncSession,
     settings: Settings,
     personal_account_id: int,
+    personal_account_number: str,
     reading_id: int,
     pricing: PricingResult,
     account_id: int | None,
     language: str,
-) -> Bill:
+) -> int:
+    """Form the bill of a reading with its lines and queue the "bill formed" mail; its id."""
     today = settings.today()
-    bill = Bill(
-        personal_account_id=personal_account_id,
-        number=await bill_number_next(session=session),
-        category=ChargeCategory.ELECTRICITY,
-        kind=BillKind.CONSUMPTION,
-        issued_on=today,
-        period_start=pricing.period_start,
-        period_end=pricing.period_end,
-        reading_id=reading_id,
-        due_on=due_date(today),
-        amount=pricing.amount,
-        source=RecordSource.CABINET,
-    )
-    session.add(bill)
-    await session.flush()
-    session.add_all(
-        BillLine(
-            bill_id=bill.id,
-            personal_account_id=personal_account_id,
-            position=position,
-            description=line_description(line),
-            tariff_id=line.tariff_id,
-            block=line.block,
-            zone=line.zone,
-            quantity=Decimal(line.kwh),
-            unit=KWH,
-            price=line.price,
-            coefficient=line.coefficient,
-            amount=line.amount,
+    lines = pricing.lines
+    bill = (
+        await session.execute(
+            BILL_WITH_LINES_SQL,
+            {
+                "personal_account_id": personal_account_id,
+                "category": ChargeCategory.ELECTRICITY.value,
+                "kind": BillKind.CONSUMPTION.value,
+                "issued_on": today,
+                "period_start": pricing.period_start,
+                "period_end": pricing.period_end,
+                "reading_id": reading_id,
+                "due_on": due_date(today),
+                "amount": pricing.amount,
+                "source": RecordSource.CABINET.value,
+                "unit": KWH,
+                "descriptions": [line_description(line) for line in lines],
+                "tariff_ids": [line.tariff_id for line in lines],
+                "blocks": [line.block for line in lines],
+                "zones": [line.zone for line in lines],
+                "quantities": [Decimal(line.kwh) for line in lines],
+                "prices": [line.price for line in lines],
+                "coefficients": [line.coefficient for line in lines],
+                "amounts": [line.amount for line in lines],
+            },
         )
-        for position, line in enumerate(pricing.lines, start=1)
-    )
-    await _bill_formed_mail(session=session, settings=settings, bill=bill, account_id=account_id, language=language)
-    return bill
+    ).one()
+    if account_id is not None:
+        await _bill_formed_mail(
+            session=session,
+            settings=settings,
+            account_id=account_id,
+            personal_account_number=personal_account_number,
+            bill_number=bill.number,
+            amount=pricing.amount,
+            due_on=due_date(today),
+            language=language,
+        )
+    return bill.id
 
 
 async def _bill_formed_mail(
-    *, session: AsyncSession, settings: Settings, bill: Bill, account_id: int | None, language: str
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    account_id: int,
+    personal_account_number: str,
+    bill_number: int,
+    amount: Decimal,
+    due_on: dt.date,
+    language: str,
 ) -> None:
-    if account_id is None:
-        return
-    account = await session.get(Account, account_id)
-    number = (
-        await session.execute(select(PersonalAccount.number).where(PersonalAccount.id == bill.personal_account_id))
-    ).scalar_one()
+    account = (
+        await session.execute(select(Account.email, Account.full_name).where(Account.id == account_id))
+    ).one()
     await mail_enqueue(
         session=session,
         kind="bill_formed",
         to=account.email,
         language=language,
-        account_id=account.id,
+        account_id=account_id,
         full_name=account.full_name,
-        personal_account_number=number,
-        bill_number=str(bill.number),
-        amount=bill.amount,
-        due_on=bill.due_on,
+        personal_account_number=personal_account_number,
+        bill_number=str(bill_number),
+        amount=amount,
+        due_on=due_on,
         link=f"{settings.frontend_root}/",
     )

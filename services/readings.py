@@ -10,11 +10,11 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
-from models import Bill, Meter, MeterReading, PersonalAccount
+from models import MeterReading, PersonalAccount
 from models.base import ReadingSource
 from services import billing
 from services.errors import OperationRefused, Problems
@@ -31,11 +31,37 @@ class ZoneReading:
 
 
 @dataclass(frozen=True, slots=True)
+class MeterFacts:
+    id: int
+    digits: int
+    zones: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReading:
+    id: int
+    taken_on: dt.date
+    zones: list[str]
+    values: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingFacts:
+    """What the rules look at for a reading of one personal account on one date."""
+
+    meter: MeterFacts | None  # the current meter
+    previous: StoredReading | None  # the current meter's last reading
+    last_taken_on: dt.date | None  # the last reading of any meter
+    same_day: StoredReading | None  # the reading already stored for that date
+    same_day_bill_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class ReadingEvaluation:
     """What a new reading would give: per-zone consumption and the priced lines."""
 
-    meter: Meter
-    previous: MeterReading
+    meter: MeterFacts
+    previous: StoredReading
     taken_on: dt.date
     zones: list[str]
     values: list[int]
@@ -60,32 +86,49 @@ def consumption_cap(settings: Settings, days: int) -> int:
     return settings.reading_cap_kw * 24 * days
 
 
-async def _current_meter(session: AsyncSession, personal_account_id: int) -> Meter | None:
-    return (
-        await session.execute(
-            select(Meter)
-            .where(Meter.personal_account_id == personal_account_id, Meter.removed_on.is_(None))
-            .order_by(Meter.installed_on.desc().nulls_last(), Meter.id.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+# One statement for all of ReadingFacts: each part is an index lookup.
+FACTS_SQL = text(
+    """
+SELECT m.id AS meter_id, m.digits, m.zones AS meter_zones,
+       prev.id AS previous_id, prev.taken_on AS previous_taken_on,
+       prev.zones AS previous_zones, prev."values" AS previous_values,
+       last.taken_on AS last_taken_on,
+       same.id AS same_id, same.zones AS same_zones, same."values" AS same_values, same.bill_id AS same_bill_id
+FROM (SELECT CAST(:personal_account_id AS bigint) AS id, CAST(:taken_on AS date) AS taken_on) AS arg
+LEFT JOIN LATERAL (
+  SELECT id, digits, zones FROM meter
+  WHERE personal_account_id = arg.id AND removed_on IS NULL
+  ORDER BY installed_on DESC NULLS LAST, id DESC LIMIT 1
+) AS m ON true
+LEFT JOIN LATERAL (
+  SELECT id, taken_on, zones, "values" FROM meter_reading
+  WHERE personal_account_id = arg.id AND meter_id = m.id ORDER BY taken_on DESC LIMIT 1
+) AS prev ON true
+LEFT JOIN LATERAL (
+  SELECT taken_on FROM meter_reading WHERE personal_account_id = arg.id ORDER BY taken_on DESC LIMIT 1
+) AS last ON true
+LEFT JOIN LATERAL (
+  SELECT r.id, r.zones, r."values", b.id AS bill_id
+  FROM meter_reading r LEFT JOIN bill b ON b.reading_id = r.id
+  WHERE r.personal_account_id = arg.id AND r.taken_on = arg.taken_on
+) AS same ON true
+"""
+)
 
 
-async def _last_reading(session: AsyncSession, personal_account_id: int, meter_id: int | None = None) -> MeterReading | None:
-    query = select(MeterReading).where(MeterReading.personal_account_id == personal_account_id)
-    if meter_id is not None:
-        query = query.where(MeterReading.meter_id == meter_id)
-    return (await session.execute(query.order_by(MeterReading.taken_on.desc()).limit(1))).scalar_one_or_none()
-
-
-async def _reading_on(session: AsyncSession, personal_account_id: int, day: dt.date) -> MeterReading | None:
-    return (
-        await session.execute(
-            select(MeterReading).where(
-                MeterReading.personal_account_id == personal_account_id, MeterReading.taken_on == day
-            )
-        )
-    ).scalar_one_or_none()
+async def reading_facts(*, session: AsyncSession, personal_account_id: int, taken_on: dt.date) -> ReadingFacts:
+    r = (await session.execute(FACTS_SQL, {"personal_account_id": personal_account_id, "taken_on": taken_on})).one()
+    return ReadingFacts(
+        meter=MeterFacts(r.meter_id, r.digits, r.meter_zones) if r.meter_id is not None else None,
+        previous=(
+            StoredReading(r.previous_id, r.previous_taken_on, r.previous_zones, r.previous_values)
+            if r.previous_id is not None
+            else None
+        ),
+        last_taken_on=r.last_taken_on,
+        same_day=StoredReading(r.same_id, taken_on, r.same_zones, r.same_values) if r.same_id is not None else None,
+        same_day_bill_id=r.same_bill_id,
+    )
 
 
 async def reading_evaluate(
@@ -95,25 +138,30 @@ async def reading_evaluate(
     personal_account_id: int,
     taken_on: dt.date,
     values: Sequence[ZoneReading],
+    facts: ReadingFacts | None = None,
 ) -> ReadingEvaluation:
-    """Check a reading against every rule and price it; changes nothing."""
-    meter = await _current_meter(session, personal_account_id)
+    """Check a reading against every rule and price it; changes nothing.
+
+    `facts` when the caller has just read them (the submit, under its lock).
+    """
+    if facts is None:
+        facts = await reading_facts(session=session, personal_account_id=personal_account_id, taken_on=taken_on)
+    meter, previous = facts.meter, facts.previous
     if meter is None:
         raise OperationRefused("NO_METER")
-    previous = await _last_reading(session, personal_account_id, meter.id)
     if previous is None:
         raise OperationRefused("NO_PREVIOUS_READING")
-    existing = await _reading_on(session, personal_account_id, taken_on)
-    if existing is not None:
+    if facts.same_day is not None:
         raise OperationRefused("READING_DATE_TAKEN")
 
     problems = Problems()
-    last = await _last_reading(session, personal_account_id)
     today = settings.today()
     if taken_on > today:
         problems.add((*INPUT, "takenOn"), "READING_DATE_IN_FUTURE")
-    elif last is not None and taken_on <= last.taken_on:
-        problems.add((*INPUT, "takenOn"), "READING_DATE_NOT_AFTER_LAST", last=last.taken_on.strftime("%d.%m.%Y"))
+    elif facts.last_taken_on is not None and taken_on <= facts.last_taken_on:
+        problems.add(
+            (*INPUT, "takenOn"), "READING_DATE_NOT_AFTER_LAST", last=facts.last_taken_on.strftime("%d.%m.%Y")
+        )
 
     given = [v.zone for v in values]
     if sorted(given) != sorted(meter.zones) or len(set(given)) != len(given):
@@ -173,19 +221,20 @@ async def reading_submit(
     language: str,
 ) -> SubmitOutcome:
     """Store the reading and form its bill, exactly once."""
-    # Every submit for this personal account waits here, so the checks below
-    # see every reading committed before it.
-    await session.execute(
-        select(PersonalAccount.id).where(PersonalAccount.id == personal_account_id).with_for_update()
-    )
-    existing = await _reading_on(session, personal_account_id, taken_on)
+    # Every submit for this personal account waits here, and only here: the facts read
+    # next (a statement of their own, so a snapshot taken after the wait) see every
+    # reading committed before. Submits for other personal accounts do not wait.
+    personal_account_number = (
+        await session.execute(
+            select(PersonalAccount.number).where(PersonalAccount.id == personal_account_id).with_for_update()
+        )
+    ).scalar_one()
+    facts = await reading_facts(session=session, personal_account_id=personal_account_id, taken_on=taken_on)
+    existing = facts.same_day
     if existing is not None:
         given = {v.zone: v.value for v in values}
         if len(given) == len(values) and given == dict(zip(existing.zones, existing.values, strict=True)):
-            bill_id = (
-                await session.execute(select(Bill.id).where(Bill.reading_id == existing.id))
-            ).scalar_one_or_none()
-            return SubmitOutcome(existing.id, bill_id, personal_account_id, replayed=True)
+            return SubmitOutcome(existing.id, facts.same_day_bill_id, personal_account_id, replayed=True)
         raise OperationRefused("READING_DATE_TAKEN")
 
     evaluation = await reading_evaluate(
@@ -194,29 +243,35 @@ async def reading_submit(
         personal_account_id=personal_account_id,
         taken_on=taken_on,
         values=values,
+        facts=facts,
     )
-    reading = MeterReading(
-        personal_account_id=personal_account_id,
-        meter_id=evaluation.meter.id,
-        taken_on=taken_on,
-        zones=evaluation.zones,
-        values=evaluation.values,
-        consumptions=evaluation.consumptions,
-        consumption=evaluation.consumption,
-        source=ReadingSource.CABINET,
-    )
-    session.add(reading)
-    await session.flush()
-    bill = await billing.consumption_bill_form(
+    reading_id = (
+        await session.execute(
+            insert(MeterReading)
+            .values(
+                personal_account_id=personal_account_id,
+                meter_id=evaluation.meter.id,
+                taken_on=taken_on,
+                zones=evaluation.zones,
+                values=evaluation.values,
+                consumptions=evaluation.consumptions,
+                consumption=evaluation.consumption,
+                source=ReadingSource.CABINET,
+            )
+            .returning(MeterReading.id)
+        )
+    ).scalar_one()
+    bill_id = await billing.consumption_bill_form(
         session=session,
         settings=settings,
         personal_account_id=personal_account_id,
-        reading_id=reading.id,
+        personal_account_number=personal_account_number,
+        reading_id=reading_id,
         pricing=evaluation.pricing,
         account_id=account_id,
         language=language,
     )
-    return SubmitOutcome(reading.id, bill.id, personal_account_id, replayed=False)
+    return SubmitOutcome(reading_id, bill_id, personal_account_id, replayed=False)
 
 
 async def reading_row(*, session: AsyncSession, reading_id: int) -> Row | None:

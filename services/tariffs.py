@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from itertools import groupby
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,22 +12,32 @@ from services import pricing
 
 
 async def tariffs_load(*, session: AsyncSession) -> list[pricing.TariffVersion]:
-    """Every version with its blocks (a few dozen rows at most)."""
-    tariffs = (await session.execute(select(Tariff).order_by(Tariff.valid_from))).scalars().all()
-    blocks = (await session.execute(select(TariffBlock).order_by(TariffBlock.tariff_id, TariffBlock.block))).scalars().all()
-    by_tariff: dict[int, list[TariffBlock]] = defaultdict(list)
-    for block in blocks:
-        by_tariff[block.tariff_id].append(block)
-    return [
-        pricing.TariffVersion(
-            id=t.id,
-            valid_from=t.valid_from,
-            mode=t.mode.value,
-            name=t.name,
-            blocks=tuple(pricing.TariffBlock(b.upper_bound, b.price) for b in by_tariff[t.id]),
+    """Every version with its blocks (a few dozen rows at most), in one statement."""
+    rows = (
+        await session.execute(
+            select(
+                Tariff.id, Tariff.valid_from, Tariff.mode, Tariff.name,
+                TariffBlock.block, TariffBlock.upper_bound, TariffBlock.price,
+            )
+            .outerjoin(TariffBlock, TariffBlock.tariff_id == Tariff.id)
+            .order_by(Tariff.valid_from, Tariff.id, TariffBlock.block)
         )
-        for t in tariffs
-    ]
+    ).all()
+    versions = []
+    for _, group in groupby(rows, key=lambda r: r.id):
+        blocks = list(group)
+        first = blocks[0]
+        versions.append(
+            pricing.TariffVersion(
+                id=first.id,
+                valid_from=first.valid_from,
+                mode=first.mode.value,
+                name=first.name,
+                # A version with no blocks yet comes back as one row of nulls.
+                blocks=tuple(pricing.TariffBlock(b.upper_bound, b.price) for b in blocks if b.block is not None),
+            )
+        )
+    return versions
 
 
 async def tariff_starts_load(*, session: AsyncSession) -> list[dt.date]:

@@ -52,6 +52,33 @@ async def test_depth_limit(gql, depth, ok):
     assert refused is not ok, result
 
 
+async def test_a_document_is_validated_once_and_its_verdict_kept(gql, monkeypatch):
+    import uuid
+
+    from schema.extensions import NulFreeStrings
+
+    checked = []
+    original = NulFreeStrings.enter_string_value
+
+    def counting(self, node, *args):
+        checked.append(node.value)
+        return original(self, node, *args)
+
+    monkeypatch.setattr(NulFreeStrings, "enter_string_value", counting)
+    unique = f"a{uuid.uuid4().hex}: __typename"  # a document no earlier test sent
+    for _ in range(3):
+        assert "errors" not in await gql('{ __type(name: "Bill") { name } ' + unique + " }")
+    assert checked == ["Bill"]
+    inner = "code"
+    for level in range(12):
+        inner = f"res {{ {inner} }}" if level % 2 == 0 else f"oblast {{ {inner} }}"
+    too_deep = '{ oblasts { ' + inner + ' } __type(name: "Res") { name } ' + unique + " }"
+    for _ in range(2):
+        errors = (await gql(too_deep)).get("errors", [])
+        assert any("exceeds maximum operation depth" in e["message"] for e in errors)
+    assert checked == ["Bill", "Res"]
+
+
 @pytest.mark.parametrize(("count", "ok"), [(3990, True), (4010, False)])
 async def test_token_limit(http, count, ok):
     # `{ terms { version } }` is 6 tokens; __typename padding adds one token each
@@ -209,18 +236,3 @@ async def test_metrics_are_not_public_in_production(settings, http, production, 
     response = await http.get("/metrics", headers={"authorization": sent} if sent else {})
     assert response.status_code == status
     assert ("cabinet_http_requests_total" in response.text) is (status == 200)
-
-
-
-async def test_a_repeated_document_is_validated_once(gql):
-    # The limiters' rules are built once (schema.LIMIT_RULES), so Strawberry's ValidationCache,
-    # keyed by the document and the rule classes, answers the second request.
-    from strawberry.extensions.validation_cache import _get_validate_cache
-
-    cache = _get_validate_cache(512)
-    document = "query Terms { terms { version } __typename }"
-    await gql(document)
-    before = cache.cache_info()
-    await gql(document)
-    after = cache.cache_info()
-    assert (after.hits - before.hits, after.misses - before.misses) == (1, 0)

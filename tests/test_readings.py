@@ -5,13 +5,13 @@ import asyncio
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, text
 
 from tests.builders import metered_account_make, tariffs_make
 from services.demo import DEMO_PASSWORD, demo_basics
 from models import Bill, BillLine, MeterReading, OutboxMessage
 from resolvers.ids import global_id
-from services.billing import bill_number_next
+
 
 PREVIEW = """query($input: MeterReadingInput!) { meterReadingPreview(input: $input) {
   __typename
@@ -89,9 +89,7 @@ async def test_submit_forms_the_bill_once_and_a_replay_returns_it(account, gql, 
 
 async def test_bill_numbers_continue_after_the_highest_seen(account, gql, db):
     async with db.transaction() as s:
-        from sqlalchemy import text
-
-        await s.execute(text("UPDATE bill_number_counter SET last_number = 13942589"))
+        await s.execute(text("SELECT setval('bill_number_seq', 13942589)"))
     bill = (await gql(SUBMIT, reading(account)))["data"]["meterReadingSubmit"]["bill"]
     assert bill["number"] == "13942590"  # the manual's «Был сформирован новый счёт №13942590»
 
@@ -200,23 +198,150 @@ async def test_two_dates_at_once_cannot_bill_the_same_kwh(account, gql, db):
     assert any(r["data"]["meterReadingSubmit"]["__typename"] == "MeterReadingSubmitSuccess" for r in results)
 
 
-async def test_concurrent_accounts_never_share_or_skip_a_number_and_a_rollback_leaves_no_gap(db, settings, gql):
+async def _accounts(db, settings, count: int, zones=("TOTAL",)) -> list[int]:
     await demo_basics(db, settings)
     async with db.transaction() as s:
         await tariffs_make(s)
-        ids = [
-            await metered_account_make(s, number=f"71000{i:02d}", login="lysenko", zones=["TOTAL"], last_values=[100], last_taken_on=dt.date(2014, 4, 27))
-            for i in range(20)
+        return [
+            await metered_account_make(
+                s, number=f"71000{i:02d}", login="lysenko", zones=list(zones), last_values=[100] * len(zones),
+                last_taken_on=dt.date(2014, 4, 27),
+            )
+            for i in range(count)
         ]
-    # A bill number taken and rolled back is given again.
-    async with db.sessions() as s:
-        await s.begin()
-        taken = await bill_number_next(session=s)
-        await s.rollback()
+
+
+async def test_twenty_concurrent_submits_on_different_accounts_get_unique_numbers_after_the_highest(db, settings, gql):
+    ids = await _accounts(db, settings, 20)
+    async with db.transaction() as s:
+        await s.execute(text("SELECT setval('bill_number_seq', 500000)"))
     await gql.sign_in("lysenko", DEMO_PASSWORD)
     results = await asyncio.gather(*[gql(SUBMIT, reading(global_id("PersonalAccount", pa), TOTAL=200)) for pa in ids])
-    numbers = sorted(int(r["data"]["meterReadingSubmit"]["bill"]["number"]) for r in results)
-    assert numbers == list(range(taken, taken + 20))
+    numbers = [int(r["data"]["meterReadingSubmit"]["bill"]["number"]) for r in results]
+    assert len(set(numbers)) == 20 and min(numbers) > 500000
+    async with db.sessions() as s:
+        stored = (await s.execute(select(Bill.number))).scalars().all()
+    assert sorted(stored) == sorted(numbers)
+
+
+async def _submit_in(session, settings, pa: int, value: int = 200):
+    from services.readings import ZoneReading, reading_submit
+
+    return await reading_submit(
+        session=session, settings=settings, personal_account_id=pa, taken_on=dt.date(2014, 5, 26),
+        values=[ZoneReading("TOTAL", value)], account_id=None, language="uk",
+    )
+
+
+async def test_a_rolled_back_submit_leaves_a_gap_its_number_never_comes_again(db, settings, gql):
+    first, second = await _accounts(db, settings, 2)
+    async with db.sessions() as s:
+        await s.begin()
+        outcome = await _submit_in(s, settings, first)
+        lost = (await s.execute(select(Bill.number).where(Bill.id == outcome.bill_id))).scalar_one()
+        await s.rollback()
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    after = (await gql(SUBMIT, reading(global_id("PersonalAccount", second), TOTAL=200)))["data"]["meterReadingSubmit"]
+    assert int(after["bill"]["number"]) > lost
+    retried = (await gql(SUBMIT, reading(global_id("PersonalAccount", first), TOTAL=200)))["data"]["meterReadingSubmit"]
+    assert retried["replayed"] is False and int(retried["bill"]["number"]) > int(after["bill"]["number"])
+
+
+async def _waiting_for_a_lock(db) -> int:
+    """Backends of this database waiting for a lock someone else holds."""
+    async with db.sessions() as s:
+        return (
+            await s.execute(
+                text(
+                    """SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                       WHERE NOT l.granted AND a.datname = current_database()"""
+                )
+            )
+        ).scalar_one()
+
+
+async def test_submits_on_different_personal_accounts_do_not_wait_for_each_other(db, settings, gql):
+    held, other = await _accounts(db, settings, 2)
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    async with db.sessions() as s:
+        await s.begin()
+        # A whole submit of `held`, its transaction left open: its locks, its bill number.
+        await _submit_in(s, settings, held)
+        task = asyncio.create_task(gql(SUBMIT, reading(global_id("PersonalAccount", other), TOTAL=200)))
+        waited = 0
+        while not task.done() and not waited:
+            waited = await _waiting_for_a_lock(db)
+        await s.commit()
+    result = (await task)["data"]["meterReadingSubmit"]
+    assert waited == 0, "the other personal account's submit waited for a lock"
+    assert result["__typename"] == "MeterReadingSubmitSuccess" and result["replayed"] is False
+    async with db.sessions() as s:
+        assert len(set((await s.execute(select(Bill.number))).scalars().all())) == 2
+
+
+async def test_a_submit_for_the_same_personal_account_waits_for_the_open_one(db, settings, gql):
+    """The personal account's row is what serialises its submits (and the one thing locked)."""
+    (held,) = await _accounts(db, settings, 1)
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    async with db.sessions() as s:
+        await s.begin()
+        await _submit_in(s, settings, held)
+        task = asyncio.create_task(gql(SUBMIT, reading(global_id("PersonalAccount", held), TOTAL=200)))
+        while not await _waiting_for_a_lock(db):
+            assert not task.done(), "the second submit did not wait for the first"
+        await s.commit()
+    result = (await task)["data"]["meterReadingSubmit"]
+    assert result["replayed"] is True
+
+
+class _Statements(list):
+    """The statements the app ran, and in `checkouts` how many times it took a connection."""
+
+    def __init__(self, app) -> None:
+        super().__init__()
+        self.engine = app.state.db.engine.sync_engine
+        self.checkouts = 0
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        event.listen(self.engine.pool, "checkout", self._checkout)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._record)
+        event.remove(self.engine.pool, "checkout", self._checkout)
+
+    def _record(self, conn, cursor, statement, *args):
+        self.append(statement)
+
+    def _checkout(self, *args):
+        self.checkouts += 1
+
+
+async def test_a_submit_is_a_few_statements_whatever_its_lines(db, settings, gql, app):
+    one_zone = (await _accounts(db, settings, 1))[0]
+    async with db.transaction() as s:
+        two_zones = await metered_account_make(
+            s, number="7200001", login="lysenko", zones=["DAY", "NIGHT"], last_values=[100, 100],
+            last_taken_on=dt.date(2014, 4, 27),
+        )
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    counts = {}
+    for pa, zones in ((one_zone, {"TOTAL": 400}), (two_zones, {"DAY": 300, "NIGHT": 200})):
+        with _Statements(app) as seen:
+            result = (await gql(SUBMIT, reading(global_id("PersonalAccount", pa), **zones)))["data"]["meterReadingSubmit"]
+        counts[len(result["bill"]["lines"])] = len(seen)
+        # One read snapshot for the caller and the links, the write, one snapshot for the answer.
+        assert seen.checkouts == 3, seen.checkouts
+    with _Statements(app) as seen:
+        replay = (await gql(SUBMIT, reading(global_id("PersonalAccount", one_zone), TOTAL=400)))["data"]["meterReadingSubmit"]
+    assert replay["replayed"] is True
+    assert set(counts) == {2, 4}  # 2 lines and 4 lines cost the same statements
+    assert len(set(counts.values())) == 1, counts
+    # The caller, links; in the transaction: lock, facts, tariffs, reading, bill with lines,
+    # mail recipient, mail; then the answer's reads.
+    assert counts[2] <= 16, counts
+    assert len(seen) <= counts[2] - 5
 
 
 async def test_someone_elses_personal_account_is_not_found(account, db, gql):

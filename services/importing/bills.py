@@ -21,8 +21,8 @@ amount               UAH, 2 decimals; only a CORRECTION may be negative
 ===================  ======================================================
 
 Bills are immutable: a number that exists with other data is refused.
-Imported bills have source IMPORT. Afterwards the cabinet's gap-free bill
-counter continues after the highest bill number in the database.
+Imported bills have source IMPORT. Afterwards the cabinet's bill numbers
+(a sequence) continue after the highest bill number in the database.
 """
 from __future__ import annotations
 
@@ -184,21 +184,25 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
         if inserts:
             await insert_rows(session, Bill.__table__, inserts)
         if highest is not None:
-            await raise_bill_counter(session)
+            await bill_numbers_continue(session)
 
     plan.apply = apply
     return plan
 
 
-async def raise_bill_counter(session: AsyncSession) -> None:
-    """The cabinet's next bill number continues after the highest bill number stored."""
+async def bill_numbers_continue(session: AsyncSession) -> None:
+    """Move the bill-number sequence past the highest bill number stored, never back.
+
+    setval only runs when a stored number would otherwise come out of the sequence
+    again, so it never races a submit's nextval into handing a number out twice.
+    (A sequence is not transactional: a rolled-back import leaves it moved on, a gap.)
+    """
     await session.execute(
         text(
             """
-            INSERT INTO bill_number_counter (id, last_number)
-            SELECT 1, coalesce(max(number), 0) FROM bill
-            ON CONFLICT (id) DO UPDATE
-            SET last_number = GREATEST(bill_number_counter.last_number, EXCLUDED.last_number)
+            SELECT setval('bill_number_seq', GREATEST(stored.highest, seq.last_value), true)
+            FROM (SELECT max(number) AS highest FROM bill) AS stored, bill_number_seq AS seq
+            WHERE stored.highest >= seq.last_value + CASE WHEN seq.is_called THEN 1 ELSE 0 END
             """
         )
     )

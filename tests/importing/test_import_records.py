@@ -121,7 +121,10 @@ async def _bills(imp):
     return await imp.run("bills", imp.csv(BILL_HEADER, BILLS))
 
 
-async def test_bills_import_link_readings_default_due_and_raise_the_counter(imp):
+NEXT_BILL_NUMBER = "SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM bill_number_seq"
+
+
+async def test_bills_import_link_readings_default_due_and_move_the_bill_numbers_past_them(imp):
     report = await _bills(imp)
     assert (report.rows, report.inserted) == (4, 4)
     rows = await imp.rows(
@@ -133,17 +136,24 @@ async def test_bills_import_link_readings_default_due_and_raise_the_counter(imp)
         (900003, dt.date(2014, 12, 31), "IMPORT", None),
         (900004, dt.date(2014, 8, 20), "IMPORT", None),
     ]
-    assert await imp.scalar("SELECT last_number FROM bill_number_counter WHERE id = 1") == 900004
+    assert await imp.scalar(NEXT_BILL_NUMBER) == 900005
 
     before = await imp.counts()
     again = await imp.run("bills", imp.csv(BILL_HEADER, BILLS))
     assert (again.inserted, again.unchanged) == (0, 4)
     assert await imp.counts() == before
 
-    # The counter never goes back; a lower imported number leaves it where it is.
-    await imp.session.execute(__import__("sqlalchemy").text("UPDATE bill_number_counter SET last_number = 950000"))
+    # The sequence never goes back; a lower imported number leaves it where it is.
+    await imp.scalar("SELECT setval('bill_number_seq', 950000)")
     await imp.run("bills", imp.csv(BILL_HEADER, [["5", "0101", "1000002", "SERVICES", "SERVICE", "2014-01-01", "", "", "", "", "1.00"]]))
-    assert await imp.scalar("SELECT last_number FROM bill_number_counter WHERE id = 1") == 950000
+    assert await imp.scalar(NEXT_BILL_NUMBER) == 950001
+    # Nor when it had been moved but not yet used (next 950005, the highest stored 950004).
+    await imp.scalar("SELECT setval('bill_number_seq', 950005, false)")
+    await imp.run("bills", imp.csv(BILL_HEADER, [["950004", "0101", "1000002", "SERVICES", "SERVICE", "2014-01-01", "", "", "", "", "1.00"]]))
+    assert await imp.scalar(NEXT_BILL_NUMBER) == 950005
+    # A number at or past the next one moves it on, past the highest.
+    await imp.run("bills", imp.csv(BILL_HEADER, [["950005", "0101", "1000002", "SERVICES", "SERVICE", "2014-01-01", "", "", "", "", "1.00"]]))
+    assert await imp.scalar(NEXT_BILL_NUMBER) == 950006
 
 
 async def test_bills_refuse_conflicts_and_inconsistent_rows(imp):

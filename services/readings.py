@@ -17,7 +17,7 @@ from config import Settings
 from models import MeterReading, PersonalAccount
 from models.base import ReadingSource
 from services import billing
-from services.errors import OperationRefused, Problems
+from services.errors import NotFound, OperationRefused, Problems
 from services.pricing import NoTariffError, PricingResult, price_consumption, zone_consumption_with_rollover
 from services.tariffs import tariffs_load
 
@@ -228,7 +228,9 @@ async def reading_submit(
         await session.execute(
             select(PersonalAccount.number).where(PersonalAccount.id == personal_account_id).with_for_update()
         )
-    ).scalar_one()
+    ).scalar_one_or_none()
+    if personal_account_number is None:  # an admin may name any id, an existing one or not
+        raise NotFound(("input", "personalAccountId"))
     facts = await reading_facts(session=session, personal_account_id=personal_account_id, taken_on=taken_on)
     existing = facts.same_day
     if existing is not None:

@@ -351,3 +351,17 @@ async def test_someone_elses_personal_account_is_not_found(account, db, gql):
             result = (await gql(operation, reading(pa_id)))["data"][field]
             assert (result["__typename"], result["code"]) == ("ValidationError", "NOT_FOUND")
             assert [f["path"] for f in result["fields"]] == [["input", "personalAccountId"]]
+
+
+async def test_an_admin_submitting_for_a_missing_personal_account_gets_not_found(db, settings, gql):
+    from resolvers.ids import global_id
+    from services.demo import DEMO_PASSWORD, demo_basics
+
+    await demo_basics(db, settings)
+    await gql.sign_in("admin", DEMO_PASSWORD)
+    result = await gql(
+        """mutation($i: MeterReadingInput!) { meterReadingSubmit(input: $i) { __typename ... on Error { code } } }""",
+        {"i": {"personalAccountId": global_id("PersonalAccount", 1_000_000_000), "takenOn": "2014-05-20",
+               "values": [{"zone": "TOTAL", "value": 48300}]}},
+    )
+    assert result["data"]["meterReadingSubmit"] == {"__typename": "ValidationError", "code": "NOT_FOUND"}, result

@@ -13,6 +13,7 @@ from graphql import GraphQLError, StringValueNode, ValidationRule
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from db import ReplicaLost, unavailable
 from i18n import message
 from services.errors import AuthError, BadUserInput
 
@@ -91,6 +92,14 @@ def error_public(error: GraphQLError, context) -> GraphQLError:
         )
     if isinstance(original, GraphQLError) and original.original_error is None:
         return error  # e.g. a scalar's "Decimal must be a plain number": about the input only
+    if isinstance(original, ReplicaLost):
+        # The view runs the operation again on the primary; this answer is thrown away.
+        return GraphQLError("replica lost", nodes=error.nodes, path=error.path, extensions={"code": "REPLICA_LOST"})
+    if unavailable(original):
+        # The database is out of reach (restarting, failing over): nothing is wrong with the
+        # request, and the same request will succeed shortly. Retryable, unlike a masked error.
+        log.warning("database unavailable in %s (request %s): %s", ".".join(map(str, error.path or [])), context.request_id, original)
+        return service_unavailable_error(context.language, nodes=error.nodes, path=error.path)
     log.error(
         "unexpected error in %s (request %s)",
         ".".join(map(str, error.path or [])),
@@ -103,6 +112,18 @@ def error_public(error: GraphQLError, context) -> GraphQLError:
         nodes=error.nodes,
         path=error.path,
         extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": context.request_id},
+    )
+
+
+# Seconds a client should wait before retrying while the database is out of reach.
+RETRY_AFTER_UNAVAILABLE = 1
+
+
+def service_unavailable_error(language: str, **where) -> GraphQLError:
+    return GraphQLError(
+        message("SERVICE_UNAVAILABLE", language),
+        extensions={"code": "SERVICE_UNAVAILABLE", "retryAfter": RETRY_AFTER_UNAVAILABLE},
+        **where,
     )
 
 

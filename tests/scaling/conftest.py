@@ -73,3 +73,55 @@ async def replicated(replicated_servers) -> AsyncIterator[Replicated]:
     primary, replica = replicated_servers
     await database_create(primary)
     yield Replicated(primary=primary, replica=replica)
+
+
+@dataclass
+class World:
+    """What the load runs on: lysenko's metered personal accounts (48200 kWh on 27.04.2014)
+    and zakharov's one account with a history (the main screen)."""
+
+    metered: list[int]
+    screen: int
+
+
+async def world_make(url: str, *, metered: int) -> World:
+    """The demo basics, tariffs, `metered` personal accounts for lysenko, one for zakharov."""
+    import datetime as dt
+
+    from config import Settings
+    from db import database_for
+    from services.demo import demo_basics
+    from tests.builders import history_make, metered_account_make, personal_account_make, tariffs_make
+
+    settings = Settings(database_url=url, business_date=dt.date(2014, 5, 26), demo=True)
+    db = database_for(settings)
+    try:
+        await demo_basics(db, settings)
+        async with db.transaction() as s:
+            await tariffs_make(s)
+            accounts = [
+                await metered_account_make(
+                    s, number=f"{7100000 + n}", login="lysenko", zones=["TOTAL"], last_values=[48200],
+                    last_taken_on=dt.date(2014, 4, 27),
+                )
+                for n in range(metered)
+            ]
+            screen = await personal_account_make(s, number="8200001", login="zakharov")
+            await history_make(s, personal_account_id=screen, bills=6, start_number=72_000_000)
+    finally:
+        await db.dispose()
+    return World(metered=accounts, screen=screen)
+
+
+SIGN_IN = """mutation($l: String!, $p: String!) { tokenCreate(login: $l, password: $p) {
+  ... on TokenCreateSuccess { accessToken } ... on Error { code } } }"""
+
+
+def sign_in(base_url: str, login: str) -> str:
+    """An access token for a demo login, over HTTP."""
+    import httpx
+
+    from services.demo import DEMO_PASSWORD
+
+    answer = httpx.post(f"{base_url}/graphql", json={"query": SIGN_IN, "variables": {"l": login, "p": DEMO_PASSWORD}}, timeout=30)
+    return answer.json()["data"]["tokenCreate"]["accessToken"]

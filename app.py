@@ -26,6 +26,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 
 from config import Settings, production_problems
 from db import Database, database_for, unavailable
+from draining import drain_on_sigterm
 from i18n import message, pick_language
 from payments.sandbox import sandbox_bank_app
 from resolvers.context import RequestContext
@@ -315,6 +316,7 @@ def create_app(settings: Settings) -> Starlette:
         if db.replicas is not None:
             await db.replicas.check()  # the replicas serve from the first request on
             tasks.append(asyncio.create_task(db.replicas.watch(stop), name="replicas"))
+        undrain = drain_on_sigterm(app, settings.shutdown_drain)
         if settings.run_workers:
             from mail.sender import outbox_worker
             from services.reconciliation import reconciliation_worker
@@ -324,6 +326,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
+            undrain()
             app.state.stopping = True
             stop.set()
             for task in tasks:

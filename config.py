@@ -40,6 +40,9 @@ class Settings(BaseSettings):
 
     # Run the outbox (and later reconciliation) workers inside the web process, as `make run` does.
     run_workers: bool = False
+    # On SIGTERM, /readyz answers 503 this many seconds (requests still served) before the server
+    # stops: the load balancer's time to notice. 0: stop at once (no balancer in front).
+    shutdown_drain: float = 0.0
 
     db_pool_size: int = 10
     db_max_overflow: int = 5
@@ -51,9 +54,10 @@ class Settings(BaseSettings):
     database_listen_url: str = ""
     # Streaming replicas for query requests' read snapshots: a JSON list or comma-separated URLs.
     database_replica_urls: str = ""
-    # A replica further behind than this, or not answering, is skipped (reads go to the primary).
-    database_replica_max_lag: dt.timedelta = dt.timedelta(seconds=2)
-    # How often each process asks the primary and the replicas where their WAL is.
+    # A replica further behind than this many seconds, or not answering, is skipped (reads go
+    # to the primary).
+    database_replica_max_lag: float = 2.0
+    # How often (seconds) each process asks the primary and the replicas where their WAL is.
     database_replica_check_interval: float = 0.25
 
     access_token_ttl: dt.timedelta = dt.timedelta(minutes=15)

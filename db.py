@@ -137,7 +137,7 @@ def database_for(settings: Settings) -> Database:
                 Replica(number=n, engine=create_engine(url, settings, connect_timeout=REPLICA_CONNECT_TIMEOUT))
                 for n, url in enumerate(settings.replica_urls, start=1)
             ],
-            max_lag=settings.database_replica_max_lag.total_seconds(),
+            max_lag=settings.database_replica_max_lag,
             interval=settings.database_replica_check_interval,
         )
     return Database(engine, replicas=replicas)

@@ -37,7 +37,7 @@ def settings_for(replicated, tmp_path, **updates) -> Settings:
             "database_url": replicated.primary_url,
             "database_replica_urls": replicated.replica_url,
             # Replay is paused on purpose below: a generous bound unless a test is about it.
-            "database_replica_max_lag": dt.timedelta(seconds=120),
+            "database_replica_max_lag": 120.0,
             "database_replica_check_interval": 0.05,
             "data_dir": tmp_path,
             "business_date": DEMO_DATE,
@@ -164,7 +164,7 @@ async def test_a_submitted_reading_is_in_its_answer_and_in_the_next_reads(replic
 
 
 async def test_a_lagging_replica_is_skipped_and_readyz_says_so(replicated, customer, tmp_path):
-    settings = settings_for(replicated, tmp_path, database_replica_max_lag=dt.timedelta(milliseconds=300))
+    settings = settings_for(replicated, tmp_path, database_replica_max_lag=0.3)
     async with app_running(settings) as (application, gql):
         await gql.sign_in("lysenko", DEMO_PASSWORD)
         await replica_caught_up(application, replicated)

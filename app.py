@@ -25,7 +25,8 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
 from config import Settings, production_problems
-from db import Database, create_engine
+from db import Database, database_for, unavailable
+from draining import drain_on_sigterm
 from i18n import message, pick_language
 from payments.sandbox import sandbox_bank_app
 from resolvers.context import RequestContext
@@ -37,7 +38,7 @@ from routes.operations import Metrics, RequestMetrics
 from routes.persisted_queries import PersistedQueries
 from routes.request_guard import Refusal, Transport, connection_refusal, request_refusal
 from schema import schema
-from schema.extensions import error_public
+from schema.extensions import RETRY_AFTER_UNAVAILABLE, error_public, service_unavailable_error
 from schema.main_screen import main_screen_answer
 from services.admin_passwords import admins_with_published_passwords
 from services.payment_updates import PaymentUpdates
@@ -153,10 +154,23 @@ class CabinetGraphQL(GraphQL):
             task = asyncio.current_task()
             if isinstance(e, asyncio.CancelledError) and task is not None and task.cancelling():
                 raise  # the request itself is being cancelled (client gone, shutdown)
-            # Whatever escaped the executor's error policy is still masked, with a request id.
             request_id = _request_id(request.headers)
-            log.error("request failed outside the executor", exc_info=e, extra={"request_id": request_id})
             language = pick_language(request.headers.get("accept-language"))
+            if unavailable(e):
+                # The database is out of reach before the executor ran (the caller's lookup, a
+                # persisted document): retryable, and said so, not a masked 500.
+                log.warning("database unavailable (request %s): %s", request_id, e, extra={"request_id": request_id})
+                error = service_unavailable_error(language).formatted
+                response = Response(
+                    orjson.dumps({"errors": [error]}),
+                    status_code=503,
+                    media_type="application/json",
+                    headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE)},
+                )
+                await response(scope, receive, send)
+                return
+            # Whatever escaped the executor's error policy is still masked, with a request id.
+            log.error("request failed outside the executor", exc_info=e, extra={"request_id": request_id})
             error = {
                 "message": message("INTERNAL_SERVER_ERROR", language, request_id=request_id),
                 "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
@@ -232,9 +246,17 @@ class CabinetGraphQL(GraphQL):
             data = await self._known_operation(context, request_data)
             if data is not None:
                 return ExecutionResult(data=data)
-        return await super().execute_operation(
+        result = await super().execute_operation(
             request=request, request_adapter=request_adapter, request_data=request_data, context=context, **kwargs
         )
+        if context.replica_lost():
+            # Part of the answer came from a replica that then failed: the whole query once
+            # more, on the primary, so the answer is still one moment's and nothing fails.
+            context.on_primary_from_scratch()
+            result = await super().execute_operation(
+                request=request, request_adapter=request_adapter, request_data=request_data, context=context, **kwargs
+            )
+        return result
 
     async def _known_operation(self, context: RequestContext, request_data: Any) -> dict | None:
         """A known operation's answer from its fast path, or None for the general executor."""
@@ -269,8 +291,9 @@ def create_app(settings: Settings) -> Starlette:
         raise ValueError("create_app needs settings.database_url")
     if problems := production_problems(settings):
         raise ValueError("not ready for production: " + "; ".join(problems))
-    db = Database(create_engine(settings.database_url, settings))
-    updates = PaymentUpdates(settings.database_url)
+    db = database_for(settings)
+    # LISTEN holds a server session: a direct connection, never through a transaction pooler.
+    updates = PaymentUpdates(settings.listen_url)
     metrics = Metrics()
     graphql = CabinetGraphQL(settings, db, updates)
 
@@ -287,6 +310,10 @@ def create_app(settings: Settings) -> Starlette:
                 )
         tasks: list[asyncio.Task] = []
         stop = asyncio.Event()
+        if db.replicas is not None:
+            await db.replicas.check()  # the replicas serve from the first request on
+            tasks.append(asyncio.create_task(db.replicas.watch(stop), name="replicas"))
+        undrain = drain_on_sigterm(app, settings.shutdown_drain)
         if settings.run_workers:
             from workers.outbox import outbox_worker
             from workers.reconciliation import reconciliation_worker
@@ -296,6 +323,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
+            undrain()
             app.state.stopping = True
             stop.set()
             for task in tasks:

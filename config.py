@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
@@ -15,6 +17,7 @@ DEMO_DOCUMENT_SECRET = "demo-only-document-link-secret-set-CABINET_DOCUMENT_LINK
 # The sandbox bank's keys: published in this repository, so anyone could sign a callback.
 DEMO_LIQPAY_PUBLIC_KEY = "sandbox_i00000000"
 DEMO_LIQPAY_PRIVATE_KEY = "sandbox_private_key_for_demo_only"
+REPLICA_URL_SEPARATOR = re.compile(r",\s*(?=[a-z][a-z0-9+]*://)")
 
 
 class Settings(BaseSettings):
@@ -37,9 +40,25 @@ class Settings(BaseSettings):
 
     # Run the outbox (and later reconciliation) workers inside the web process, as `make run` does.
     run_workers: bool = False
+    # On SIGTERM, /readyz answers 503 this many seconds (requests still served) before the server
+    # stops: the load balancer's time to notice. 0: stop at once (no balancer in front).
+    shutdown_drain: float = 0.0
 
     db_pool_size: int = 10
     db_max_overflow: int = 5
+    # PgBouncer in transaction mode in front (older than 1.21, it keeps no prepared statements
+    # across transactions): statements are prepared unnamed, in their transaction, never cached.
+    db_pgbouncer: bool = False
+    # LISTEN needs a session of its own on the server, which a transaction-mode pooler cannot
+    # give: the direct address of the primary for live payment status (default DATABASE_URL).
+    database_listen_url: str = ""
+    # Streaming replicas for query requests' read snapshots: a JSON list or comma-separated URLs.
+    database_replica_urls: str = ""
+    # A replica further behind than this many seconds, or not answering, is skipped (reads go
+    # to the primary).
+    database_replica_max_lag: float = 2.0
+    # How often (seconds) each process asks the primary and the replicas where their WAL is.
+    database_replica_check_interval: float = 0.25
 
     access_token_ttl: dt.timedelta = dt.timedelta(minutes=15)
     refresh_token_ttl: dt.timedelta = dt.timedelta(days=30)
@@ -143,6 +162,21 @@ class Settings(BaseSettings):
     def frontend_root(self) -> str:
         """The frontend's address without a trailing slash, for links people follow."""
         return (self.frontend_url or self.public_url).rstrip("/")
+
+    @property
+    def replica_urls(self) -> list[str]:
+        """CABINET_DATABASE_REPLICA_URLS as a list: JSON, or URLs separated by commas (a comma
+        inside a URL, as in libpq's multi-host form, is not a separator)."""
+        text = self.database_replica_urls.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            return [str(url).strip() for url in json.loads(text) if str(url).strip()]
+        return [url.strip() for url in REPLICA_URL_SEPARATOR.split(text) if url.strip()]
+
+    @property
+    def listen_url(self) -> str:
+        return self.database_listen_url or self.database_url
 
     @cached_property
     def mail_dir(self) -> Path:

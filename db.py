@@ -2,7 +2,8 @@
 
 Mutations get one read-write transaction each (`transaction`). A query request
 gets one REPEATABLE READ READ ONLY snapshot on one connection (`ReadSnapshot`),
-which its loaders share in turn, so the whole answer is from one moment.
+which its loaders share in turn, so the whole answer is from one moment. With
+replicas (replicas.py) that snapshot is taken on a replica when one is fit for it.
 """
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -23,6 +25,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from config import Settings
+
+if TYPE_CHECKING:
+    from replicas import Replica, ReplicaSet
 
 log = logging.getLogger(f"cabinet.{__name__}")
 T = TypeVar("T")
@@ -90,23 +95,64 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def create_engine(url: str, settings: Settings) -> AsyncEngine:
+def create_engine(url: str, settings: Settings, *, connect_timeout: float | None = None) -> AsyncEngine:
+    connect_args: dict = {"server_settings": {"timezone": "UTC", "application_name": "cabinet"}}
+    if connect_timeout is not None:
+        connect_args["timeout"] = connect_timeout
+    if settings.db_pgbouncer:
+        connect_args.update(PGBOUNCER_CONNECT_ARGS)
     return create_async_engine(
         asyncpg_url(url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=False,
-        # Prepared statements are cached per connection by asyncpg.
-        connect_args={"server_settings": {"timezone": "UTC", "application_name": "cabinet"}},
+        # Prepared statements are cached per connection by asyncpg (not behind PgBouncer).
+        connect_args=connect_args,
     )
+
+
+# Behind PgBouncer in transaction mode a client connection meets a different server
+# connection in each transaction, and PgBouncer before 1.21 does not carry prepared
+# statements over. So nothing is cached, and every statement is prepared unnamed (""),
+# which lives until the next Parse on that server connection: our statements always run
+# inside a transaction, where the server connection stays ours between prepare and execute.
+PGBOUNCER_CONNECT_ARGS = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+    "prepared_statement_name_func": lambda: "",
+}
+
+
+def database_for(settings: Settings) -> Database:
+    """The app's database: the primary at settings.database_url, and its replicas if any."""
+    engine = create_engine(settings.database_url, settings)
+    replicas = None
+    if settings.replica_urls:
+        from replicas import Replica, ReplicaSet
+
+        replicas = ReplicaSet(
+            primary=engine,
+            # A replica that does not answer quickly is skipped, not waited for.
+            replicas=[
+                Replica(number=n, engine=create_engine(url, settings, connect_timeout=REPLICA_CONNECT_TIMEOUT))
+                for n, url in enumerate(settings.replica_urls, start=1)
+            ],
+            max_lag=settings.database_replica_max_lag,
+            interval=settings.database_replica_check_interval,
+        )
+    return Database(engine, replicas=replicas)
+
+
+REPLICA_CONNECT_TIMEOUT = 2.0
 
 
 class Database:
     """The engine and session factories of one running app."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, replicas: ReplicaSet | None = None) -> None:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self.replicas = replicas
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -115,11 +161,58 @@ class Database:
             async with session.begin():
                 yield session
 
-    def read_snapshot(self) -> ReadSnapshot:
-        return ReadSnapshot(self.engine)
+    def read_snapshot(self, *, replica: Callable[[], Awaitable[Replica | None]] | None = None) -> ReadSnapshot:
+        """A query's snapshot; `replica` picks the replica to take it on (None: the primary)."""
+        return ReadSnapshot(self.engine, replica=replica, replicas=self.replicas)
+
+    async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """A short read on the primary, tried once more on a fresh connection when the pooled
+        one turns out dead (the server restarted since it was last used): a read is safe twice."""
+        for attempt in (1, 2):
+            async with self.sessions() as session:
+                try:
+                    return await work(session)
+                except Exception as error:
+                    if attempt == 2 or not unavailable(error):
+                        raise
+        raise AssertionError("unreachable")
 
     async def dispose(self) -> None:
+        if self.replicas is not None:
+            await self.replicas.dispose()
         await self.engine.dispose()
+
+
+class ReplicaLost(Exception):
+    """The replica under a snapshot failed after part of the answer was read from it: the
+    whole operation runs again on the primary (a query changes nothing)."""
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether an error says the database is out of reach: down, restarting, shutting down,
+    refusing connections, or the connection lost. Such work may succeed on a fresh connection
+    once the server is back; nothing else about it was wrong."""
+    import asyncpg
+
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, DBAPIError) and cause.connection_invalidated:
+            return True
+        if isinstance(cause, (OSError, asyncio.TimeoutError, asyncpg.exceptions.ConnectionDoesNotExistError)):
+            return True
+        if isinstance(cause, asyncpg.exceptions.InterfaceError) and "connection" in str(cause).lower() and "closed" in str(cause).lower():
+            return True
+        sqlstate = getattr(cause, "sqlstate", None)
+        if isinstance(sqlstate, str) and (sqlstate.startswith("08") or sqlstate in UNAVAILABLE_SQLSTATES):
+            return True
+        cause = getattr(cause, "orig", None) or cause.__cause__ or cause.__context__
+    return False
+
+
+# admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections
+UNAVAILABLE_SQLSTATES = {"57P01", "57P02", "57P03", "53300"}
 
 
 class ReadSnapshot:
@@ -127,45 +220,125 @@ class ReadSnapshot:
 
     Sibling GraphQL fields resolve concurrently, but a connection runs one
     statement at a time: `run` takes turns through a lock.
+
+    Opened on a replica when `replica` names one. A replica (or a pooled connection) that
+    fails before anything was read from it is left for a fresh connection to the primary,
+    unnoticed by the request; one that fails after part of the answer came from it raises
+    ReplicaLost for this and every later read, so the operation runs again on the primary
+    instead of mixing two moments in one answer.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        replica: Callable[[], Awaitable[Replica | None]] | None = None,
+        replicas: ReplicaSet | None = None,
+    ) -> None:
         self._engine = engine
+        self._choose_replica = replica
+        self._replicas = replicas
         self._lock = asyncio.Lock()
         self._connection: AsyncConnection | None = None
         self._session: AsyncSession | None = None
+        self._reads = 0
+        # The replica the snapshot is on, None on the primary.
+        self.replica: Replica | None = None
+        self.lost = False
 
     async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         async with self._lock:
+            if self.lost:
+                raise ReplicaLost()
             if self._session is None:
                 await self._open()
             assert self._session is not None
-            return await work(self._session)
+            try:
+                result = await work(self._session)
+            except Exception as error:
+                if self._reads == 0 and (self.replica is not None or unavailable(error)):
+                    # Nothing was read here yet: the same read on a fresh primary connection.
+                    await self._dropped(error)
+                    await self._open(on_primary=True)
+                    result = await work(self._session)
+                elif self.replica is not None and _database_error(error):
+                    await self._dropped(error)
+                    self.lost = True
+                    raise ReplicaLost() from error
+                else:
+                    raise
+            self._reads += 1
+            return result
 
-    async def _open(self) -> None:
-        connection = await self._engine.connect()
-        try:
-            # asyncpg opens it as one "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".
-            connection = await connection.execution_options(
-                isolation_level="REPEATABLE READ", postgresql_readonly=True
-            )
-            await connection.begin()
-        except BaseException:
-            await connection.close()
-            raise
-        self._connection = connection
-        self._session = AsyncSession(bind=connection, expire_on_commit=False, autoflush=False)
+    async def _open(self, *, on_primary: bool = False) -> None:
+        replica = None if on_primary or self._choose_replica is None else await self._choose_replica()
+        if replica is not None:
+            try:
+                self._connection = await _snapshot_begin(replica.engine)
+                self.replica = replica
+            except Exception as error:  # noqa: BLE001  any failure to open there: the primary serves
+                self._replica_failed(replica, error)
+        if self._connection is None:
+            self.replica = None
+            try:
+                self._connection = await _snapshot_begin(self._engine)
+            except Exception as error:
+                if not unavailable(error):
+                    raise
+                self._connection = await _snapshot_begin(self._engine)  # a dead pooled connection
+        self._session = AsyncSession(bind=self._connection, expire_on_commit=False, autoflush=False)
+
+    def _replica_failed(self, replica: Replica, error: BaseException) -> None:
+        log.warning("read snapshot: replica %s failed (%s); on the primary", replica.number, error)
+        if self._replicas is not None and unavailable(error):
+            self._replicas.lost(replica, error)
+
+    async def _dropped(self, error: BaseException) -> None:
+        """Let go of a connection that failed (invalidated when it is dead)."""
+        if self.replica is not None:
+            self._replica_failed(self.replica, error)
+        session, connection = self._session, self._connection
+        self._session = self._connection = None
+        with contextlib.suppress(Exception):
+            if session is not None:
+                await session.close()
+        with contextlib.suppress(Exception):
+            if connection is not None:
+                if unavailable(error):
+                    await connection.invalidate()
+                await connection.close()
+        self.replica = None
 
     async def close(self) -> None:
         async with self._lock:
             if self._session is not None:
-                await self._session.close()
+                with contextlib.suppress(Exception):
+                    await self._session.close()
                 self._session = None
             if self._connection is not None:
                 with contextlib.suppress(Exception):
                     await self._connection.rollback()
-                await self._connection.close()
+                with contextlib.suppress(Exception):
+                    await self._connection.close()
                 self._connection = None
+
+
+async def _snapshot_begin(engine: AsyncEngine) -> AsyncConnection:
+    connection = await engine.connect()
+    try:
+        # asyncpg opens it as one "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY".
+        connection = await connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        await connection.begin()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await connection.close()
+        raise
+    return connection
+
+
+def _database_error(error: BaseException) -> bool:
+    """An error the database (or the way to it) raised, as opposed to one of our code's."""
+    return isinstance(error, (DBAPIError, OSError, asyncio.TimeoutError)) or unavailable(error)
 
 
 def alembic_config(url: str):

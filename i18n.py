@@ -171,6 +171,11 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     # Top-level errors.
     "UNAUTHENTICATED": ("Увійдіть до кабінету.", "Войдите в кабинет.", "Sign in first."),
     "FORBIDDEN": ("Недостатньо прав.", "Недостаточно прав.", "Not allowed."),
+    "SERVICE_UNAVAILABLE": (
+        "Сервіс тимчасово недоступний. Повторіть запит за кілька секунд.",
+        "Сервис временно недоступен. Повторите запрос через несколько секунд.",
+        "The service is briefly unavailable. Retry in a few seconds.",
+    ),
     "INTERNAL_SERVER_ERROR": (
         "Внутрішня помилка. Код запиту: {request_id}.",
         "Внутренняя ошибка. Код запроса: {request_id}.",

@@ -37,6 +37,9 @@ class Account(Base):
     pending_email: Mapped[str | None] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(2), server_default="uk")
     created_at: Mapped[Created]
+    # The primary's WAL position (bytes) after this login's last write: its queries read on a
+    # replica only once it has replayed that far (replicas.py). Set only with replicas.
+    read_after_lsn: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class AuthSession(Base):

@@ -1,6 +1,7 @@
 """What every resolver gets: settings, the database, the caller, the language, loaders."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
 from db import Database, ReadSnapshot
+from replicas import Replica
 from services.api_clients import ApiCaller, api_client_by_key
 from services.auth import Viewer, viewer_from_access_token
 from services.errors import AuthError
@@ -47,19 +49,22 @@ class RequestContext:
     _api_caller: ApiCaller | None = None
     _api_caller_error: AuthError | None = None
     _api_caller_known: bool = False
+    # Set when a replica failed under this request: it reads on the primary from then on.
+    primary_only: bool = False
+    _viewer_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run a read on the request's snapshot (one connection, turns taken).
 
         A mutation's write ends the snapshot (`snapshot_end`), so what it returns
-        is read from a new one that shows what it committed. A subscription,
-        which lives long, reads fresh each time instead.
+        is read from a new one that shows what it committed; a mutation's snapshots
+        are on the primary (`primary_only`). A subscription, which lives long, reads
+        fresh each time instead, on the primary too.
         """
         if self.fresh_reads:
-            async with self.db.sessions() as session:
-                return await work(session)
+            return await self.db.read(work)
         if self.snapshot is None:
-            self.snapshot = self.db.read_snapshot()
+            self.snapshot = self.db.read_snapshot(replica=None if self.db.replicas is None else self._replica_for_snapshot)
         return await self.snapshot.run(work)
 
     async def snapshot_end(self) -> None:
@@ -67,6 +72,33 @@ class RequestContext:
         snapshot, self.snapshot = self.snapshot, None
         if snapshot is not None:
             await snapshot.close()
+
+    async def _replica_for_snapshot(self) -> Replica | None:
+        """Where a query's snapshot may be taken: a replica that has the caller's own writes,
+        or None for the primary. An aggregator reads on the primary (its reconciliation must
+        see the payments it just posted); so does a request that already lost a replica."""
+        replicas = self.db.replicas
+        if replicas is None or self.primary_only or self.api_key is not None:
+            return None
+        read_after = None
+        if self.bearer_token is not None:
+            try:
+                viewer = await self.viewer_or_none()
+            except AuthError:
+                return None  # the resolvers say why; nothing of anyone's is read
+            if viewer is not None and viewer.account is not None:
+                read_after = viewer.account.read_after_lsn
+        return replicas.choose(read_after=read_after)
+
+    def replica_lost(self) -> bool:
+        """Whether this request's snapshot lost its replica midway (the answer is not whole)."""
+        return self.snapshot is not None and self.snapshot.lost
+
+    def on_primary_from_scratch(self) -> None:
+        """Forget what was read, to run the operation again on the primary."""
+        self.primary_only = True
+        self.snapshot = None
+        self.loaders = {}
 
     def payment_updates(self):
         return self.updates
@@ -108,19 +140,28 @@ class RequestContext:
     async def viewer_or_none(self) -> Viewer | None:
         """The signed-in person, None when anonymous; a bad or expired token is an error."""
         if not self._viewer_known:
-            token = self.bearer_token
-            if token is None:
-                if self.credentials and not self.credentials.lower().startswith("apikey "):
-                    self._viewer_error = AuthError("UNAUTHENTICATED")
-            else:
-                try:
-                    self._viewer = await self._lookup(token)
-                except AuthError as e:
-                    self._viewer_error = e
-            self._viewer_known = True
+            async with self._viewer_lock:  # sibling fields ask at once: one lookup
+                if not self._viewer_known:
+                    await self._viewer_resolve()
         if self._viewer_error is not None:
             raise self._viewer_error
         return self._viewer
+
+    async def _viewer_resolve(self) -> None:
+        token = self.bearer_token
+        if token is None:
+            if self.credentials and not self.credentials.lower().startswith("apikey "):
+                self._viewer_error = AuthError("UNAUTHENTICATED")
+        else:
+            try:
+                self._viewer = await self._lookup(token)
+            except AuthError as e:
+                self._viewer_error = e
+        self._viewer_known = True
+
+    def signed_in_account_id(self) -> int | None:
+        """The signed-in person's login id when this request already knows it."""
+        return self._viewer.account_id if self._viewer_known and self._viewer is not None else None
 
     def forget_caller(self) -> None:
         """Look the caller up again next time: a WebSocket connection lives past its token's
@@ -178,4 +219,8 @@ class RequestContext:
 
     async def _lookup(self, token: str) -> Viewer:
         now = utc_now()
+        if self.db.replicas is not None and not self.fresh_reads:
+            # With replicas the token is checked on the primary: a revoked session stops at
+            # once, and the login's read_after_lsn decides which replica may serve the rest.
+            return await self.db.read(lambda s: viewer_from_access_token(session=s, token=token, now=now))
         return await self.read(lambda s: viewer_from_access_token(session=s, token=token, now=now))

@@ -81,16 +81,24 @@ async def livez(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Ready to serve: the database answers and the app is not shutting down."""
+    """Ready to serve: the primary answers and the app is not shutting down. With replicas,
+    each one's state as this process last saw it (`ok`, `lagging`, `down`, `promoted`):
+    one that is not `ok` is skipped and its reads go to the primary, so the process is
+    still ready, and `reads` says where query snapshots go now."""
     if getattr(request.app.state, "stopping", False):
         return JSONResponse({"status": "stopping"}, status_code=503)
+    db = request.app.state.db
     try:
-        async with request.app.state.db.engine.connect() as connection:
+        async with db.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except Exception:  # the database is not reachable: not ready
         log.warning("readiness: database unavailable", exc_info=True)
         return JSONResponse({"status": "unavailable"}, status_code=503)
-    return JSONResponse({"status": "ok"})
+    if db.replicas is None:
+        return JSONResponse({"status": "ok"})
+    report = db.replicas.report()
+    reads = "replicas" if any(r["state"] == "ok" for r in report) else "primary"
+    return JSONResponse({"status": "ok", "reads": reads, "replicas": report})
 
 
 def metrics_allowed(request: Request) -> bool:

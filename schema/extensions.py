@@ -13,6 +13,7 @@ from graphql import GraphQLError, StringValueNode, ValidationRule
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from db import ReplicaLost, unavailable
 from i18n import message
 from services.errors import AuthError, BadUserInput
 
@@ -47,8 +48,11 @@ class RequestScope(SchemaExtension):
         context = self.execution_context.context
         operation = self.execution_context.operation_type
         # Queries and mutations read a snapshot (a mutation's write starts a new one:
-        # resolvers/transaction.py); a subscription, which lives long, reads fresh.
+        # resolvers/transaction.py); a subscription, which lives long, reads fresh. A mutation
+        # reads on the primary only: what it returns must show its own write.
         context.fresh_reads = operation == OperationType.SUBSCRIPTION
+        if operation == OperationType.MUTATION:
+            context.primary_only = True
         try:
             yield
         finally:
@@ -116,6 +120,14 @@ def error_public(error: GraphQLError, context) -> GraphQLError:
         )
     if isinstance(original, GraphQLError) and original.original_error is None:
         return error  # e.g. a scalar's "Decimal must be a plain number": about the input only
+    if isinstance(original, ReplicaLost):
+        # The view runs the operation again on the primary; this answer is thrown away.
+        return GraphQLError("replica lost", nodes=error.nodes, path=error.path, extensions={"code": "REPLICA_LOST"})
+    if unavailable(original):
+        # The database is out of reach (restarting, failing over): nothing is wrong with the
+        # request, and the same request will succeed shortly. Retryable, unlike a masked error.
+        log.warning("database unavailable in %s (request %s): %s", ".".join(map(str, error.path or [])), context.request_id, original)
+        return service_unavailable_error(context.language, nodes=error.nodes, path=error.path)
     log.error(
         "unexpected error in %s (request %s)",
         ".".join(map(str, error.path or [])),
@@ -128,6 +140,18 @@ def error_public(error: GraphQLError, context) -> GraphQLError:
         nodes=error.nodes,
         path=error.path,
         extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": context.request_id},
+    )
+
+
+# Seconds a client should wait before retrying while the database is out of reach.
+RETRY_AFTER_UNAVAILABLE = 1
+
+
+def service_unavailable_error(language: str, **where) -> GraphQLError:
+    return GraphQLError(
+        message("SERVICE_UNAVAILABLE", language),
+        extensions={"code": "SERVICE_UNAVAILABLE", "retryAfter": RETRY_AFTER_UNAVAILABLE},
+        **where,
     )
 
 

@@ -51,6 +51,8 @@ class RequestContext:
     _api_caller_known: bool = False
     # Set when a replica failed under this request: it reads on the primary from then on.
     primary_only: bool = False
+    # A snapshot of this request lost its replica (kept past the snapshot's end).
+    replica_was_lost: bool = False
     _viewer_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -71,6 +73,7 @@ class RequestContext:
         """End the read snapshot (if any) and give back its connection; the next read opens another."""
         snapshot, self.snapshot = self.snapshot, None
         if snapshot is not None:
+            self.replica_was_lost = self.replica_was_lost or snapshot.lost  # the view asks after the end
             await snapshot.close()
 
     async def _replica_for_snapshot(self) -> Replica | None:
@@ -92,12 +95,13 @@ class RequestContext:
 
     def replica_lost(self) -> bool:
         """Whether this request's snapshot lost its replica midway (the answer is not whole)."""
-        return self.snapshot is not None and self.snapshot.lost
+        return self.replica_was_lost or (self.snapshot is not None and self.snapshot.lost)
 
     def on_primary_from_scratch(self) -> None:
         """Forget what was read, to run the operation again on the primary."""
         self.primary_only = True
         self.snapshot = None
+        self.replica_was_lost = False
         self.loaders = {}
 
     def payment_updates(self):

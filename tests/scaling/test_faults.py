@@ -70,7 +70,7 @@ async def ledger_of_today(url: str) -> dict[int, dict]:
                       (SELECT count(*) FROM bill_line l WHERE l.bill_id = b.id) AS lines,
                       (SELECT coalesce(sum(l.amount), 0) FROM bill_line l WHERE l.bill_id = b.id) AS lines_total,
                       (SELECT count(*) FROM outbox_message m WHERE m.kind = 'bill_formed'
-                         AND m.subject LIKE '%' || b.number::text || '%') AS mails
+                         AND m.subject ~ ('(^|[^0-9])' || b.number::text || '([^0-9]|$)')) AS mails
                FROM meter_reading r LEFT JOIN bill b ON b.reading_id = r.id
                WHERE r.taken_on = '2014-05-26'"""
         )

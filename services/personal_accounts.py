@@ -81,21 +81,6 @@ async def res_get(*, session: AsyncSession, ids: Sequence[int]) -> dict[int, Res
     return {r.id: r for r in rows}
 
 
-async def meters_current(*, session: AsyncSession, personal_account_ids: Sequence[int]) -> dict[int, Row]:
-    """The meter in place now (not removed) of each personal account."""
-    rows = (
-        await session.execute(
-            select(Meter)
-            .where(Meter.personal_account_id.in_(list(personal_account_ids)), Meter.removed_on.is_(None))
-            .order_by(Meter.installed_on.desc().nulls_last(), Meter.id.desc())
-        )
-    ).scalars().all()
-    current: dict[int, Row] = {}
-    for meter in rows:
-        current.setdefault(meter.personal_account_id, meter)
-    return current
-
-
 READING_COLUMNS = (
     MeterReading.id,
     MeterReading.personal_account_id,
@@ -108,19 +93,6 @@ READING_COLUMNS = (
     MeterReading.source,
     Meter.serial_number.label("meter_serial_number"),
 )
-
-
-async def readings_of(*, session: AsyncSession, personal_account_ids: Sequence[int]) -> dict[int, list[Row]]:
-    """All readings of each personal account, newest first."""
-    rows = (
-        await session.execute(
-            select(*READING_COLUMNS)
-            .join(Meter, Meter.id == MeterReading.meter_id)
-            .where(MeterReading.personal_account_id.in_(list(personal_account_ids)))
-            .order_by(MeterReading.taken_on.desc())
-        )
-    ).all()
-    return _group(rows, "personal_account_id")
 
 
 async def readings_get(*, session: AsyncSession, ids: Sequence[int]) -> dict[int, Row]:
@@ -170,20 +142,6 @@ INTERNET_PAYMENT_COLUMNS = (
     InternetPayment.expires_at,
     InternetPayment.confirmed_at,
 )
-
-
-async def internet_payments_of(
-    *, session: AsyncSession, personal_account_ids: Sequence[int]
-) -> dict[int, list[Row]]:
-    """Card payments of each personal account, newest first."""
-    rows = (
-        await session.execute(
-            select(*INTERNET_PAYMENT_COLUMNS)
-            .where(InternetPayment.personal_account_id.in_(list(personal_account_ids)))
-            .order_by(InternetPayment.created_at.desc(), InternetPayment.id.desc())
-        )
-    ).all()
-    return _group(rows, "personal_account_id")
 
 
 async def internet_payments_get(*, session: AsyncSession, ids: Sequence[int]) -> dict[int, Row]:

@@ -7,12 +7,12 @@ import re
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-KYIV = ZoneInfo("Europe/Kyiv")
+from kyiv import KYIV, kyiv_now, kyiv_today
+
 DEMO_DOCUMENT_SECRET = "demo-only-document-link-secret-set-CABINET_DOCUMENT_LINK_SECRET"
 # The sandbox bank's keys: published in this repository, so anyone could sign a callback.
 DEMO_LIQPAY_PUBLIC_KEY = "sandbox_i00000000"
@@ -186,7 +186,7 @@ class Settings(BaseSettings):
         """The business date: configured, or today in Kyiv."""
         if self.business_date is not None:
             return self.business_date
-        return dt.datetime.now(KYIV).date()
+        return kyiv_today()
 
     def now(self) -> dt.datetime:
         """The moment for new records people see (card payments, the bank's page): the real
@@ -195,7 +195,7 @@ class Settings(BaseSettings):
         A pinned date repeats one day: just after real midnight the clock is back at 00:00
         of it. Sessions and links keep the real clock (a browser compares them with its own).
         """
-        moment = dt.datetime.now(KYIV)
+        moment = kyiv_now()
         if self.business_date is not None:
             moment = dt.datetime.combine(self.business_date, moment.time(), KYIV)
         return moment.astimezone(dt.UTC)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from config import KYIV
 from i18n import DEFAULT_LANGUAGE, LANGUAGES
+from kyiv import kyiv_time
+from money import kopecks
 
 PARAMS: dict[str, tuple[str, ...]] = {
     "registration_received": ("full_name", "login"),
@@ -356,9 +357,7 @@ def _format_value(name: str, value: object, language: str) -> str:
         names = CATEGORY_NAMES.get(str(value))
         return names[language] if names else str(value)
     if isinstance(value, dt.datetime):
-        # Naive moments are taken as UTC, as the database keeps them.
-        moment = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        return moment.astimezone(KYIV).strftime("%d.%m.%Y %H:%M")
+        return kyiv_time(value).strftime("%d.%m.%Y %H:%M")
     if isinstance(value, dt.date):
         return value.strftime("%d.%m.%Y")
     return str(value)
@@ -367,4 +366,4 @@ def _format_value(name: str, value: object, language: str) -> str:
 def _money(value: object) -> str:
     """Kopecks always shown; a str is parsed so "97.5" reads 97.50 (never through float)."""
     amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    return f"{amount.quantize(Decimal('0.01')):f}"
+    return f"{kopecks(amount):f}"

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
-KYIV = ZoneInfo("Europe/Kyiv")
+from kyiv import kyiv_time as in_kyiv
+from money import whole_kopecks
 
 # The debts block, in the manual's order (Рисунок 5).
 DEBT_LABELS = {
@@ -57,7 +57,7 @@ def day(value: dt.date | None) -> str:
 
 
 def kyiv_time(value: dt.datetime | None) -> str:
-    return f"{value.astimezone(KYIV):%d.%m.%Y %H:%M:%S}" if value is not None else "—"
+    return f"{in_kyiv(value):%d.%m.%Y %H:%M:%S}" if value is not None else "—"
 
 
 def quantity(value: Decimal | None) -> str:
@@ -74,7 +74,7 @@ def unit_price(value: Decimal | None) -> str:
     """A price per piece or service: kopecks, and more digits only where it has them (0.2802)."""
     if value is None:
         return ""
-    return f"{value:.2f}" if value == value.quantize(Decimal("0.01")) else f"{value.normalize():f}"
+    return f"{value:.2f}" if whole_kopecks(value) else f"{value.normalize():f}"
 
 
 def is_kwh(unit: str | None) -> bool:

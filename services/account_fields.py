@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from email_validator import EmailNotValidError, validate_email
 
+from money import kopecks
 from services.errors import Problems
 
 LOGIN_MIN, LOGIN_MAX = 3, 64
@@ -155,7 +156,7 @@ def evidence_amount_check(problems: Problems, path: Sequence[str], value: Decima
     if not isinstance(exponent, int) or exponent < -2 or value <= 0 or value > EVIDENCE_AMOUNT_MAX:
         problems.add(path, "INVALID_FORMAT")
         return None
-    return value.quantize(Decimal("0.01"))
+    return kopecks(value)
 
 
 def meter_serial_check(problems: Problems, path: Sequence[str], value: str | None) -> str | None:

@@ -19,14 +19,15 @@ from sqlalchemy import func, insert, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from config import KYIV
+from kyiv import KYIV, kyiv_date
+from money import kopecks, whole_kopecks
 from models import AggregatorPayment, Payment, PersonalAccount, Res
 from models.base import ChargeCategory, PaymentChannel
 from services.allocation import Allocation
 from services.errors import BadUserInput, OperationRefused, Problems
 from services.ledger import ledgers_load
 from services.pagination import Page, cursor_decode, cursor_encode, first_check
-from services.periods import Period, kyiv_date
+from services.periods import Period
 
 RES_CODE = re.compile(r"[0-9A-Za-z_-]{1,16}")
 ACCOUNT_NUMBER = re.compile(r"[0-9A-Za-z/_-]{1,32}")
@@ -35,7 +36,6 @@ TRANSACTION_ID_MAX = 64
 PAID_AT_LEEWAY = dt.timedelta(minutes=5)
 # Older than this is a typo, not a late post (and keeps dates in range).
 PAID_AT_EARLIEST = dt.datetime(2000, 1, 1, tzinfo=KYIV)
-CENT = Decimal("0.01")
 
 
 # ---------------------------------------------------------------- holder name
@@ -171,7 +171,7 @@ class PostOutcome:
 
 def amount_valid(amount: Decimal, maximum: Decimal) -> bool:
     """Above zero, whole kopecks, at most `maximum`."""
-    return amount.is_finite() and CENT <= amount <= maximum and amount == amount.quantize(CENT)
+    return whole_kopecks(amount) and 0 < amount <= maximum
 
 
 def _transaction_id_check(value: str, problems: Problems) -> None:
@@ -402,6 +402,6 @@ async def aggregator_payments_registry(
         has_previous=totals[2] > 0,
     )
     return Registry(
-        page=page, period=period, total_count=totals[0], total_amount=Decimal(totals[1]).quantize(CENT)
+        page=page, period=period, total_count=totals[0], total_amount=kopecks(Decimal(totals[1]))
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from config import KYIV
+from kyiv import kyiv_date
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +45,6 @@ def period_resolve(
         if due_since is not None and due_since < start:
             start = due_since
     return Period(start, end)
-
-
-def kyiv_date(moment: dt.datetime) -> dt.date:
-    return moment.astimezone(KYIV).date()
 
 
 def kyiv_date_until(moment: dt.datetime, today: dt.date) -> dt.date:

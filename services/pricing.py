@@ -31,8 +31,10 @@ import math
 from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, Inexact, localcontext
+from decimal import Decimal, Inexact, localcontext
 from fractions import Fraction
+
+from money import kopecks
 
 __all__ = [
     "DEMO_TARIFF_HISTORY",
@@ -51,7 +53,6 @@ __all__ = [
     "zone_consumption_with_rollover",
 ]
 
-KOPECK = Decimal("0.01")
 _ONE_DAY = dt.timedelta(days=1)
 
 
@@ -160,7 +161,7 @@ class PricedLine:
     kwh: int
     price: Decimal
     coefficient: Decimal
-    amount: Decimal  # kwh * price * coefficient, ROUND_HALF_UP to 0.01
+    amount: Decimal  # kwh * price * coefficient in kopecks (money.kopecks: half-up)
     unrounded: Decimal  # the exact product
 
 
@@ -467,7 +468,7 @@ def price_consumption(
                     kwh=kwh,
                     price=price,
                     coefficient=coefficient,
-                    amount=unrounded.quantize(KOPECK, rounding=ROUND_HALF_UP),
+                    amount=kopecks(unrounded),
                     unrounded=unrounded,
                 )
             )

@@ -14,6 +14,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
+from money import kopecks
 from models import InternetPayment
 from models.base import InternetPaymentStatus
 from services.card_payments import OPEN, bank_status_apply, order_id, payment_expire
@@ -66,6 +67,6 @@ async def payment_settle(
 
 def _same_amount(value: object, amount: Decimal) -> bool:
     try:
-        return Decimal(str(value)).quantize(Decimal("0.01")) == amount
+        return kopecks(Decimal(str(value))) == amount
     except InvalidOperation:
         return False

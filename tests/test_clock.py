@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from config import KYIV, Settings
+from config import Settings
+from kyiv import KYIV
 from tests.conftest import DEMO_DATE
 
 CLOCK = "{ businessDate serverTime }"

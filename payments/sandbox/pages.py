@@ -8,7 +8,7 @@ from urllib.parse import quote, urlsplit
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from config import KYIV
+from kyiv import kyiv_time
 from payments.sandbox.cards import money
 from payments.sandbox.state import Order
 
@@ -86,7 +86,7 @@ def refusal(message: str, status: int = 400) -> HTMLResponse:
 def _summary(order: Order) -> str:
     e = html.escape
     expires = (
-        f"<dt>Сторінка дійсна до</dt><dd>{order.expires_at.astimezone(KYIV):%d.%m.%Y %H:%M}</dd>"
+        f"<dt>Сторінка дійсна до</dt><dd>{kyiv_time(order.expires_at):%d.%m.%Y %H:%M}</dd>"
         if order.expires_at
         else ""
     )

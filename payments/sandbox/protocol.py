@@ -17,7 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from config import KYIV, Settings
+from config import Settings
+from kyiv import kyiv_date
+from money import whole_kopecks
 from payments.liqpay import SignatureInvalid, pair_verify
 from payments.sandbox.cards import card_check
 from payments.sandbox.pages import card_page, final_page, page, refusal, secure_page
@@ -86,7 +88,7 @@ class SandboxProtocol:
             amount = Decimal(str(params.get("amount")))
         except InvalidOperation:
             amount = Decimal(0)
-        if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        if not whole_kopecks(amount) or amount <= 0:
             return refusal("Неправильна сума (amount).")
         currency = params.get("currency")
         if currency not in CURRENCIES:
@@ -151,12 +153,12 @@ class SandboxProtocol:
         if order.expires_at is not None and order.expires_at <= self.bank.now():
             return refusal("Термін дії платежу минув. Почніть оплату в кабінеті ще раз.", status=410)
         if action in ("pay", "3ds"):
-            errors, mask = card_check(form, self.bank.now().astimezone(KYIV).date())
+            errors, mask = card_check(form, kyiv_date(self.bank.now()))
             if errors:
                 return card_page(request, order, form, errors)
             order.card_mask, order.is_3ds = mask, action == "3ds"
         elif action == "decline":
-            order.card_mask = card_check(form, self.bank.now().astimezone(KYIV).date())[1]
+            order.card_mask = card_check(form, kyiv_date(self.bank.now()))[1]
         if switches:
             self.bank.switches[order.order_id] = {**self.bank.switches.get(order.order_id, {}), **switches}
         # No await between the check above and this: two quick presses cannot both pass.

@@ -31,10 +31,10 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import BillLine
+from money import KOPECK, kopecks
 from models.base import MeterZone
 from services.importing.common import (
     insert_rows,
-    KOPECK,
     Plan,
     Problems,
     Row,
@@ -51,7 +51,6 @@ from services.importing.common import (
     parse_price,
     parse_quantity,
     req,
-    round_kopecks,
     show,
     text_parser,
 )
@@ -128,7 +127,7 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
         elif row["block"] is not None:
             problems.add(row.line, "block needs tariff_valid_from")
         if row["quantity"] is not None and row["price"] is not None:
-            expected = round_kopecks(row["quantity"] * row["price"] * (row["coefficient"] or Decimal(1)))
+            expected = kopecks(row["quantity"] * row["price"] * (row["coefficient"] or Decimal(1)))
             if abs(expected - row["amount"]) > KOPECK:
                 problems.add(
                     row.line,

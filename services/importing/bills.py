@@ -33,13 +33,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Bill
 from models.base import BillKind, ChargeCategory, RecordSource
+from services.billing import due_date
 from services.importing.common import (
     insert_rows,
     Plan,
     Problems,
     Row,
     choice_parser,
-    default_due_on,
     differences,
     fetch,
     lock_personal_accounts,
@@ -108,7 +108,7 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
     for row in rows:
         _check_row(row, problems)
         if row["due_on"] is None:
-            row.v["due_on"] = default_due_on(row["issued_on"])
+            row.v["due_on"] = due_date(row["issued_on"])
     rows = await resolve_personal_accounts(session, rows, problems)
     await lock_personal_accounts(session, (r["personal_account_id"] for r in rows))
 

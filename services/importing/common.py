@@ -14,17 +14,14 @@ import enum
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ARRAY, Table, text
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-KYIV = ZoneInfo("Europe/Kyiv")
-KOPECK = Decimal("0.01")
 PROGRESS_STEP = 500
 
 
@@ -371,20 +368,6 @@ def show(value: Any) -> str:
 
 def conflict(what: str, diffs: Sequence[str]) -> str:
     return f"{what} already exists with different data: {', '.join(diffs)}; stored records are not changed by import"
-
-
-def default_due_on(issued_on: dt.date) -> dt.date:
-    """The 20th of the month after issue."""
-    year, month = (issued_on.year + 1, 1) if issued_on.month == 12 else (issued_on.year, issued_on.month + 1)
-    return dt.date(year, month, 20)
-
-
-def kyiv_date(moment: dt.datetime) -> dt.date:
-    return moment.astimezone(KYIV).date()
-
-
-def round_kopecks(value: Decimal) -> Decimal:
-    return value.quantize(KOPECK, rounding=ROUND_HALF_UP)
 
 
 # --------------------------------------------------------------------------

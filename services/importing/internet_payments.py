@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from sqlalchemy import bindparam, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kyiv import kyiv_date
 from models import InternetPayment, Payment
 from models.base import ChargeCategory, PaymentChannel
 from services.importing.common import (
@@ -48,7 +49,6 @@ from services.importing.common import (
     differences,
     fetch,
     int_parser,
-    kyiv_date,
     mark_duplicates,
     opt,
     parse_account_number,

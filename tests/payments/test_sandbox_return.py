@@ -10,7 +10,7 @@ from decimal import Decimal
 import httpx
 from sqlalchemy import select
 
-from config import KYIV
+from kyiv import KYIV
 from models import OutboxMessage
 from tests.conftest import DEMO_DATE
 from tests.documents.document_helpers import pdf_text

@@ -25,7 +25,7 @@ PHONES_MAX = 5
 # Separators people type in phone numbers.
 _PHONE_NOISE = re.compile(r"[\s()\-.]")
 _PHONE = re.compile(r"\+?\d{5,15}")
-# As the import accepts them (cabinet/services/importing/common.py).
+# As the import accepts them (services/importing/cells.py).
 _RES_CODE = re.compile(r"[0-9A-Za-z_-]{1,16}")
 _ACCOUNT_NUMBER = re.compile(r"[0-9A-Za-z/_-]{1,32}")
 METER_SERIAL_MAX = 64

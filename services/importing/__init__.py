@@ -39,7 +39,8 @@ from services.importing import (
     schedules,
     tariffs,
 )
-from services.importing.common import ImportRejected, ImportReport, Problems, RowProblem, read_rows
+from services.importing.report import ImportRejected, ImportReport, Problems, RowProblem
+from services.importing.rows import read_rows
 
 __all__ = ["DEMO_DIR", "KINDS", "ImportRejected", "ImportReport", "RowProblem", "demo_import", "import_csv"]
 
@@ -78,8 +79,8 @@ async def import_csv(
     if module is None:
         raise ValueError(f"unknown kind {kind!r}; the kinds are: {', '.join(KINDS)}")
     problems = Problems()
-    total, rows, header_ok = read_rows(stream, module.FIELDS, problems, progress)
-    plan = await module.check(session, rows, problems) if header_ok else None
+    total, rows, header_ok = read_rows(stream=stream, fields=module.FIELDS, problems=problems, progress=progress)
+    plan = await module.check(session=session, rows=rows, problems=problems) if header_ok else None
     if problems or plan is None:
         raise ImportRejected(ImportReport(kind, total, 0, 0, problems.sorted()))
     if plan.apply is not None:

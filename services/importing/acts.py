@@ -23,18 +23,8 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import ViolationAct
-from services.importing.common import (
-    insert_rows,
-    Plan,
-    Problems,
-    Row,
-    bills_by_number,
-    check_bill_reference,
-    conflict,
-    differences,
-    fetch,
+from services.importing.cells import (
     int_parser,
-    mark_duplicates,
     opt,
     parse_account_number,
     parse_bill_number,
@@ -42,9 +32,13 @@ from services.importing.common import (
     parse_date,
     parse_positive_money,
     req,
-    resolve_personal_accounts,
     text_parser,
 )
+from services.importing.lookups import bills_by_number, check_bill_reference, fetch, resolve_personal_accounts
+from services.importing.report import Plan, Problems
+from services.importing.rows import Row, mark_duplicates
+from services.importing.stored import stored_versus_file
+from services.importing.writing import insert_rows
 
 FIELDS = (
     req("res_code", parse_code),
@@ -59,17 +53,17 @@ FIELDS = (
 COMPARED = ("drawn_up_on", "description", "kwh", "amount", "bill_id")
 
 
-async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
+async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
     rows = mark_duplicates(
-        rows, lambda r: (r["res_code"], r["account_number"], r["number"]), "personal account and act number", problems
+        rows=rows, key=lambda r: (r["res_code"], r["account_number"], r["number"]), what="personal account and act number", problems=problems
     )
-    rows = await resolve_personal_accounts(session, rows, problems)
-    bills = await bills_by_number(session, (r["bill_number"] for r in rows if r["bill_number"]))
+    rows = await resolve_personal_accounts(session=session, rows=rows, problems=problems)
+    bills = await bills_by_number(session=session, numbers=(r["bill_number"] for r in rows if r["bill_number"]))
     used_bills = {
         r.bill_id: r
         for r in await fetch(
-            session,
-            "SELECT bill_id, personal_account_id, number FROM violation_act WHERE bill_id = ANY(CAST(:ids AS bigint[]))",
+            session=session,
+            sql="SELECT bill_id, personal_account_id, number FROM violation_act WHERE bill_id = ANY(CAST(:ids AS bigint[]))",
             ids=[b.id for b in bills.values()],
         )
     }
@@ -78,7 +72,7 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
         row.v["bill_id"] = None
         if row["bill_number"] is None:
             continue
-        bill = check_bill_reference(row, "bill_number", bills, problems, kinds=("ACT",), category="ACTS")
+        bill = check_bill_reference(row=row, column="bill_number", bills=bills, problems=problems, kinds=("ACT",), category="ACTS")
         if bill is None:
             continue
         if bill.amount != row["amount"]:
@@ -97,8 +91,8 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
     stored = {
         (r.personal_account_id, r.number): r
         for r in await fetch(
-            session,
-            f"""
+            session=session,
+            sql=f"""
             SELECT a.personal_account_id, a.number, {', '.join('a.' + c for c in COMPARED)}
             FROM unnest(CAST(:ids AS bigint[]), CAST(:numbers AS text[])) AS k(id, number)
             JOIN violation_act a ON a.personal_account_id = k.id AND a.number = k.number
@@ -108,22 +102,21 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
         )
     }
     plan = Plan()
-    inserts = []
-    for row in good:
-        existing = stored.get((row["personal_account_id"], row["number"]))
-        if existing is None:
-            inserts.append({"personal_account_id": row["personal_account_id"], "number": row["number"]} | {c: row[c] for c in COMPARED})
-            plan.inserted += 1
-            continue
-        diffs = differences(existing._mapping, row.v, COMPARED)
-        if diffs:
-            problems.add(row.line, conflict(f"act {row['number']}", diffs))
-        else:
-            plan.unchanged += 1
+    new = stored_versus_file(
+        rows=good,
+        stored=stored,
+        key=lambda r: (r["personal_account_id"], r["number"]),
+        compared=COMPARED,
+        what=lambda r: f"act {r['number']}",
+        problems=problems,
+        plan=plan,
+    )
+    inserts = [{"personal_account_id": r["personal_account_id"], "number": r["number"]} | {c: r[c] for c in COMPARED} for r in new]
+    plan.inserted = len(inserts)
 
     async def apply(session: AsyncSession) -> None:
         if inserts:
-            await insert_rows(session, ViolationAct.__table__, inserts)
+            await insert_rows(session=session, table=ViolationAct.__table__, rows=inserts)
 
     plan.apply = apply
     return plan

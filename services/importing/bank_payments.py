@@ -24,18 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Payment
 from models.base import ChargeCategory, PaymentChannel
-from services.importing.common import (
-    insert_rows,
-    Plan,
-    Problems,
-    Row,
-    bills_by_number,
-    check_bill_reference,
+from services.importing.cells import (
     choice_parser,
-    conflict,
-    differences,
-    fetch,
-    mark_duplicates,
     opt,
     parse_account_number,
     parse_bill_number,
@@ -44,8 +34,12 @@ from services.importing.common import (
     parse_external_id,
     parse_positive_money,
     req,
-    resolve_personal_accounts,
 )
+from services.importing.lookups import bills_by_number, check_bill_reference, fetch, resolve_personal_accounts
+from services.importing.report import Plan, Problems
+from services.importing.rows import Row, mark_duplicates
+from services.importing.stored import stored_versus_file
+from services.importing.writing import insert_rows
 
 FIELDS = (
     req("external_id", parse_external_id),
@@ -59,43 +53,42 @@ FIELDS = (
 COMPARED = ("channel", "personal_account_id", "paid_on", "amount", "category", "bill_id")
 
 
-async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
-    rows = mark_duplicates(rows, lambda r: r["external_id"], "external_id", problems)
-    rows = await resolve_personal_accounts(session, rows, problems)
-    bills = await bills_by_number(session, (r["bill_number"] for r in rows if r["bill_number"]))
+async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
+    rows = mark_duplicates(rows=rows, key=lambda r: r["external_id"], what="external_id", problems=problems)
+    rows = await resolve_personal_accounts(session=session, rows=rows, problems=problems)
+    bills = await bills_by_number(session=session, numbers=(r["bill_number"] for r in rows if r["bill_number"]))
     for row in rows:
         row.v["channel"] = PaymentChannel.BANK.value
         row.v["bill_id"] = None
         if row["bill_number"] is not None:
-            bill = check_bill_reference(row, "bill_number", bills, problems, category=row["category"])
+            bill = check_bill_reference(row=row, column="bill_number", bills=bills, problems=problems, category=row["category"])
             if bill is not None:
                 row.v["bill_id"] = bill.id
     good = [r for r in rows if not problems.bad(r.line)]
     stored = {
         r.external_id: r
         for r in await fetch(
-            session,
-            f"SELECT external_id, {', '.join(COMPARED)} FROM payment WHERE external_id = ANY(CAST(:ids AS text[]))",
+            session=session,
+            sql=f"SELECT external_id, {', '.join(COMPARED)} FROM payment WHERE external_id = ANY(CAST(:ids AS text[]))",
             ids=[r["external_id"] for r in good],
         )
     }
     plan = Plan()
-    inserts = []
-    for row in good:
-        existing = stored.get(row["external_id"])
-        if existing is None:
-            inserts.append({"external_id": row["external_id"]} | {c: row[c] for c in COMPARED})
-            plan.inserted += 1
-            continue
-        diffs = differences(existing._mapping, row.v, COMPARED)
-        if diffs:
-            problems.add(row.line, conflict(f"payment {row['external_id']}", diffs))
-        else:
-            plan.unchanged += 1
+    new = stored_versus_file(
+        rows=good,
+        stored=stored,
+        key=lambda r: r["external_id"],
+        compared=COMPARED,
+        what=lambda r: f"payment {r['external_id']}",
+        problems=problems,
+        plan=plan,
+    )
+    inserts = [{"external_id": r["external_id"]} | {c: r[c] for c in COMPARED} for r in new]
+    plan.inserted = len(inserts)
 
     async def apply(session: AsyncSession) -> None:
         if inserts:
-            await insert_rows(session, Payment.__table__, inserts)
+            await insert_rows(session=session, table=Payment.__table__, rows=inserts)
 
     plan.apply = apply
     return plan

@@ -33,16 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import BillLine
 from money import KOPECK, kopecks
 from models.base import MeterZone
-from services.importing.common import (
-    insert_rows,
-    Plan,
-    Problems,
-    Row,
+from services.importing.cells import (
     choice_parser,
-    fetch,
     int_parser,
-    lock_personal_accounts,
-    mark_duplicates,
     opt,
     parse_bill_number,
     parse_coefficient,
@@ -51,9 +44,13 @@ from services.importing.common import (
     parse_price,
     parse_quantity,
     req,
-    show,
     text_parser,
 )
+from services.importing.lookups import fetch, lock_personal_accounts
+from services.importing.report import Plan, Problems
+from services.importing.rows import Row, mark_duplicates
+from services.importing.stored import show
+from services.importing.writing import insert_rows
 
 FIELDS = (
     req("bill_number", parse_bill_number),
@@ -71,13 +68,13 @@ FIELDS = (
 COMPARED = ("description", "tariff_id", "block", "zone", "quantity", "unit", "price", "coefficient", "amount")
 
 
-async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
-    rows = mark_duplicates(rows, lambda r: (r["bill_number"], r["position"]), "bill_number and position", problems)
+async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
+    rows = mark_duplicates(rows=rows, key=lambda r: (r["bill_number"], r["position"]), what="bill_number and position", problems=problems)
     bills = {
         b.number: b
         for b in await fetch(
-            session,
-            """
+            session=session,
+            sql="""
             SELECT b.id, b.number, b.personal_account_id, b.kind, b.amount,
                    (SELECT count(*) FROM bill_line l WHERE l.bill_id = b.id) AS line_count
             FROM bill b WHERE b.number = ANY(CAST(:numbers AS bigint[]))
@@ -86,12 +83,12 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
         )
     }
     # bill_line has no unique (bill_id, position): serialise on the personal accounts, as the cabinet does.
-    await lock_personal_accounts(session, (b.personal_account_id for b in bills.values()))
+    await lock_personal_accounts(session=session, ids=(b.personal_account_id for b in bills.values()))
     tariff_blocks = {
         (t.valid_from, t.block): t
         for t in await fetch(
-            session,
-            """
+            session=session,
+            sql="""
             SELECT t.id, t.valid_from, b.block, b.price FROM tariff t JOIN tariff_block b ON b.tariff_id = t.id
             WHERE t.valid_from = ANY(CAST(:dates AS date[]))
             """,
@@ -137,8 +134,8 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
 
     stored_lines: dict[int, dict[int, object]] = defaultdict(dict)
     for line in await fetch(
-        session,
-        f"""
+        session=session,
+        sql=f"""
         SELECT l.bill_id, l.position, {', '.join('l.' + c for c in COMPARED)}
         FROM bill_line l WHERE l.bill_id = ANY(CAST(:ids AS bigint[]))
         """,
@@ -208,7 +205,7 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
 
     async def apply(session: AsyncSession) -> None:
         if inserts:
-            await insert_rows(session, BillLine.__table__, inserts)
+            await insert_rows(session=session, table=BillLine.__table__, rows=inserts)
 
     plan.apply = apply
     return plan

@@ -34,16 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Bill
 from models.base import BillKind, ChargeCategory, RecordSource
 from services.billing import due_date
-from services.importing.common import (
-    insert_rows,
-    Plan,
-    Problems,
-    Row,
+from services.importing.cells import (
     choice_parser,
-    differences,
-    fetch,
-    lock_personal_accounts,
-    mark_duplicates,
     opt,
     parse_account_number,
     parse_bill_number,
@@ -52,8 +44,12 @@ from services.importing.common import (
     parse_external_id,
     parse_money,
     req,
-    resolve_personal_accounts,
 )
+from services.importing.lookups import fetch, lock_personal_accounts, resolve_personal_accounts
+from services.importing.report import Plan, Problems
+from services.importing.rows import Row, mark_duplicates
+from services.importing.stored import stored_versus_file
+from services.importing.writing import insert_rows
 
 FIELDS = (
     req("number", parse_bill_number),
@@ -81,7 +77,7 @@ COMPARED = (
 )
 
 
-def _check_row(row: Row, problems: Problems) -> None:
+def _check_row(*, row: Row, problems: Problems) -> None:
     kind, category = row["kind"], row["category"]
     if category not in CATEGORIES_OF_KIND[kind]:
         problems.add(row.line, f"a bill of kind {kind} cannot be in category {category} (allowed: {', '.join(CATEGORIES_OF_KIND[kind])})")
@@ -103,20 +99,20 @@ def _check_row(row: Row, problems: Problems) -> None:
         problems.add(row.line, "due_on is before issued_on")
 
 
-async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
-    rows = mark_duplicates(rows, lambda r: r["number"], "number", problems)
+async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
+    rows = mark_duplicates(rows=rows, key=lambda r: r["number"], what="number", problems=problems)
     for row in rows:
-        _check_row(row, problems)
+        _check_row(row=row, problems=problems)
         if row["due_on"] is None:
             row.v["due_on"] = due_date(row["issued_on"])
-    rows = await resolve_personal_accounts(session, rows, problems)
-    await lock_personal_accounts(session, (r["personal_account_id"] for r in rows))
+    rows = await resolve_personal_accounts(session=session, rows=rows, problems=problems)
+    await lock_personal_accounts(session=session, ids=(r["personal_account_id"] for r in rows))
 
     readings = {
         r.external_id: r
         for r in await fetch(
-            session,
-            """
+            session=session,
+            sql="""
             SELECT mr.id, mr.external_id, mr.personal_account_id, mr.taken_on, b.number AS bill_number
             FROM meter_reading mr LEFT JOIN bill b ON b.reading_id = mr.id
             WHERE mr.external_id = ANY(CAST(:ids AS text[]))
@@ -155,42 +151,38 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
     stored = {
         r.number: r
         for r in await fetch(
-            session,
-            f"SELECT number, {', '.join(COMPARED)} FROM bill WHERE number = ANY(CAST(:numbers AS bigint[]))",
+            session=session,
+            sql=f"SELECT number, {', '.join(COMPARED)} FROM bill WHERE number = ANY(CAST(:numbers AS bigint[]))",
             numbers=[r["number"] for r in good],
         )
     }
     plan = Plan()
-    inserts = []
-    for row in good:
-        existing = stored.get(row["number"])
-        if existing is None:
-            inserts.append({k: row[k] for k in COMPARED} | {"number": row["number"], "source": RecordSource.IMPORT})
-            plan.inserted += 1
-            continue
-        diffs = differences(existing._mapping, row.v, COMPARED)
-        if diffs:
-            problems.add(
-                row.line,
-                f"bill {row['number']} already exists with different data: {', '.join(diffs)}; "
-                "bills are immutable (a mistake is corrected by a CORRECTION bill)",
-            )
-        else:
-            plan.unchanged += 1
+    new = stored_versus_file(
+        rows=good,
+        stored=stored,
+        key=lambda r: r["number"],
+        compared=COMPARED,
+        what=lambda r: f"bill {r['number']}",
+        problems=problems,
+        plan=plan,
+        why="bills are immutable (a mistake is corrected by a CORRECTION bill)",
+    )
+    inserts = [{k: r[k] for k in COMPARED} | {"number": r["number"], "source": RecordSource.IMPORT} for r in new]
+    plan.inserted = len(inserts)
 
     highest = max((r["number"] for r in good), default=None)
 
     async def apply(session: AsyncSession) -> None:
         if inserts:
-            await insert_rows(session, Bill.__table__, inserts)
+            await insert_rows(session=session, table=Bill.__table__, rows=inserts)
         if highest is not None:
-            await bill_numbers_continue(session)
+            await bill_numbers_continue(session=session)
 
     plan.apply = apply
     return plan
 
 
-async def bill_numbers_continue(session: AsyncSession) -> None:
+async def bill_numbers_continue(*, session: AsyncSession) -> None:
     """Move the bill-number sequence past the highest bill number stored, never back.
 
     setval only runs when a stored number would otherwise come out of the sequence

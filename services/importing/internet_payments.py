@@ -38,18 +38,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kyiv import kyiv_date
 from models import InternetPayment, Payment
 from models.base import ChargeCategory, PaymentChannel
-from services.importing.common import (
-    insert_rows,
-    Plan,
-    Problems,
-    Row,
-    bills_by_number,
-    check_bill_reference,
+from services.importing.cells import (
     choice_parser,
-    differences,
-    fetch,
     int_parser,
-    mark_duplicates,
     opt,
     parse_account_number,
     parse_bill_number,
@@ -58,9 +49,13 @@ from services.importing.common import (
     parse_positive_money,
     parse_timestamp,
     req,
-    resolve_personal_accounts,
     text_parser,
 )
+from services.importing.lookups import bills_by_number, check_bill_reference, fetch, resolve_personal_accounts
+from services.importing.report import Plan, Problems
+from services.importing.rows import Row, mark_duplicates
+from services.importing.stored import differences
+from services.importing.writing import insert_rows
 
 EXPIRY = dt.timedelta(minutes=15)
 STATUSES = ("PROCESSED", "FAILED", "EXPIRED", "REVERSED")
@@ -85,7 +80,7 @@ COMPARED = (
 )
 
 
-def _check_row(row: Row, problems: Problems) -> None:
+def _check_row(*, row: Row, problems: Problems) -> None:
     status, confirmed, reversed_at = row["status"], row["confirmed_at"], row["reversed_at"]
     if status in ("PROCESSED", "REVERSED") and confirmed is None:
         problems.add(row.line, f"confirmed_at: required for a {status} payment")
@@ -101,22 +96,22 @@ def _check_row(row: Row, problems: Problems) -> None:
         problems.add(row.line, "reversed_at is before confirmed_at")
 
 
-async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
-    rows = mark_duplicates(rows, lambda r: r["external_id"], "external_id", problems)
-    rows = mark_duplicates(rows, lambda r: r["number"], "number", problems)
+async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
+    rows = mark_duplicates(rows=rows, key=lambda r: r["external_id"], what="external_id", problems=problems)
+    rows = mark_duplicates(rows=rows, key=lambda r: r["number"], what="number", problems=problems)
     for row in rows:
-        _check_row(row, problems)
-    rows = await resolve_personal_accounts(session, rows, problems)
+        _check_row(row=row, problems=problems)
+    rows = await resolve_personal_accounts(session=session, rows=rows, problems=problems)
 
     logins = {
         r.login_lower: r.id
         for r in await fetch(
-            session,
-            "SELECT lower(login) AS login_lower, id FROM account WHERE lower(login) = ANY(CAST(:logins AS text[]))",
+            session=session,
+            sql="SELECT lower(login) AS login_lower, id FROM account WHERE lower(login) = ANY(CAST(:logins AS text[]))",
             logins=sorted({r["login"].lower() for r in rows if r["login"]}),
         )
     }
-    bills = await bills_by_number(session, (r["bill_number"] for r in rows if r["bill_number"]))
+    bills = await bills_by_number(session=session, numbers=(r["bill_number"] for r in rows if r["bill_number"]))
     for row in rows:
         row.v["account_id"] = None
         if row["login"]:
@@ -126,7 +121,7 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
             row.v["account_id"] = account_id
         row.v["bill_id"] = None
         if row["bill_number"] is not None:
-            bill = check_bill_reference(row, "bill_number", bills, problems, category=row["category"])
+            bill = check_bill_reference(row=row, column="bill_number", bills=bills, problems=problems, category=row["category"])
             if bill is not None:
                 row.v["bill_id"] = bill.id
 
@@ -134,8 +129,8 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
     stored = {
         r.external_id: r
         for r in await fetch(
-            session,
-            f"""
+            session=session,
+            sql=f"""
             SELECT ip.id, ip.external_id, ip.status, {', '.join('ip.' + c for c in COMPARED)},
                    (SELECT p.id FROM payment p WHERE p.internet_payment_id = ip.id
                      AND p.reverses_payment_id IS NULL) AS credit_id,
@@ -149,8 +144,8 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
     numbers_taken = {
         r.number: r.external_id
         for r in await fetch(
-            session,
-            "SELECT number, external_id FROM internet_payment WHERE number = ANY(CAST(:numbers AS bigint[]))",
+            session=session,
+            sql="SELECT number, external_id FROM internet_payment WHERE number = ANY(CAST(:numbers AS bigint[]))",
             numbers=[r["number"] for r in good],
         )
     }
@@ -169,7 +164,7 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
             new_rows.append(row)
             plan.inserted += 1
             continue
-        diffs = differences(existing._mapping, row.v, COMPARED)
+        diffs = differences(stored=existing._mapping, new=row.v, names=COMPARED)
         status_change = existing.status != row["status"]
         if status_change and not (existing.status == "PROCESSED" and row["status"] == "REVERSED"):
             diffs.append(f"status (stored {existing.status}, file {row['status']})")
@@ -198,9 +193,9 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
         reversal_rows: list[tuple[int, Row]] = []  # (internet payment id, row)
         if new_rows:
             inserted = await insert_rows(
-                session,
-                InternetPayment.__table__,
-                [
+                session=session,
+                table=InternetPayment.__table__,
+                rows=[
                     {
                         "external_id": r["external_id"],
                         "status": r["status"],
@@ -220,7 +215,7 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
                     reversal_rows.append((internet_payment_id, r))
         credit_ids: dict[int, int] = {}
         if credits:
-            inserted = await insert_rows(session, Payment.__table__, credits, returning=("id", "internet_payment_id"))
+            inserted = await insert_rows(session=session, table=Payment.__table__, rows=credits, returning=("id", "internet_payment_id"))
             credit_ids = {x.internet_payment_id: x.id for x in inserted}
         if reversals:
             await session.execute(
@@ -234,9 +229,9 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
                 reversal_rows.append((existing.id, row))
         if reversal_rows:
             await insert_rows(
-                session,
-                Payment.__table__,
-                [
+                session=session,
+                table=Payment.__table__,
+                rows=[
                     {
                         **_credit(internet_payment_id, r),
                         "amount": -r["amount"],
@@ -247,7 +242,7 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
                 ],
             )
         if good:
-            await continue_numbering(session)
+            await continue_numbering(session=session)
 
     plan.apply = apply
     return plan
@@ -265,7 +260,7 @@ def _credit(internet_payment_id: int, row: Row) -> dict:
     }
 
 
-async def continue_numbering(session: AsyncSession) -> None:
+async def continue_numbering(*, session: AsyncSession) -> None:
     """The identity of internet_payment.number continues after the highest number stored.
 
     Never moves the sequence back below a value it has already handed out.

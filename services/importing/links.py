@@ -23,20 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import ActivationRequest
 from models.base import ActivationMethod, ActivationStatus
-from services.importing.common import (
-    insert_rows,
-    Plan,
-    Problems,
-    Row,
-    fetch,
-    lock_personal_accounts,
-    mark_duplicates,
-    parse_account_number,
-    parse_code,
-    req,
-    resolve_personal_accounts,
-    text_parser,
-)
+from services.importing.cells import parse_account_number, parse_code, req, text_parser
+from services.importing.lookups import fetch, lock_personal_accounts, resolve_personal_accounts
+from services.importing.report import Plan, Problems
+from services.importing.rows import Row, mark_duplicates
+from services.importing.writing import insert_rows
 
 FIELDS = (
     req("login", text_parser(64)),
@@ -45,15 +36,15 @@ FIELDS = (
 )
 
 
-async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
+async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
     rows = mark_duplicates(
-        rows, lambda r: (r["login"].lower(), r["res_code"], r["account_number"]), "login and personal account", problems
+        rows=rows, key=lambda r: (r["login"].lower(), r["res_code"], r["account_number"]), what="login and personal account", problems=problems
     )
     logins = {
         r.login_lower: r
         for r in await fetch(
-            session,
-            "SELECT lower(login) AS login_lower, id, role, status FROM account WHERE lower(login) = ANY(CAST(:l AS text[]))",
+            session=session,
+            sql="SELECT lower(login) AS login_lower, id, role, status FROM account WHERE lower(login) = ANY(CAST(:l AS text[]))",
             l=sorted({r["login"].lower() for r in rows}),
         )
     }
@@ -65,15 +56,15 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
             problems.add(row.line, f"login: {row['login']} is an admin; admins have no personal accounts")
         else:
             row.v["account"] = account
-    rows = await resolve_personal_accounts(session, rows, problems)
+    rows = await resolve_personal_accounts(session=session, rows=rows, problems=problems)
     # No unique constraint stops a second APPROVED link: serialise on the personal accounts.
-    await lock_personal_accounts(session, (r["personal_account_id"] for r in rows))
+    await lock_personal_accounts(session=session, ids=(r["personal_account_id"] for r in rows))
     good = [r for r in rows if not problems.bad(r.line)]
     linked = {
         (r.account_id, r.personal_account_id)
         for r in await fetch(
-            session,
-            """
+            session=session,
+            sql="""
             SELECT account_id, personal_account_id FROM activation_request
             WHERE status = 'APPROVED' AND account_id = ANY(CAST(:ids AS bigint[]))
             """,
@@ -83,8 +74,8 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
     res_of = {
         r.id: r.res_id
         for r in await fetch(
-            session,
-            "SELECT id, res_id FROM personal_account WHERE id = ANY(CAST(:ids AS bigint[]))",
+            session=session,
+            sql="SELECT id, res_id FROM personal_account WHERE id = ANY(CAST(:ids AS bigint[]))",
             ids=[r["personal_account_id"] for r in good],
         )
     }
@@ -112,7 +103,7 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
 
     async def apply(session: AsyncSession) -> None:
         if inserts:
-            await insert_rows(session, ActivationRequest.__table__, inserts)
+            await insert_rows(session=session, table=ActivationRequest.__table__, rows=inserts)
         if pending:
             await session.execute(
                 text("UPDATE account SET status = 'ACTIVE' WHERE id = ANY(CAST(:ids AS bigint[])) AND status = 'PENDING'"),

@@ -29,25 +29,12 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Meter
-from services.importing.common import (
-    insert_rows,
-    Plan,
-    Problems,
-    Row,
-    differences,
-    fetch,
-    int_parser,
-    lock_personal_accounts,
-    mark_duplicates,
-    opt,
-    parse_account_number,
-    parse_code,
-    parse_date,
-    req,
-    resolve_personal_accounts,
-    show,
-    text_parser,
-)
+from services.importing.cells import int_parser, opt, parse_account_number, parse_code, parse_date, req, text_parser
+from services.importing.lookups import fetch, lock_personal_accounts, resolve_personal_accounts
+from services.importing.report import Plan, Problems
+from services.importing.rows import Row, mark_duplicates
+from services.importing.stored import differences, show
+from services.importing.writing import insert_rows
 
 ZONE_LAYOUTS = {"TOTAL": ["TOTAL"], "DAY|NIGHT": ["DAY", "NIGHT"], "PEAK|SEMI_PEAK|NIGHT": ["PEAK", "SEMI_PEAK", "NIGHT"]}
 
@@ -77,23 +64,23 @@ FIXED = ("personal_account_id", "model", "digits", "zones", "installed_on")
 UPDATABLE = ("verified_on", "next_verification_on")
 
 
-async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
-    rows = mark_duplicates(rows, lambda r: r["serial_number"], "serial_number", problems)
+async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
+    rows = mark_duplicates(rows=rows, key=lambda r: r["serial_number"], what="serial_number", problems=problems)
     for row in rows:
         if row["installed_on"] and row["removed_on"] and row["removed_on"] < row["installed_on"]:
             problems.add(row.line, "removed_on is before installed_on")
         if row["verified_on"] and row["next_verification_on"] and row["next_verification_on"] < row["verified_on"]:
             problems.add(row.line, "next_verification_on is before verified_on")
-    rows = await resolve_personal_accounts(session, rows, problems)
+    rows = await resolve_personal_accounts(session=session, rows=rows, problems=problems)
     rows = [r for r in rows if not problems.bad(r.line)]
     # Serial numbers are not unique in the table: serialise on the personal accounts.
-    await lock_personal_accounts(session, (r["personal_account_id"] for r in rows))
+    await lock_personal_accounts(session=session, ids=(r["personal_account_id"] for r in rows))
 
     serials = [r["serial_number"] for r in rows]
     stored_by_serial: dict[str, list] = defaultdict(list)
     for m in await fetch(
-        session,
-        """
+        session=session,
+        sql="""
         SELECT m.id, m.serial_number, m.personal_account_id, m.model, m.digits, m.zones, m.installed_on,
                m.verified_on, m.next_verification_on, m.removed_on,
                (SELECT max(taken_on) FROM meter_reading mr WHERE mr.meter_id = m.id) AS last_reading_on
@@ -104,8 +91,8 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
         stored_by_serial[m.serial_number].append(m)
     account_ids = sorted({r["personal_account_id"] for r in rows})
     current_meters = await fetch(
-        session,
-        "SELECT id, serial_number, personal_account_id FROM meter "
+        session=session,
+        sql="SELECT id, serial_number, personal_account_id FROM meter "
         "WHERE personal_account_id = ANY(CAST(:ids AS bigint[])) AND removed_on IS NULL",
         ids=account_ids,
     )
@@ -133,7 +120,7 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
             plan.inserted += 1
             continue
         stored = stored_list[0]
-        diffs = differences(stored._mapping, values, FIXED)
+        diffs = differences(stored=stored._mapping, new=values, names=FIXED)
         if diffs:
             problems.add(row.line, f"meter {row['serial_number']}: " + ", ".join(diffs) + " cannot change")
             continue
@@ -175,7 +162,7 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
     async def apply(session: AsyncSession) -> None:
         table = Meter.__table__
         if new:
-            await insert_rows(session, table, new)
+            await insert_rows(session=session, table=table, rows=new)
         if changed:
             await session.execute(
                 update(table)

@@ -20,19 +20,11 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import PersonalAccount
-from services.importing.common import (
-    insert_rows,
-    Plan,
-    Problems,
-    Row,
-    fetch,
-    mark_duplicates,
-    parse_account_number,
-    parse_code,
-    req,
-    res_ids,
-    text_parser,
-)
+from services.importing.cells import parse_account_number, parse_code, req, text_parser
+from services.importing.lookups import fetch, res_ids
+from services.importing.report import Plan, Problems
+from services.importing.rows import Row, mark_duplicates
+from services.importing.writing import insert_rows
 
 FIELDS = (
     req("res_code", parse_code),
@@ -42,9 +34,9 @@ FIELDS = (
 )
 
 
-async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
-    rows = mark_duplicates(rows, lambda r: (r["res_code"], r["number"]), "res_code and number", problems)
-    known_res = await res_ids(session, (r["res_code"] for r in rows))
+async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
+    rows = mark_duplicates(rows=rows, key=lambda r: (r["res_code"], r["number"]), what="res_code and number", problems=problems)
+    known_res = await res_ids(session=session, codes=(r["res_code"] for r in rows))
     good = []
     for row in rows:
         if row["res_code"] not in known_res:
@@ -54,8 +46,8 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
     stored = {
         (r.res_id, r.number): r
         for r in await fetch(
-            session,
-            """
+            session=session,
+            sql="""
             SELECT pa.id, pa.res_id, pa.number, pa.holder_name, pa.address
             FROM unnest(CAST(:res AS int[]), CAST(:numbers AS text[])) AS k(res_id, number)
             JOIN personal_account pa ON pa.res_id = k.res_id AND pa.number = k.number
@@ -82,7 +74,7 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
     async def apply(session: AsyncSession) -> None:
         table = PersonalAccount.__table__
         if new:
-            await insert_rows(session, table, new)
+            await insert_rows(session=session, table=table, rows=new)
         if changed:
             await session.execute(
                 update(table)

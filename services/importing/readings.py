@@ -29,23 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import MeterReading
 from models.base import ReadingSource
-from services.importing.common import (
-    insert_rows,
-    Plan,
-    Problems,
-    Row,
-    differences,
-    fetch,
-    lock_personal_accounts,
-    mark_duplicates,
-    parse_account_number,
-    parse_code,
-    parse_date,
-    parse_external_id,
-    req,
-    resolve_personal_accounts,
-    text_parser,
-)
+from services.importing.cells import parse_account_number, parse_code, parse_date, parse_external_id, req, text_parser
+from services.importing.lookups import fetch, lock_personal_accounts, resolve_personal_accounts
+from services.importing.report import Plan, Problems
+from services.importing.rows import Row, mark_duplicates
+from services.importing.stored import stored_versus_file
+from services.importing.writing import insert_rows
 
 
 def parse_values(value: str) -> list[int]:
@@ -69,15 +58,15 @@ def zone_consumption(previous: int, new: int, digits: int) -> int:
     return new - previous if new >= previous else 10**digits - previous + new
 
 
-async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
-    rows = mark_duplicates(rows, lambda r: r["external_id"], "external_id", problems)
-    rows = await resolve_personal_accounts(session, rows, problems)
-    await lock_personal_accounts(session, (r["personal_account_id"] for r in rows))
+async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
+    rows = mark_duplicates(rows=rows, key=lambda r: r["external_id"], what="external_id", problems=problems)
+    rows = await resolve_personal_accounts(session=session, rows=rows, problems=problems)
+    await lock_personal_accounts(session=session, ids=(r["personal_account_id"] for r in rows))
 
     meters: dict[str, list] = defaultdict(list)
     for m in await fetch(
-        session,
-        """
+        session=session,
+        sql="""
         SELECT m.id, m.serial_number, m.personal_account_id, m.digits, m.zones, m.installed_on, m.removed_on
         FROM meter m WHERE m.serial_number = ANY(CAST(:serials AS text[]))
         """,
@@ -96,6 +85,7 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
             continue
         meter = candidates[0]
         row.v["meter"] = meter
+        row.v["meter_id"] = meter.id
         values = row["values"]
         if len(values) != len(meter.zones):
             problems.add(
@@ -119,8 +109,8 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
     stored_by_id = {
         r.external_id: r
         for r in await fetch(
-            session,
-            "SELECT id, external_id, personal_account_id, meter_id, taken_on, values FROM meter_reading "
+            session=session,
+            sql="SELECT id, external_id, personal_account_id, meter_id, taken_on, values FROM meter_reading "
             "WHERE external_id = ANY(CAST(:ids AS text[]))",
             ids=[r["external_id"] for r in good],
         )
@@ -129,8 +119,8 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
     stored_dates = {
         (r.personal_account_id, r.taken_on): r
         for r in await fetch(
-            session,
-            "SELECT personal_account_id, taken_on, external_id FROM meter_reading "
+            session=session,
+            sql="SELECT personal_account_id, taken_on, external_id FROM meter_reading "
             "WHERE personal_account_id = ANY(CAST(:ids AS bigint[])) AND taken_on = ANY(CAST(:dates AS date[]))",
             ids=account_ids,
             dates=sorted({r["taken_on"] for r in good}),
@@ -139,8 +129,8 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
     last_stored = {
         r.meter_id: r
         for r in await fetch(
-            session,
-            """
+            session=session,
+            sql="""
             SELECT DISTINCT ON (meter_id) meter_id, taken_on, values FROM meter_reading
             WHERE meter_id = ANY(CAST(:ids AS bigint[])) ORDER BY meter_id, taken_on DESC
             """,
@@ -150,28 +140,17 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
 
     plan = Plan()
     new_rows: list[Row] = []
-    for row in good:
-        stored = stored_by_id.get(row["external_id"])
-        if stored is not None:
-            diffs = differences(
-                stored._mapping,
-                {
-                    "personal_account_id": row["personal_account_id"],
-                    "meter_id": row["meter"].id,
-                    "taken_on": row["taken_on"],
-                    "values": row["values"],
-                },
-                ("personal_account_id", "meter_id", "taken_on", "values"),
-            )
-            if diffs:
-                problems.add(
-                    row.line,
-                    f"reading {row['external_id']} already exists with different data: {', '.join(diffs)}; "
-                    "stored readings are not changed by import",
-                )
-            else:
-                plan.unchanged += 1
-            continue
+    not_stored = stored_versus_file(
+        rows=good,
+        stored=stored_by_id,
+        key=lambda r: r["external_id"],
+        compared=("personal_account_id", "meter_id", "taken_on", "values"),
+        what=lambda r: f"reading {r['external_id']}",
+        problems=problems,
+        plan=plan,
+        why="stored readings are not changed by import",
+    )
+    for row in not_stored:
         taken = stored_dates.get((row["personal_account_id"], row["taken_on"]))
         if taken is not None:
             by = f"external id {taken.external_id}" if taken.external_id else "entered in the cabinet"
@@ -187,7 +166,7 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
             continue
         new_rows.append(row)
     new_rows = mark_duplicates(
-        new_rows, lambda r: (r["personal_account_id"], r["taken_on"]), "personal account and taken_on", problems
+        rows=new_rows, key=lambda r: (r["personal_account_id"], r["taken_on"]), what="personal account and taken_on", problems=problems
     )
 
     # Consumption against the previous reading of the same meter, in date order.
@@ -222,7 +201,7 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
 
     async def apply(session: AsyncSession) -> None:
         if inserts:
-            await insert_rows(session, MeterReading.__table__, inserts)
+            await insert_rows(session=session, table=MeterReading.__table__, rows=inserts)
 
     plan.apply = apply
     return plan

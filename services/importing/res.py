@@ -23,17 +23,11 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Oblast, Res
-from services.importing.common import (
-    insert_rows,
-    Plan,
-    Problems,
-    Row,
-    fetch,
-    mark_duplicates,
-    parse_code,
-    req,
-    text_parser,
-)
+from services.importing.cells import parse_code, req, text_parser
+from services.importing.lookups import fetch
+from services.importing.report import Plan, Problems
+from services.importing.rows import Row, mark_duplicates
+from services.importing.writing import insert_rows
 
 
 def parse_iban(value: str) -> str:
@@ -59,8 +53,8 @@ FIELDS = (
 RES_FIELDS = ("name", "oblast_code", "supplier_name", "edrpou", "iban", "address")
 
 
-async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
-    rows = mark_duplicates(rows, lambda r: r["code"], "code", problems)
+async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
+    rows = mark_duplicates(rows=rows, key=lambda r: r["code"], what="code", problems=problems)
     oblast_names: dict[str, tuple[str, int]] = {}
     for row in rows:
         code, name = row["oblast_code"], row["oblast_name"]
@@ -75,8 +69,8 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
     stored_res = {
         r.code: r
         for r in await fetch(
-            session,
-            "SELECT id, code, name, oblast_code, supplier_name, edrpou, iban, address FROM res "
+            session=session,
+            sql="SELECT id, code, name, oblast_code, supplier_name, edrpou, iban, address FROM res "
             "WHERE code = ANY(CAST(:codes AS text[]))",
             codes=[r["code"] for r in rows],
         )
@@ -84,7 +78,7 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
     stored_oblasts = {
         r.code: r.name
         for r in await fetch(
-            session, "SELECT code, name FROM oblast WHERE code = ANY(CAST(:codes AS text[]))", codes=list(oblast_names)
+            session=session, sql="SELECT code, name FROM oblast WHERE code = ANY(CAST(:codes AS text[]))", codes=list(oblast_names)
         )
     }
 
@@ -110,7 +104,7 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
 
     async def apply(session: AsyncSession) -> None:
         if new_oblasts:
-            await insert_rows(session, Oblast.__table__, new_oblasts)
+            await insert_rows(session=session, table=Oblast.__table__, rows=new_oblasts)
         if renamed_oblasts:
             table = Oblast.__table__
             await session.execute(
@@ -118,7 +112,7 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
                 renamed_oblasts,
             )
         if new_res:
-            await insert_rows(session, Res.__table__, new_res)
+            await insert_rows(session=session, table=Res.__table__, rows=new_res)
         if changed_res:
             table = Res.__table__
             await session.execute(

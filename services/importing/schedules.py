@@ -27,22 +27,17 @@ exists with other data or other instalments is refused.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Instalment, RepaymentSchedule
-from services.importing.common import (
-    insert_rows,
-    Plan,
-    Problems,
-    Row,
-    bills_by_number,
-    check_bill_reference,
+from services.importing.cells import (
     choice_parser,
-    fetch,
     opt,
     parse_account_number,
     parse_bill_number,
@@ -50,10 +45,13 @@ from services.importing.common import (
     parse_date,
     parse_positive_money,
     req,
-    resolve_personal_accounts,
-    show,
     text_parser,
 )
+from services.importing.lookups import bills_by_number, check_bill_reference, fetch, resolve_personal_accounts
+from services.importing.report import Apply, Plan, Problems
+from services.importing.rows import Row
+from services.importing.stored import conflict, differences, show
+from services.importing.writing import insert_rows
 
 SOURCE_CATEGORY = {"ELECTRICITY_SCHEDULE": "ELECTRICITY", "ACTS_SCHEDULE": "ACTS"}
 FIELDS = (
@@ -71,148 +69,201 @@ FIELDS = (
 HEADER = ("category", "agreed_on", "total", "correction_bill_number")
 
 
-async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
-    rows = await resolve_personal_accounts(session, rows, problems)
-    groups: dict[tuple[int, str], list[Row]] = defaultdict(list)
+Key = tuple[int, str]  # (personal account id, schedule number)
+
+
+async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
+    rows = await resolve_personal_accounts(session=session, rows=rows, problems=problems)
+    groups: dict[Key, list[Row]] = defaultdict(list)
     for row in rows:
         groups[(row["personal_account_id"], row["schedule_number"])].append(row)
-
     numbers = {r["correction_bill_number"] for r in rows} | {r["instalment_bill_number"] for r in rows if r["instalment_bill_number"]}
-    bills = await bills_by_number(session, numbers)
-    bill_ids = [b.id for b in bills.values()]
-    used_corrections = {
-        r.correction_bill_id: r
-        for r in await fetch(
-            session,
-            "SELECT correction_bill_id, personal_account_id, number FROM repayment_schedule "
+    bills = await bills_by_number(session=session, numbers=numbers)
+    users = await _BillUsers.load(session=session, bill_ids=[b.id for b in bills.values()], problems=problems)
+
+    good_groups: dict[Key, list[Row]] = {}
+    for key, group in groups.items():
+        # Every step runs, so a schedule's rows get all their problems at once.
+        ok = _group_agrees(group=group, problems=problems)
+        ok = _correction_bill_check(key=key, group=group, bills=bills, users=users, problems=problems) and ok
+        ok = _instalment_bills_check(key=key, group=group, bills=bills, users=users, problems=problems) and ok
+        if ok:
+            good_groups[key] = group
+
+    plan = Plan()
+    stored = await _stored_schedules(session=session, keys=list(good_groups))
+    new_groups = _stored_versus_file(groups=good_groups, stored=stored, problems=problems, plan=plan)
+    plan.apply = _writes(new_groups=new_groups)
+    return plan
+
+
+class _BillUsers:
+    """Which schedules already use a bill (stored), and which lines of this file claim it."""
+
+    def __init__(self, *, corrections: dict[int, Any], instalments: dict[int, Any], problems: Problems) -> None:
+        self.corrections = corrections
+        self.instalments = instalments
+        self.problems = problems
+        self.in_file: dict[int, tuple[Key, int]] = {}  # bill id -> (schedule key, line)
+
+    @classmethod
+    async def load(cls, *, session: AsyncSession, bill_ids: list[int], problems: Problems) -> _BillUsers:
+        corrections = await fetch(
+            session=session,
+            sql="SELECT correction_bill_id, personal_account_id, number FROM repayment_schedule "
             "WHERE correction_bill_id = ANY(CAST(:ids AS bigint[]))",
             ids=bill_ids,
         )
-    }
-    used_instalment_bills = {
-        r.bill_id: r
-        for r in await fetch(
-            session,
-            """
+        instalments = await fetch(
+            session=session,
+            sql="""
             SELECT i.bill_id, s.personal_account_id, s.number FROM instalment i
             JOIN repayment_schedule s ON s.id = i.schedule_id WHERE i.bill_id = ANY(CAST(:ids AS bigint[]))
             """,
             ids=bill_ids,
         )
-    }
-    bill_users: dict[int, tuple[tuple[int, str], int]] = {}  # bill id -> (schedule key, line) in this file
+        return cls(
+            corrections={r.correction_bill_id: r for r in corrections},
+            instalments={r.bill_id: r for r in instalments},
+            problems=problems,
+        )
 
-    def claim(row: Row, key: tuple[int, str], bill_id: int, column: str) -> None:
-        user = bill_users.get(bill_id)
+    def claim(self, *, row: Row, key: Key, bill_id: int, column: str) -> None:
+        # One correction bill serves all rows of its schedule; an instalment bill only one row.
+        user = self.in_file.get(bill_id)
         if user is not None and (user[0] != key or column == "instalment_bill_number"):
-            problems.add(row.line, f"{column}: bill {row[column]} is also used on line {user[1]}")
-        bill_users.setdefault(bill_id, (key, row.line))
+            self.problems.add(row.line, f"{column}: bill {row[column]} is also used on line {user[1]}")
+        self.in_file.setdefault(bill_id, (key, row.line))
 
-    good_groups: dict[tuple[int, str], list[Row]] = {}
-    for key, group in groups.items():
-        first = group[0]
-        ok = True
-        for row in group[1:]:
-            for column in HEADER:
-                if row[column] != first[column]:
-                    problems.add(
-                        row.line,
-                        f"{column} differs from line {first.line} of schedule {first['schedule_number']} "
-                        f"({show(row[column])} ≠ {show(first[column])})",
-                    )
-                    ok = False
-        seen_dates: dict = {}
-        for row in group:
-            due = row["instalment_due_on"]
-            if due in seen_dates:
-                problems.add(row.line, f"instalment_due_on {due} repeats line {seen_dates[due]} of the same schedule")
+
+def _group_agrees(*, group: list[Row], problems: Problems) -> bool:
+    """The schedule's columns agree on its rows, due dates are unique and not before agreed_on, the sum is the total."""
+    first = group[0]
+    ok = True
+    for row in group[1:]:
+        for column in HEADER:
+            if row[column] != first[column]:
+                problems.add(
+                    row.line,
+                    f"{column} differs from line {first.line} of schedule {first['schedule_number']} "
+                    f"({show(row[column])} ≠ {show(first[column])})",
+                )
                 ok = False
-            seen_dates.setdefault(due, row.line)
-            if due < first["agreed_on"]:
-                problems.add(row.line, f"instalment_due_on {due} is before the schedule was agreed ({first['agreed_on']})")
-                ok = False
-        total = sum((r["instalment_amount"] for r in group), Decimal("0.00"))
-        if total != first["total"]:
-            problems.add(
-                first.line,
-                f"the instalments of schedule {first['schedule_number']} sum to {total}, its total is {first['total']}",
-            )
+    seen_dates: dict[dt.date, int] = {}
+    for row in group:
+        due = row["instalment_due_on"]
+        if due in seen_dates:
+            problems.add(row.line, f"instalment_due_on {due} repeats line {seen_dates[due]} of the same schedule")
             ok = False
+        seen_dates.setdefault(due, row.line)
+        if due < first["agreed_on"]:
+            problems.add(row.line, f"instalment_due_on {due} is before the schedule was agreed ({first['agreed_on']})")
+            ok = False
+    total = sum((r["instalment_amount"] for r in group), Decimal("0.00"))
+    if total != first["total"]:
+        problems.add(
+            first.line,
+            f"the instalments of schedule {first['schedule_number']} sum to {total}, its total is {first['total']}",
+        )
+        ok = False
+    return ok
 
-        # The correction bill: −total in the source category, issued on the agreement date.
-        source = SOURCE_CATEGORY[first["category"]]
-        bill = check_bill_reference(first, "correction_bill_number", bills, problems, kinds=("CORRECTION",), category=source)
+
+def _correction_bill_check(
+    *, key: Key, group: list[Row], bills: Mapping[int, Any], users: _BillUsers, problems: Problems
+) -> bool:
+    """The correction bill: −total in the source category, issued on the agreement date, no other schedule's."""
+    first = group[0]
+    source = SOURCE_CATEGORY[first["category"]]
+    bill = check_bill_reference(
+        row=first, column="correction_bill_number", bills=bills, problems=problems, kinds=("CORRECTION",), category=source
+    )
+    if bill is None:
+        return False
+    ok = True
+    if bill.amount != -first["total"]:
+        problems.add(first.line, f"correction_bill_number: bill {bill.number} is for {bill.amount}, expected {-first['total']}")
+        ok = False
+    if bill.issued_on != first["agreed_on"]:
+        problems.add(
+            first.line,
+            f"correction_bill_number: bill {bill.number} was issued on {bill.issued_on}, "
+            f"the schedule agreed on {first['agreed_on']}",
+        )
+        ok = False
+    user = users.corrections.get(bill.id)
+    if user is not None and (user.personal_account_id, user.number) != key:
+        problems.add(first.line, f"correction_bill_number: bill {bill.number} belongs to schedule {user.number}")
+        ok = False
+    users.claim(row=first, key=key, bill_id=bill.id, column="correction_bill_number")
+    first.v["correction_bill_id"] = bill.id
+    return ok
+
+
+def _instalment_bills_check(
+    *, key: Key, group: list[Row], bills: Mapping[int, Any], users: _BillUsers, problems: Problems
+) -> bool:
+    """Each instalment's bill, if given: INSTALLMENT in the schedule's category, issued on the due date, same amount."""
+    category = group[0]["category"]
+    ok = True
+    for row in group:
+        row.v["bill_id"] = None
+        if row["instalment_bill_number"] is None:
+            continue
+        bill = check_bill_reference(
+            row=row, column="instalment_bill_number", bills=bills, problems=problems, kinds=("INSTALLMENT",), category=category
+        )
         if bill is None:
             ok = False
-        else:
-            if bill.amount != -first["total"]:
-                problems.add(first.line, f"correction_bill_number: bill {bill.number} is for {bill.amount}, expected {-first['total']}")
-                ok = False
-            if bill.issued_on != first["agreed_on"]:
-                problems.add(
-                    first.line,
-                    f"correction_bill_number: bill {bill.number} was issued on {bill.issued_on}, "
-                    f"the schedule agreed on {first['agreed_on']}",
-                )
-                ok = False
-            user = used_corrections.get(bill.id)
-            if user is not None and (user.personal_account_id, user.number) != key:
-                problems.add(first.line, f"correction_bill_number: bill {bill.number} belongs to schedule {user.number}")
-                ok = False
-            claim(first, key, bill.id, "correction_bill_number")
-            first.v["correction_bill_id"] = bill.id
-
-        for row in group:
-            row.v["bill_id"] = None
-            if row["instalment_bill_number"] is None:
-                continue
-            bill = check_bill_reference(
-                row, "instalment_bill_number", bills, problems, kinds=("INSTALLMENT",), category=first["category"]
+            continue
+        if bill.issued_on != row["instalment_due_on"]:
+            problems.add(
+                row.line,
+                f"instalment_bill_number: bill {bill.number} was issued on {bill.issued_on}, "
+                f"the instalment is due {row['instalment_due_on']}",
             )
-            if bill is None:
-                ok = False
-                continue
-            if bill.issued_on != row["instalment_due_on"]:
-                problems.add(
-                    row.line,
-                    f"instalment_bill_number: bill {bill.number} was issued on {bill.issued_on}, "
-                    f"the instalment is due {row['instalment_due_on']}",
-                )
-                ok = False
-            if bill.amount != row["instalment_amount"]:
-                problems.add(
-                    row.line,
-                    f"instalment_bill_number: bill {bill.number} is for {bill.amount}, the instalment for {row['instalment_amount']}",
-                )
-                ok = False
-            user = used_instalment_bills.get(bill.id)
-            if user is not None and (user.personal_account_id, user.number) != key:
-                problems.add(row.line, f"instalment_bill_number: bill {bill.number} belongs to schedule {user.number}")
-                ok = False
-            claim(row, key, bill.id, "instalment_bill_number")
-            row.v["bill_id"] = bill.id
-        if ok:
-            good_groups[key] = group
+            ok = False
+        if bill.amount != row["instalment_amount"]:
+            problems.add(
+                row.line,
+                f"instalment_bill_number: bill {bill.number} is for {bill.amount}, the instalment for {row['instalment_amount']}",
+            )
+            ok = False
+        user = users.instalments.get(bill.id)
+        if user is not None and (user.personal_account_id, user.number) != key:
+            problems.add(row.line, f"instalment_bill_number: bill {bill.number} belongs to schedule {user.number}")
+            ok = False
+        users.claim(row=row, key=key, bill_id=bill.id, column="instalment_bill_number")
+        row.v["bill_id"] = bill.id
+    return ok
 
+
+async def _stored_schedules(*, session: AsyncSession, keys: list[Key]) -> dict[Key, list[Any]]:
+    """The stored schedules of these keys, a row per instalment."""
     stored_rows = await fetch(
-        session,
-        """
+        session=session,
+        sql="""
         SELECT s.id, s.personal_account_id, s.number, s.category, s.agreed_on, s.total, s.correction_bill_id,
                i.due_on, i.amount, i.bill_id
         FROM unnest(CAST(:ids AS bigint[]), CAST(:numbers AS text[])) AS k(id, number)
         JOIN repayment_schedule s ON s.personal_account_id = k.id AND s.number = k.number
         LEFT JOIN instalment i ON i.schedule_id = s.id
         """,
-        ids=[k[0] for k in good_groups],
-        numbers=[k[1] for k in good_groups],
+        ids=[k[0] for k in keys],
+        numbers=[k[1] for k in keys],
     )
-    stored: dict[tuple[int, str], list] = defaultdict(list)
+    stored: dict[Key, list[Any]] = defaultdict(list)
     for r in stored_rows:
         stored[(r.personal_account_id, r.number)].append(r)
+    return stored
 
-    plan = Plan()
+
+def _stored_versus_file(
+    *, groups: Mapping[Key, list[Row]], stored: Mapping[Key, list[Any]], problems: Problems, plan: Plan
+) -> list[list[Row]]:
+    """The new schedules; a stored one must bring the same head and the same instalments (a schedule is whole)."""
     new_groups = []
-    for key, group in good_groups.items():
+    for key, group in groups.items():
         first = group[0]
         if key not in stored:
             new_groups.append(group)
@@ -220,15 +271,13 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
             continue
         existing = stored[key]
         head = existing[0]
-        diffs = []
-        for column, stored_value, file_value in (
-            ("category", head.category, first["category"]),
-            ("agreed_on", head.agreed_on, first["agreed_on"]),
-            ("total", head.total, first["total"]),
-            ("correction bill", head.correction_bill_id, first["correction_bill_id"]),
-        ):
-            if stored_value != file_value:
-                diffs.append(f"{column} (stored {show(stored_value)}, file {show(file_value)})")
+        diffs = differences(
+            stored={"category": head.category, "agreed_on": head.agreed_on, "total": head.total,
+                    "correction bill": head.correction_bill_id},
+            new={"category": first["category"], "agreed_on": first["agreed_on"], "total": first["total"],
+                 "correction bill": first["correction_bill_id"]},
+            names=("category", "agreed_on", "total", "correction bill"),
+        )
         stored_instalments = sorted((r.due_on, r.amount, r.bill_id) for r in existing if r.due_on is not None)
         file_instalments = sorted((r["instalment_due_on"], r["instalment_amount"], r["bill_id"]) for r in group)
         if stored_instalments != file_instalments:
@@ -241,19 +290,21 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
         if diffs:
             problems.add(
                 first.line,
-                f"schedule {first['schedule_number']} already exists with different data: {', '.join(diffs)}; "
-                "stored schedules are not changed by import",
+                conflict(what=f"schedule {first['schedule_number']}", diffs=diffs, why="stored schedules are not changed by import"),
             )
         else:
             plan.unchanged += len(group)
+    return new_groups
 
+
+def _writes(*, new_groups: list[list[Row]]) -> Apply:
     async def apply(session: AsyncSession) -> None:
         if not new_groups:
             return
         inserted = await insert_rows(
-            session,
-            RepaymentSchedule.__table__,
-            [
+            session=session,
+            table=RepaymentSchedule.__table__,
+            rows=[
                 {
                     "personal_account_id": g[0]["personal_account_id"],
                     "number": g[0]["schedule_number"],
@@ -268,9 +319,9 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
         )
         ids = {(r.personal_account_id, r.number): r.id for r in inserted}
         await insert_rows(
-            session,
-            Instalment.__table__,
-            [
+            session=session,
+            table=Instalment.__table__,
+            rows=[
                 {
                     "schedule_id": ids[(group[0]["personal_account_id"], group[0]["schedule_number"])],
                     "personal_account_id": row["personal_account_id"],
@@ -283,5 +334,4 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
             ],
         )
 
-    plan.apply = apply
-    return plan
+    return apply

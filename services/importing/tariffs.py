@@ -27,21 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Tariff, TariffBlock
 from models.base import TariffMode
 from services import pricing
-from services.importing.common import (
-    insert_rows,
-    Plan,
-    Problems,
-    Row,
-    choice_parser,
-    fetch,
-    int_parser,
-    mark_duplicates,
-    opt,
-    parse_date,
-    parse_price,
-    req,
-    text_parser,
-)
+from services.importing.cells import choice_parser, int_parser, opt, parse_date, parse_price, req, text_parser
+from services.importing.lookups import fetch
+from services.importing.report import Plan, Problems
+from services.importing.rows import Row, mark_duplicates
+from services.importing.writing import insert_rows
 
 FIELDS = (
     req("valid_from", parse_date),
@@ -57,8 +47,8 @@ def _blocks(rows: Sequence[Row]) -> list[tuple[int, int | None, Decimal]]:
     return sorted((r["block"], r["upper_bound"], r["price"]) for r in rows)
 
 
-async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
-    rows = mark_duplicates(rows, lambda r: (r["valid_from"], r["block"]), "valid_from and block", problems)
+async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
+    rows = mark_duplicates(rows=rows, key=lambda r: (r["valid_from"], r["block"]), what="valid_from and block", problems=problems)
     versions: dict = defaultdict(list)
     for row in rows:
         versions[row["valid_from"]].append(row)
@@ -94,8 +84,8 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
             good_versions[valid_from] = group
 
     stored_rows = await fetch(
-        session,
-        """
+        session=session,
+        sql="""
         SELECT t.id, t.valid_from, t.mode, t.name, b.block, b.upper_bound, b.price
         FROM tariff t LEFT JOIN tariff_block b ON b.tariff_id = t.id
         WHERE t.valid_from = ANY(CAST(:dates AS date[]))
@@ -136,16 +126,16 @@ async def check(session: AsyncSession, rows: Sequence[Row], problems: Problems) 
         if not new_versions:
             return
         inserted = await insert_rows(
-            session,
-            Tariff.__table__,
-            [{"valid_from": v, "mode": m, "name": n} for v, m, n, _ in new_versions],
+            session=session,
+            table=Tariff.__table__,
+            rows=[{"valid_from": v, "mode": m, "name": n} for v, m, n, _ in new_versions],
             returning=("id", "valid_from"),
         )
         ids = {r.valid_from: r.id for r in inserted}
         await insert_rows(
-            session,
-            TariffBlock.__table__,
-            [
+            session=session,
+            table=TariffBlock.__table__,
+            rows=[
                 {"tariff_id": ids[valid_from], "block": block, "upper_bound": bound, "price": price}
                 for valid_from, _, _, blocks in new_versions
                 for block, bound, price in blocks

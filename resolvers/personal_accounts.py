@@ -15,6 +15,7 @@ from services.errors import AuthError
 from services.ledger import Ledger, Listing, MonthConsumption
 from services.pagination import Page, paginate
 from services.periods import Period, period_resolve
+from services.visibility import login_visible, personal_account_visible
 
 
 async def may_see(ctx: RequestContext, personal_account_id: int) -> bool:
@@ -22,14 +23,14 @@ async def may_see(ctx: RequestContext, personal_account_id: int) -> bool:
     viewer = await ctx.viewer_or_none()
     if viewer is None:
         return False
-    if viewer.is_admin:
+    if viewer.is_admin:  # no need to read the links
         return True
-    return personal_account_id in await loaders.linked_ids(ctx, viewer.account_id)
+    linked = await loaders.linked_ids(ctx, viewer.account_id)
+    return personal_account_visible(viewer=viewer, personal_account_id=personal_account_id, linked_ids=linked)
 
 
 async def of_account(ctx: RequestContext, account_id: int) -> list[Row]:
-    viewer = await ctx.viewer()
-    if viewer.account_id != account_id and not viewer.is_admin:
+    if not login_visible(viewer=await ctx.viewer(), account_id=account_id):
         raise AuthError("FORBIDDEN")
     ids = await loaders.linked_ids(ctx, account_id)
     rows = await loaders.personal_account(ctx).load_many(ids)  # kept by linked_ids: no statement

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated
 
@@ -15,7 +14,7 @@ from schema.enums import MeterZone
 from schema.errors import OperationError, ValidationError, result_of
 from schema.personal_account import PersonalAccount
 from schema.reading import MeterReading, ZoneValue
-from services.billing import KWH, line_description
+from services.billing import bill_lines
 from services.readings import ReadingEvaluation, SubmitOutcome, ZoneReading
 
 
@@ -33,20 +32,6 @@ class MeterReadingInput:
 
     def zone_readings(self) -> list[ZoneReading]:
         return [ZoneReading(zone=v.zone.value, value=v.value) for v in self.values]
-
-
-@dataclass(frozen=True, slots=True)
-class _PreviewLine:
-    """A priced line shaped like a stored bill line."""
-
-    description: str
-    block: int
-    zone: str
-    quantity: Decimal
-    unit: str
-    price: Decimal
-    coefficient: Decimal
-    amount: Decimal
 
 
 @strawberry.type
@@ -76,21 +61,7 @@ class ReadingPreview:
 
     @strawberry.field(description="The bill lines this reading would form, priced by the tariff in force.")
     def lines(self) -> list[BillLine]:
-        return [
-            BillLine(
-                row=_PreviewLine(
-                    description=line_description(line),
-                    block=line.block,
-                    zone=line.zone,
-                    quantity=Decimal(line.kwh),
-                    unit=KWH,
-                    price=line.price,
-                    coefficient=line.coefficient,
-                    amount=line.amount,
-                )
-            )
-            for line in self.evaluation.pricing.lines
-        ]
+        return [BillLine(row=line) for line in bill_lines(self.evaluation.pricing)]
 
     @strawberry.field
     def amount(self) -> Decimal:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select, text
@@ -27,6 +28,39 @@ def line_description(line: PricedLine) -> str:
     zone = ZONE_NAMES.get(line.zone, line.zone)
     words = f"Електроенергія, тариф з {line.tariff_valid_from:%d.%m.%Y}, блок {line.block}"
     return f"{words}, зона «{zone}»" if zone else words
+
+
+@dataclass(frozen=True, slots=True)
+class BillLineDraft:
+    """A priced line as the bill stores it; the preview shows the same lines before any is stored."""
+
+    description: str
+    tariff_id: object  # as PricedLine has it
+    block: int
+    zone: str
+    quantity: Decimal
+    unit: str
+    price: Decimal
+    coefficient: Decimal
+    amount: Decimal
+
+
+def bill_lines(pricing: PricingResult) -> list[BillLineDraft]:
+    """The lines of a consumption bill, in pricing order (their positions)."""
+    return [
+        BillLineDraft(
+            description=line_description(line),
+            tariff_id=line.tariff_id,
+            block=line.block,
+            zone=line.zone,
+            quantity=Decimal(line.kwh),
+            unit=KWH,
+            price=line.price,
+            coefficient=line.coefficient,
+            amount=line.amount,
+        )
+        for line in pricing.lines
+    ]
 
 
 # The bill and its lines in one statement; the number comes from the bill's default,
@@ -67,7 +101,7 @@ async def consumption_bill_form(
 ) -> int:
     """Form the bill of a reading with its lines and queue the "bill formed" mail; its id."""
     today = settings.today()
-    lines = pricing.lines
+    lines = bill_lines(pricing)
     bill = (
         await session.execute(
             BILL_WITH_LINES_SQL,
@@ -83,11 +117,11 @@ async def consumption_bill_form(
                 "amount": pricing.amount,
                 "source": RecordSource.CABINET.value,
                 "unit": KWH,
-                "descriptions": [line_description(line) for line in lines],
+                "descriptions": [line.description for line in lines],
                 "tariff_ids": [line.tariff_id for line in lines],
                 "blocks": [line.block for line in lines],
                 "zones": [line.zone for line in lines],
-                "quantities": [Decimal(line.kwh) for line in lines],
+                "quantities": [line.quantity for line in lines],
                 "prices": [line.price for line in lines],
                 "coefficients": [line.coefficient for line in lines],
                 "amounts": [line.amount for line in lines],

@@ -63,6 +63,16 @@ async def test_preview_is_the_manuals_calculation_and_changes_nothing(account, g
         assert (await s.execute(select(func.count()).select_from(Bill))).scalar_one() == 0
 
 
+async def test_the_preview_shows_the_lines_the_submit_stores(account, gql, db):
+    shown = (await gql(PREVIEW, reading(account)))["data"]["meterReadingPreview"]["lines"]
+    bill = (await gql(SUBMIT, reading(account)))["data"]["meterReadingSubmit"]["bill"]
+    fields = ("block", "zone", "quantity", "price", "coefficient", "amount")
+    assert [{k: line[k] for k in fields} for line in shown] == bill["lines"]
+    async with db.sessions() as s:
+        stored = (await s.execute(select(BillLine.description, BillLine.unit).order_by(BillLine.position))).all()
+    assert [(line["description"], line["unit"]) for line in shown] == [tuple(r) for r in stored]
+
+
 async def test_submit_forms_the_bill_once_and_a_replay_returns_it(account, gql, db):
     first = (await gql(SUBMIT, reading(account)))["data"]["meterReadingSubmit"]
     assert first["__typename"] == "MeterReadingSubmitSuccess", first

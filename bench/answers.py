@@ -77,7 +77,7 @@ async def plans_and_answers(prepared, documents: list[world.Document], compare: 
                 query = doc.fast_path if variant == "fast" else doc.query
                 captured: list[tuple[str, tuple]] = []
 
-                def record(conn_, cursor, statement, parameters, context, executemany):
+                def record(conn_, cursor, statement, parameters, context, executemany, captured=captured):
                     captured.append((statement, tuple(parameters or ())))
 
                 answers: dict[int, list[dict]] = {}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from sqlalchemy import Row
@@ -30,10 +31,8 @@ async def internet_payment_updates(ctx: RequestContext, payment_id: str) -> Asyn
         row = await _load(ctx, pk)
         yield row
         while row.status not in FINAL:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), timeout=RECHECK_SECONDS)
-            except TimeoutError:
-                pass
             changed.clear()
             latest = await _load(ctx, pk)
             if (latest.status, latest.confirmed_at) != (row.status, row.confirmed_at):

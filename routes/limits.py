@@ -56,12 +56,11 @@ class BodySizeLimit:
         async def limited_receive() -> Message:
             nonlocal closed
             message = await receive()
-            if message["type"] == "websocket.receive":
-                if _message_bytes(message) > self.max_bytes:
-                    # The app sees the connection end; the client is told why.
-                    closed = True
-                    await send({"type": "websocket.close", "code": MESSAGE_TOO_BIG, "reason": "message too big"})
-                    return {"type": "websocket.disconnect", "code": MESSAGE_TOO_BIG}
+            if message["type"] == "websocket.receive" and _message_bytes(message) > self.max_bytes:
+                # The app sees the connection end; the client is told why.
+                closed = True
+                await send({"type": "websocket.close", "code": MESSAGE_TOO_BIG, "reason": "message too big"})
+                return {"type": "websocket.disconnect", "code": MESSAGE_TOO_BIG}
             return message
 
         async def closed_send(message: Message) -> None:

@@ -35,9 +35,12 @@ class PersistedQueries:
         """The document text to run (None when the request names none), or why not."""
         persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
         if persisted is None:
-            if self.settings.trusted_documents_only and isinstance(query, str):
-                if await self._trusted(document_sha256(query)) is None:
-                    return _not_trusted()
+            if (
+                self.settings.trusted_documents_only
+                and isinstance(query, str)
+                and await self._trusted(document_sha256(query)) is None
+            ):
+                return _not_trusted()
             return query if isinstance(query, str) else None
         sha256 = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
         if not isinstance(persisted, dict) or persisted.get("version") != 1 or not isinstance(sha256, str):

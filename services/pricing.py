@@ -146,7 +146,7 @@ class TariffVersion:
         bounds = [b.upper_bound for b in blocks[:-1]]
         if any(b is None for b in bounds):
             raise ValueError("only the last block may be open")
-        if any(lo >= hi for lo, hi in zip(bounds, bounds[1:])):
+        if any(lo >= hi for lo, hi in zip(bounds, bounds[1:], strict=False)):
             raise ValueError(f"block bounds must increase, got {bounds!r}")
         if self.mode is TariffMode.FLAT and len(blocks) != 1:
             raise ValueError("a FLAT tariff has exactly one block")
@@ -183,7 +183,7 @@ class PricingResult:
 def _to_fraction(value: object) -> Fraction:
     # Floats are refused: a binary float weight would make the shares depend
     # on representation error.
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise TypeError(f"weight must be int, Decimal or Fraction, got {value!r}")
     if isinstance(value, int | Fraction):
         return Fraction(value)
@@ -260,7 +260,7 @@ def sainte_lague(total: int, weights: Sequence[int | Decimal | Fraction]) -> lis
     if 2 * total > n:
         threshold = weight_sum / (2 * total - n)
         shares = [max(0, math.ceil((w / threshold - 1) / 2)) for w in fractions]
-    heap = [(-w / (2 * s + 1), i) for i, (w, s) in enumerate(zip(fractions, shares)) if w > 0]
+    heap = [(-w / (2 * s + 1), i) for i, (w, s) in enumerate(zip(fractions, shares, strict=True)) if w > 0]
     heapq.heapify(heap)
     for _ in range(total - sum(shares)):
         _, i = heapq.heappop(heap)
@@ -304,7 +304,7 @@ class _Part:
 
 def _sorted_versions(tariffs: Sequence[TariffVersion]) -> list[TariffVersion]:
     versions = sorted(tariffs, key=lambda v: v.valid_from)
-    for a, b in zip(versions, versions[1:]):
+    for a, b in zip(versions, versions[1:], strict=False):
         if a.valid_from == b.valid_from:
             # Which one would be "in force" is undefined.
             raise ValueError(f"two tariff versions valid from {a.valid_from.isoformat()}")
@@ -394,7 +394,7 @@ def _zone_split(cells: list[int], weights: list[int]) -> list[list[int]]:
     for cell in cells:
         running += cell
         target = sainte_lague(running, weights)
-        out.append([t - a for t, a in zip(target, assigned)])
+        out.append([t - a for t, a in zip(target, assigned, strict=True)])
         assigned = target
     return out
 
@@ -439,7 +439,7 @@ def price_consumption(
     # Share the total over the parts by days, then into each part's blocks.
     part_kwh = _part_shares(parts, consumption)
     cell_kwh: dict[tuple[int, int], int] = {}
-    for part, kwh in zip(parts, part_kwh):
+    for part, kwh in zip(parts, part_kwh, strict=True):
         version = versions[part.version_index]
         for block_index, block_kwh in enumerate(_blocks_for_part(version, part, kwh)):
             if block_kwh:
@@ -451,14 +451,14 @@ def price_consumption(
     per_cell_zones = _zone_split([cell_kwh[k] for k in cell_keys], list(zone_kwh.values()))
 
     lines: list[PricedLine] = []
-    for (version_index, block_index), shares in zip(cell_keys, per_cell_zones):
+    for (version_index, block_index), shares in zip(cell_keys, per_cell_zones, strict=True):
         version = versions[version_index]
         price = version.blocks[block_index].price
-        for zone, kwh in zip(zones, shares):
+        for zone, kwh in zip(zones, shares, strict=True):
             if kwh <= 0:
                 continue
             coefficient = coefficients[zone]
-            unrounded = _exact(lambda: kwh * price * coefficient)
+            unrounded = _exact(lambda: kwh * price * coefficient)  # noqa: B023 (called at once)
             lines.append(
                 PricedLine(
                     tariff_id=version.id,

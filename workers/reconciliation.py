@@ -3,6 +3,7 @@ payments that need it and settle each in its own transaction (services/reconcili
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 
@@ -54,7 +55,5 @@ async def reconciliation_worker(db: Database, settings: Settings, stop: asyncio.
                 await reconciliation_round(db=db, settings=settings, client=client)
             except Exception:  # a bad round must not end the worker
                 log.exception("reconciliation round failed")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=settings.payment_poll_interval)
-            except TimeoutError:
-                pass

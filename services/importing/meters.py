@@ -148,7 +148,7 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
             plan.updated += 1
         else:
             plan.unchanged += 1
-    for account_id, meters in current.items():
+    for meters in current.values():
         if len(meters) > 1:
             for serial, line in meters.items():
                 if line is not None:

@@ -70,7 +70,7 @@ def read_rows(
                 continue
             values: dict[str, Any] = {}
             good = True
-            for name, cell in zip(header, record):
+            for name, cell in zip(header, record, strict=True):
                 spec = by_name[name]
                 raw = cell.strip()
                 if raw == "":

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ARRAY, Table, text
+from sqlalchemy import ARRAY, FromClause, Table, text
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +21,7 @@ def _array_literal(values: Sequence[Any] | None) -> str | None:
 
 
 async def insert_rows(
-    *, session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]], returning: Sequence[str] = ()
+    *, session: AsyncSession, table: FromClause, rows: Sequence[Mapping[str, Any]], returning: Sequence[str] = ()
 ) -> list[Any]:
     """Insert rows (dicts with the same keys) set-based; returns the ``returning`` columns of each inserted row.
 
@@ -31,6 +31,7 @@ async def insert_rows(
     """
     if not rows:
         return []
+    table = cast(Table, table)  # a model's __table__, which SQLAlchemy types as a FromClause
     names = list(rows[0].keys())
     selects, unnests = [], []
     for i, name in enumerate(names):

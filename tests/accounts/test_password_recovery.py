@@ -141,7 +141,7 @@ async def test_reset_mail_per_login_is_limited_from_any_address(world, gql, db, 
     await active_login(gql, "holder")
     async with db.transaction() as s:
         await s.execute(update(Throttle).values(failures=0))
-    for i in range(settings.throttle_free_failures + 3):
+    for _ in range(settings.throttle_free_failures + 3):
         # Each from a fresh address: only the per-login count can hold them back.
         async with db.transaction() as s:
             await s.execute(update(Throttle).where(Throttle.key.like("reset-ip:%")).values(failures=0, blocked_until=None))

@@ -34,4 +34,4 @@ def test_every_label_is_inside_the_picture_and_the_months_do_not_overlap(kwh):
         assert 0 <= box.x0 and box.x1 <= width and 0 <= box.y0 and box.y1 <= height, (name, box, width, height)
     months = [label.get_window_extent(renderer) for label in axes.get_xticklabels()]
     assert len(months) == 12
-    assert all(left.x1 < right.x0 for left, right in zip(months, months[1:])), [(m.x0, m.x1) for m in months]
+    assert all(left.x1 < right.x0 for left, right in zip(months, months[1:], strict=False)), [(m.x0, m.x1) for m in months]

@@ -90,7 +90,7 @@ async def test_a_cancelled_payment_paid_on_the_still_open_bank_page_is_credited_
     from workers.reconciliation import reconciliation_round
 
     checkout = await start(gql, account)
-    page = await card_page(http, checkout)  # the bank's tab is open…
+    await card_page(http, checkout)  # the bank's tab is open…
     cancelled = (await gql(CANCEL, {"id": checkout.payment_id}))["data"]["paymentCancel"]  # …and the cabinet ends it
     assert cancelled == {"__typename": "PaymentCancelSuccess", "payment": {"status": "EXPIRED"}}
 

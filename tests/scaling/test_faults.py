@@ -277,7 +277,7 @@ async def test_postgresql_restarted_under_load_fails_only_in_flight_requests_and
                 return body
 
             async def client(n: int) -> None:
-                for round_ in range(400):
+                for _ in range(400):
                     if recovered and sum(1 for _, after, _ in answers if after) >= 150:
                         return
                     if n % 4 == 0:

@@ -402,9 +402,9 @@ def test_sainte_lague_is_house_monotone(total, weights):
     more = sainte_lague(total + 1, weights)
     assert sum(shares) == total and sum(more) == total + 1
     # One more unit adds one to one share and takes none away.
-    assert sorted(b - a for a, b in zip(shares, more)) == [0] * (len(weights) - 1) + [1]
+    assert sorted(b - a for a, b in zip(shares, more, strict=True)) == [0] * (len(weights) - 1) + [1]
     w = sum(weights)
-    for share, weight in zip(shares, weights):
+    for share, weight in zip(shares, weights, strict=True):
         assert share >= 0
         if weight == 0:
             assert share == 0
@@ -471,7 +471,7 @@ def tariff_histories(draw) -> list[TariffVersion]:
         prices = draw(
             st.lists(st.decimals(D("0"), D("10"), places=4), min_size=n_blocks, max_size=n_blocks)
         )
-        blocks = tuple(TariffBlock(b, p) for b, p in zip([*bounds, None], prices))
+        blocks = tuple(TariffBlock(b, p) for b, p in zip([*bounds, None], prices, strict=True))
         versions.append(TariffVersion(i, valid_from, mode, blocks))
     return versions
 

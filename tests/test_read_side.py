@@ -186,3 +186,31 @@ async def test_someone_elses_ids_look_missing(world, db, gql):
         assert await gql(node, {"id": foreign}) == {"data": {"node": None}}
     assert (await gql(node, {"id": own[0]["id"]}))["data"]["node"] == {"id": own[0]["id"]}
     assert mine
+
+
+async def test_the_bench_floor_follows_the_default_period(world, db, gql, settings):
+    # bench/floor.py's statements answer as the app does, old unpaid bills included: the lists
+    # of the main screen and the bills tab reach back to 2013-01-20 as the app's do.
+    import json
+
+    import asyncpg
+
+    from bench.floor import FLOOR
+    from bench.pg import dsn
+    from bench.read_side_documents import BILLS_TAB
+
+    settings.fast_paths = False
+    await _history(db, 30)
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    authorization = f"Bearer {gql.token}"
+    conn = await asyncpg.connect(dsn(settings.database_url), server_settings={"timezone": "UTC"})
+    try:
+        for slug, document in (("main-screen", MAIN_SCREEN), ("bills-tab", BILLS_TAB)):
+            app_answer = await gql(document)
+            sql, params_of = FLOOR[slug]
+            floor_answer = json.loads(await conn.fetchval(sql, *params_of(authorization, {}, settings.today())))
+            assert floor_answer == app_answer, slug
+        bills = app_answer["data"]["viewer"]["personalAccounts"][0]["bills"]
+        assert bills["totalCount"] == 16
+    finally:
+        await conn.close()

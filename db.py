@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.exc import DBAPIError
@@ -246,6 +246,40 @@ class ReadSnapshot:
         self.replica: Replica | None = None
         self.lost = False
 
+    async def run_driver(self, work: Callable[[DriverConnection, Seen], Awaitable[T]], *, alone: bool = False) -> T:
+        """A read on asyncpg itself, past the ORM's execute path: `work(connection, seen)`, which
+        tells `seen(sql, params)` each statement (for the engine's statement listeners).
+
+        `alone`: the request reads nothing else from this moment on, so while the snapshot is not
+        open yet the read needs no BEGIN/ROLLBACK around it (one statement is its own snapshot);
+        a later read opens the snapshot as usual. Otherwise it runs inside the snapshot."""
+        if alone and self._session is None:
+            async with self._lock:
+                if self._session is None and not self.lost:
+                    return await self._alone(work)
+        return await self.run(lambda session: self._inside(work))
+
+    async def _inside(self, work: Callable[[DriverConnection, Seen], Awaitable[T]]) -> T:
+        assert self._connection is not None
+        driver = await driver_of(self._connection, begin=True)
+        return await work(driver, statement_listener(self._connection))
+
+    async def _alone(self, work: Callable[[DriverConnection, Seen], Awaitable[T]]) -> T:
+        replica = None if self._choose_replica is None else await self._choose_replica()
+        if replica is not None:
+            try:
+                return await _driver_once(replica.engine, work)
+            except Exception as error:
+                if not _database_error(error):
+                    raise
+                self._replica_failed(replica, error)  # nothing was read there: the primary serves
+        try:
+            return await _driver_once(self._engine, work)
+        except Exception as error:
+            if not unavailable(error):
+                raise
+            return await _driver_once(self._engine, work)  # a dead pooled connection
+
     async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         async with self._lock:
             if self.lost:
@@ -338,7 +372,48 @@ async def _snapshot_begin(engine: AsyncEngine) -> AsyncConnection:
 
 def _database_error(error: BaseException) -> bool:
     """An error the database (or the way to it) raised, as opposed to one of our code's."""
-    return isinstance(error, (DBAPIError, OSError, asyncio.TimeoutError)) or unavailable(error)
+    import asyncpg
+
+    return isinstance(
+        error, (DBAPIError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError)
+    ) or unavailable(error)
+
+
+DriverConnection = Any  # asyncpg.Connection
+Seen = Callable[[str, tuple], None] | None
+
+
+async def driver_of(connection: AsyncConnection, *, begin: bool) -> DriverConnection:
+    """The asyncpg connection under a SQLAlchemy one. `begin`: its transaction (which the
+    asyncpg adapter opens only with its first statement) is opened first."""
+    raw = await connection.get_raw_connection()
+    adapter = raw.dbapi_connection
+    if begin and adapter._transaction is None:
+        await adapter._start_transaction()
+    return raw.driver_connection
+
+
+def statement_listener(connection: AsyncConnection) -> Seen:
+    """What tells the engine's `before_cursor_execute` listeners (statement counts in tests, the
+    bench's plans) about a statement sent on asyncpg directly; None when nobody listens."""
+    sync = connection.sync_connection
+    dispatch = sync.engine.dispatch.before_cursor_execute if sync is not None else None
+    if not dispatch:
+        return None
+    return lambda sql, params: dispatch(sync, None, sql, params, None, False)
+
+
+async def _driver_once(engine: AsyncEngine, work: Callable[[DriverConnection, Seen], Awaitable[T]]) -> T:
+    """One read on a pooled connection, in no transaction."""
+    async with engine.connect() as connection:
+        try:
+            driver = await driver_of(connection, begin=False)
+            return await work(driver, statement_listener(connection))
+        except Exception as error:
+            if unavailable(error):
+                with contextlib.suppress(Exception):
+                    await connection.invalidate()
+            raise
 
 
 def alembic_config(url: str):

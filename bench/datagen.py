@@ -266,7 +266,8 @@ async def dataset_build(*, dsn: str, accounts: int, log) -> float:
         await conn.execute(
             "SELECT setval(pg_get_serial_sequence('internet_payment', 'number'), (SELECT max(number) FROM internet_payment))"
         )
-        await conn.execute("UPDATE bill_number_counter SET last_number = (SELECT max(number) FROM bill)")
+        # The cabinet's own bill numbers come after the generated ones (migration 0005's sequence).
+        await conn.execute("SELECT setval('bill_number_seq', (SELECT max(number) FROM bill) + 1, false)")
     finally:
         await conn.close()
     t = time.perf_counter()

@@ -101,6 +101,18 @@ chosen AS (
   FROM alloc1 a LEFT JOIN pool p ON p.pa = a.pa AND p.category = a.category
 )"""
 
+def _since(categories: str | None) -> str:
+    """services/ledger.listing_period in SQL: per personal account, the start of a list with no
+    `from`: a year before today ($3), or the issue date of the oldest bill of those categories
+    (all when None) still owed by the allocation, when that is earlier."""
+    which = f" AND a.category IN ({categories})" if categories else ""
+    return f"""
+since AS (
+  SELECT t.pa, least($3::date, (SELECT min(a.issued_on) FROM alloc a WHERE a.pa = t.pa AND a.due > 0{which})) AS since
+  FROM targets t
+)"""
+
+
 STATUS = "CASE WHEN {b}.amount <= 0 OR {b}.due = 0 THEN 'PAID' WHEN {b}.due = {b}.amount THEN 'UNPAID' ELSE 'PARTIALLY_PAID' END"
 CATEGORIES = """(VALUES ('ELECTRICITY', 1), ('ELECTRICITY_SCHEDULE', 2), ('ACTS', 3), ('ACTS_SCHEDULE', 4),
                           ('SERVICES', 5)) c(category, ord)"""
@@ -136,21 +148,21 @@ def _screen(apollo: bool) -> str:
     def i(type_name: str, column: str) -> str:
         return f"'id', {_gid(type_name, column)}, " if apollo else ""
 
-    year = f"""
+    year = _since("'ELECTRICITY'") + f""",
 year_bills AS (
   SELECT a.*, row_number() OVER (PARTITION BY a.pa ORDER BY a.issued_on DESC, a.number DESC) AS rn,
          count(*) OVER (PARTITION BY a.pa) AS total_count, sum(a.amount) OVER (PARTITION BY a.pa) AS total_amount,
          {_cursor('a.issued_on', 'a.number')} AS cursor
-  FROM alloc a WHERE a.category = 'ELECTRICITY' AND a.issued_on BETWEEN $3 AND $2
+  FROM alloc a JOIN since s ON s.pa = a.pa WHERE a.category = 'ELECTRICITY' AND a.issued_on BETWEEN s.since AND $2
 ), year_pays AS (
   SELECT p.*, row_number() OVER (PARTITION BY p.pa ORDER BY p.paid_on DESC, p.id DESC) AS rn
-  FROM pays p WHERE p.category = 'ELECTRICITY' AND p.paid_on BETWEEN $3 AND $2
+  FROM pays p JOIN since s ON s.pa = p.pa WHERE p.category = 'ELECTRICITY' AND p.paid_on BETWEEN s.since AND $2
 ), year_card AS (
   SELECT ip.id, ip.personal_account_id AS pa, ip.number, ip.amount, ip.status, ip.confirmed_at,
          row_number() OVER (PARTITION BY ip.personal_account_id ORDER BY ip.created_at DESC, ip.id DESC) AS rn
-  FROM internet_payment ip
-  WHERE ip.personal_account_id IN (SELECT pa FROM links) AND ip.category = 'ELECTRICITY'
-    AND least((ip.created_at AT TIME ZONE 'Europe/Kyiv')::date, $2) BETWEEN $3 AND $2
+  FROM internet_payment ip JOIN since s ON s.pa = ip.personal_account_id
+  WHERE ip.category = 'ELECTRICITY'
+    AND least((ip.created_at AT TIME ZONE 'Europe/Kyiv')::date, $2) BETWEEN s.since AND $2
 )"""
     account = f"""json_build_object({t('PersonalAccount')}
     'id', {_gid('PersonalAccount', 'p.id')},
@@ -169,7 +181,7 @@ year_bills AS (
              LEFT JOIN debt d ON d.pa = p.id AND d.category = c.category),
     'bills', (SELECT json_build_object({t('BillConnection')}
                 'totalCount', coalesce(max(b.total_count), 0), 'totalAmount', coalesce(max(b.total_amount), 0.00)::text,
-                'period', json_build_object({t('DateRange')}'from', $3::date, 'to', $2::date),
+                'period', json_build_object({t('DateRange')}'from', (SELECT s.since FROM since s WHERE s.pa = p.id), 'to', $2::date),
                 'pageInfo', json_build_object({t('PageInfo')}'hasNextPage', coalesce(max(b.total_count), 0) > 100,
                                               'endCursor', (array_agg(b.cursor ORDER BY b.rn DESC))[1]),
                 'edges', coalesce(json_agg(json_build_object({t('BillEdge')}'cursor', b.cursor, 'node', json_build_object({t('Bill')}
@@ -204,8 +216,8 @@ year_bills AS (
     return _person(account, needs_ledger=True, needs_allocation=True, more=year, viewer=viewer)
 
 
-# BILLS_TAB: all categories of the year, 20 a page, after the cursor ($4, $5: its issued date
-# and number; null on the first page). totalCount counts the whole year, not the page.
+# BILLS_TAB: all categories of the default period (`since`), 20 a page, after the cursor ($4, $5: its issued date
+# and number; null on the first page). totalCount counts the whole period, not the page.
 BILLS_TAB_SQL = _person(f"""json_build_object('id', {_gid('PersonalAccount', 'p.id')},
     'bills', (SELECT json_build_object(
                 'totalCount', (SELECT count(*) FROM tab x WHERE x.pa = p.id),
@@ -218,8 +230,8 @@ BILLS_TAB_SQL = _person(f"""json_build_object('id', {_gid('PersonalAccount', 'p.
                                                       ORDER BY l.position), '[]')
                              FROM bill_line l WHERE l.bill_id = b.id))) ORDER BY b.rn), '[]'))
               FROM page b WHERE b.pa = p.id AND b.rn <= 20))""",
-    needs_ledger=True, needs_allocation=True, more=f"""
-tab AS (SELECT a.* FROM alloc a WHERE a.issued_on BETWEEN $3 AND $2
+    needs_ledger=True, needs_allocation=True, more=_since(None) + f""",
+tab AS (SELECT a.* FROM alloc a JOIN since s ON s.pa = a.pa WHERE a.issued_on BETWEEN s.since AND $2
 ), page AS (
   SELECT t.*, row_number() OVER (PARTITION BY t.pa ORDER BY t.issued_on DESC, t.number DESC) AS rn,
          count(*) OVER (PARTITION BY t.pa) AS remaining, {_cursor('t.issued_on', 't.number')} AS cursor
@@ -244,8 +256,9 @@ PAYMENTS_SQL = _person(f"""json_build_object('id', {_gid('PersonalAccount', 'p.i
                          AND least((ip.created_at AT TIME ZONE 'Europe/Kyiv')::date, $2) BETWEEN date '1900-01-01' AND $2) y))""",
     needs_ledger=False)
 
-# READINGS_TAB: the meter, the year's readings (20, newest first) and its consumption by
-# calendar month with the amounts of the bills (issued up to today) those readings formed.
+# READINGS_TAB: the meter, the readings of the default period (`since`: the year, or back to the
+# oldest electricity bill still owed; 20, newest first) and its consumption by calendar month
+# with the amounts of the bills (issued up to today) those readings formed.
 READINGS_SQL = _person(f"""json_build_object('id', {_gid('PersonalAccount', 'p.id')},
     'meter', (SELECT json_build_object('serialNumber', m.serial_number, 'digits', m.digits, 'zones', m.zones)
               FROM meter m WHERE m.personal_account_id = p.id AND m.removed_on IS NULL
@@ -258,7 +271,8 @@ READINGS_SQL = _person(f"""json_build_object('id', {_gid('PersonalAccount', 'p.i
                       ORDER BY r.rn) FILTER (WHERE r.rn <= 20), '[]'))
                  FROM (SELECT r.*, row_number() OVER (ORDER BY r.taken_on DESC) AS rn
                        FROM meter_reading r JOIN meter mm ON mm.id = r.meter_id
-                       WHERE r.personal_account_id = p.id AND r.taken_on BETWEEN $3 AND $2) r),
+                       WHERE r.personal_account_id = p.id
+                         AND r.taken_on BETWEEN (SELECT s.since FROM since s WHERE s.pa = p.id) AND $2) r),
     'monthlyConsumption', (SELECT coalesce(json_agg(json_build_object('month', x.month, 'kwh', x.kwh, 'amount', x.amount::text)
                                                     ORDER BY x.month), '[]')
                            FROM (SELECT date_trunc('month', r.taken_on)::date AS month, sum(r.consumption) AS kwh,
@@ -266,9 +280,9 @@ READINGS_SQL = _person(f"""json_build_object('id', {_gid('PersonalAccount', 'p.i
                                  FROM meter_reading r JOIN meter mm ON mm.id = r.meter_id
                                  LEFT JOIN bill b ON b.reading_id = r.id AND b.personal_account_id = p.id AND b.issued_on <= $2
                                  WHERE r.personal_account_id = p.id AND r.consumption IS NOT NULL
-                                   AND r.taken_on BETWEEN $3 AND $2
+                                   AND r.taken_on BETWEEN (SELECT s.since FROM since s WHERE s.pa = p.id) AND $2
                                  GROUP BY 1) x))""",
-    needs_ledger=False)
+    needs_ledger=True, needs_allocation=True, more=_since("'ELECTRICITY'"))
 
 # MOBILE: the number and the total debt.
 MOBILE_SQL = _person(f"""json_build_object('id', {_gid('PersonalAccount', 'p.id')}, 'number', p.number,

@@ -324,7 +324,7 @@ async def _submit_state(server: BenchServer, database: str) -> dict:
                    AND NOT EXISTS (SELECT 1 FROM bill b WHERE b.reading_id = r.id)) AS readings_without_bill,
                  (SELECT min(number) FROM bill WHERE source = 'CABINET') AS first_number,
                  (SELECT max(number) FROM bill WHERE source = 'CABINET') AS last_number,
-                 (SELECT last_number FROM bill_number_counter WHERE id = 1) AS counter,
+                 (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM bill_number_seq) AS counter,
                  (SELECT count(*) FROM outbox_message) AS mail"""
         )
         stored = {r["personal_account_id"]: r["number"] for r in await conn.fetch(
@@ -403,7 +403,7 @@ def measure_app_extras(srv: Server, prepared: Prepared, args, db_pid, server: Be
     async def counter() -> int:
         conn = await server.connect(database)
         try:
-            return await conn.fetchval("SELECT last_number FROM bill_number_counter WHERE id = 1")
+            return await conn.fetchval("SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM bill_number_seq")
         finally:
             await conn.close()
 

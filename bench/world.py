@@ -97,7 +97,7 @@ async def reset(conn: asyncpg.Connection, accounts: int) -> None:
         await conn.execute("DELETE FROM document WHERE key LIKE 'bill:%' AND split_part(key, ':', 2)::bigint > $1", last_bill)
         await conn.execute("DELETE FROM bill WHERE id > $1", last_bill)
         await conn.execute("DELETE FROM meter_reading WHERE id > $1", last_reading)
-        await conn.execute("UPDATE bill_number_counter SET last_number = (SELECT max(number) FROM bill)")
+        await conn.execute("SELECT setval('bill_number_seq', (SELECT max(number) FROM bill) + 1, false)")
         await conn.execute("TRUNCATE auth_token, auth_session, throttle, outbox_message, audit_entry")
     await conn.execute("VACUUM ANALYZE bill, meter_reading, auth_session, auth_token")
 

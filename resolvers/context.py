@@ -39,6 +39,8 @@ class RequestContext:
     connection_params: dict | None = None
     snapshot: ReadSnapshot | None = None
     loaders: dict[str, Any] = field(default_factory=dict)
+    # What resolvers/read_ahead.py read of each personal account before the walk (pk -> parts).
+    read_ahead: dict[int, Any] = field(default_factory=dict)
     # Errors of single fields that still answered (schema/extensions.py field_error_add).
     field_errors: list[Any] = field(default_factory=list)
     # The process's LISTEN/NOTIFY hub for live payment status.
@@ -68,6 +70,13 @@ class RequestContext:
         if self.snapshot is None:
             self.snapshot = self.db.read_snapshot(replica=None if self.db.replicas is None else self._replica_for_snapshot)
         return await self.snapshot.run(work)
+
+    async def read_driver(self, work: Callable[[Any, Any], Awaitable[T]], *, alone: bool = False) -> T:
+        """A read on asyncpg itself, on the request's snapshot (db.ReadSnapshot.run_driver);
+        `alone`: nothing else is read from this moment, so no BEGIN/ROLLBACK is needed."""
+        if self.snapshot is None:
+            self.snapshot = self.db.read_snapshot(replica=None if self.db.replicas is None else self._replica_for_snapshot)
+        return await self.snapshot.run_driver(work, alone=alone)
 
     async def snapshot_end(self) -> None:
         """End the read snapshot (if any) and give back its connection; the next read opens another."""
@@ -103,6 +112,7 @@ class RequestContext:
         self.snapshot = None
         self.replica_was_lost = False
         self.loaders = {}
+        self.read_ahead = {}
 
     def payment_updates(self):
         return self.updates
@@ -162,6 +172,13 @@ class RequestContext:
             except AuthError as e:
                 self._viewer_error = e
         self._viewer_known = True
+
+    def viewer_known(self) -> bool:
+        return self._viewer_known
+
+    def viewer_set(self, viewer: Viewer | None, error: AuthError | None) -> None:
+        """The token check's outcome, decided by a statement that read more with it."""
+        self._viewer, self._viewer_error, self._viewer_known = viewer, error, True
 
     def signed_in_account_id(self) -> int | None:
         """The signed-in person's login id when this request already knows it."""

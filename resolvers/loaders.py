@@ -75,22 +75,51 @@ def records(ctx: RequestContext) -> DataLoader:
     )
 
 
+def _ahead(ctx: RequestContext, personal_account_id: int, part: str) -> Any:
+    """A part resolvers/read_ahead.py read already, or None (then the records statement reads it)."""
+    parts = ctx.read_ahead.get(personal_account_id)
+    return getattr(parts, part) if parts is not None else None
+
+
 async def ledger(ctx: RequestContext, personal_account_id: int) -> ledger_service.Ledger:
-    return (await records(ctx).load(personal_account_id)).ledger
+    found = _ahead(ctx, personal_account_id, "ledger")
+    return found if found is not None else (await records(ctx).load(personal_account_id)).ledger
+
+
+async def debt(ctx: RequestContext, personal_account_id: int) -> dict:
+    """The debt by category: the ledger's allocation, or the sums read ahead without a ledger."""
+    found = _ahead(ctx, personal_account_id, "ledger")
+    if found is None:
+        found = _ahead(ctx, personal_account_id, "debt")
+        if found is not None:
+            return found
+        found = (await records(ctx).load(personal_account_id)).ledger
+    return found.allocation.debt
 
 
 async def meter(ctx: RequestContext, personal_account_id: int) -> Any:
+    if _ahead(ctx, personal_account_id, "meter_read"):
+        return _ahead(ctx, personal_account_id, "meter")
     return (await records(ctx).load(personal_account_id)).meter
 
 
 async def readings(ctx: RequestContext, personal_account_id: int) -> list:
     """All readings of the personal account, newest first."""
-    return (await records(ctx).load(personal_account_id)).readings
+    found = _ahead(ctx, personal_account_id, "readings")
+    return found if found is not None else (await records(ctx).load(personal_account_id)).readings
+
+
+async def last_reading(ctx: RequestContext, personal_account_id: int) -> Any:
+    found = _ahead(ctx, personal_account_id, "last_reading")
+    if found is None:
+        found = await readings(ctx, personal_account_id)
+    return found[0] if found else None
 
 
 async def internet_payments(ctx: RequestContext, personal_account_id: int) -> list:
     """Card payments of the personal account, newest first."""
-    return (await records(ctx).load(personal_account_id)).internet_payments
+    found = _ahead(ctx, personal_account_id, "internet")
+    return found if found is not None else (await records(ctx).load(personal_account_id)).internet_payments
 
 
 def reading(ctx: RequestContext) -> DataLoader:

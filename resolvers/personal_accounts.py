@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from decimal import Decimal
 
 from sqlalchemy import Row
 
@@ -56,6 +57,10 @@ async def owned(ctx: RequestContext, type_name: str, pk: int) -> bool:
 
 async def ledger(ctx: RequestContext, personal_account_id: int) -> Ledger:
     return await loaders.ledger(ctx, personal_account_id)
+
+
+async def debt(ctx: RequestContext, personal_account_id: int) -> dict[ChargeCategory, Decimal]:
+    return await loaders.debt(ctx, personal_account_id)
 
 
 def _page(listing: Listing, key, first: int | None, after: str | None) -> tuple[Listing, Page]:

@@ -38,6 +38,9 @@ from graphql.execution.values import get_argument_values
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter, get_arguments
 
+from resolvers.read_ahead import read_ahead
+from schema.read_plan import read_plan
+
 
 
 class _GiveUp(Exception):
@@ -62,6 +65,11 @@ class QueryExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return self._walk_or_execute(serially)
 
     async def _walk_or_execute(self, serially: bool | None) -> Any:
+        # What the selection needs of the viewer's personal accounts, read in one statement.
+        plan = read_plan(self, self.context_value.settings.today())
+        if plan is not None:
+            needs, window, alone = plan
+            await read_ahead(self.context_value, needs, window, alone=alone)
         try:
             data = await _Walk(self).root()
         except Exception:  # noqa: BLE001 - any trouble: graphql-core answers it exactly

@@ -106,15 +106,15 @@ class PersonalAccount(Node):
 
     @strawberry.field(description="The last accepted reading (value and date taken).")
     async def last_reading(self, info: strawberry.Info) -> MeterReading | None:
-        rows = await loaders.readings(info.context, self.row.id)
-        return MeterReading(row=rows[0]) if rows else None
+        row = await loaders.last_reading(info.context, self.row.id)
+        return MeterReading(row=row) if row is not None else None
 
     @strawberry.field
     async def debt(self, info: strawberry.Info) -> Debt:
-        allocation = (await pa_resolvers.ledger(info.context, self.row.id)).allocation
+        debt = await pa_resolvers.debt(info.context, self.row.id)
         return Debt(
-            total=allocation.total,
-            categories=[CategoryDebt(category=c, amount=allocation.debt[c]) for c in CATEGORY_ORDER],
+            total=sum(debt.values(), Decimal("0.00")),
+            categories=[CategoryDebt(category=c, amount=debt[c]) for c in CATEGORY_ORDER],
         )
 
     @strawberry.field(description="Tabs: [ELECTRICITY]; ГПЗ is [ELECTRICITY_SCHEDULE, ACTS_SCHEDULE]; all when omitted.")

@@ -46,6 +46,9 @@ async def test_every_read_side_document_costs_at_most_four_statements(world, db,
     answered = [data["node"]] if "node" in data else data["viewer"]["personalAccounts"]
     assert answered and answered[0] is not None and answered[0]["id"], data
     assert len(counter.statements) <= 4, counter.statements
+    if "viewer" in document:
+        # The token check, the links and what the selection needs: one statement (read ahead).
+        assert len(counter.statements) == 1, counter.statements
     # Not one more with 50 times the rows.
     STATEMENTS_AT.setdefault(name, {})[bills] = len(counter.statements)
     if len(STATEMENTS_AT[name]) == 2:
@@ -186,3 +189,87 @@ async def test_someone_elses_ids_look_missing(world, db, gql):
         assert await gql(node, {"id": foreign}) == {"data": {"node": None}}
     assert (await gql(node, {"id": own[0]["id"]}))["data"]["node"] == {"id": own[0]["id"]}
     assert mine
+
+
+async def test_the_bench_floor_follows_the_default_period(world, db, gql, settings):
+    # bench/floor.py's statements answer as the app does, old unpaid bills included: the lists
+    # of the main screen and the bills tab reach back to 2013-01-20 as the app's do.
+    import json
+
+    import asyncpg
+
+    from bench.floor import FLOOR
+    from bench.pg import dsn
+    from bench.read_side_documents import BILLS_TAB
+
+    settings.fast_paths = False
+    await _history(db, 30)
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    authorization = f"Bearer {gql.token}"
+    conn = await asyncpg.connect(dsn(settings.database_url), server_settings={"timezone": "UTC"})
+    try:
+        for slug, document in (("main-screen", MAIN_SCREEN), ("bills-tab", BILLS_TAB)):
+            app_answer = await gql(document)
+            sql, params_of = FLOOR[slug]
+            floor_answer = json.loads(await conn.fetchval(sql, *params_of(authorization, {}, settings.today())))
+            assert floor_answer == app_answer, slug
+        bills = app_answer["data"]["viewer"]["personalAccounts"][0]["bills"]
+        assert bills["totalCount"] == 16
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("document", [MAIN_SCREEN, READ_SIDE_DOCUMENTS["mobile"]])
+async def test_the_one_statement_refuses_expired_revoked_and_blocked_tokens(world, db, gql, settings, document):
+    # The read ahead checks the token in its statement: the same errors as the token check's.
+    from sqlalchemy import text
+
+    await _history(db, 3)
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    assert "errors" not in await gql(document)
+    steps = [
+        ("UPDATE auth_token SET expires_at = now() - interval '1 second'", "TOKEN_EXPIRED"),
+        ("UPDATE auth_token SET expires_at = now() + interval '1 hour'", None),
+        ("UPDATE auth_session SET revoked_at = now()", "UNAUTHENTICATED"),
+        ("UPDATE auth_session SET revoked_at = NULL", None),
+        ("UPDATE account SET status = 'BLOCKED' WHERE login = 'lysenko'", "UNAUTHENTICATED"),
+    ]
+    for sql, refused in steps:
+        async with db.transaction() as s:
+            await s.execute(text(sql))
+        result = await gql(document)
+        if refused is None:
+            assert result["data"]["viewer"]["personalAccounts"], result
+            continue
+        assert result["data"] is None or result["data"].get("viewer") is None, result
+        error = result["errors"][0]["extensions"]
+        assert error["code"] == "UNAUTHENTICATED", result
+        assert (error.get("reason") == "TOKEN_EXPIRED") == (refused == "TOKEN_EXPIRED"), result
+
+
+async def test_the_read_follows_the_selection(world, db, gql, settings, statements):
+    # Mobile reads the debt as sums, no list; the main screen reads the ledger, its lists and the
+    # lines of the bills it can show; Apollo's text (typenames, fragments) reads the same parts.
+    from services.viewer_records import statement
+
+    await _history(db, 30)
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    seen = {}
+    for name in ("mobile", "main screen", "main screen as Apollo sends it"):
+        with statements() as counter:
+            result = await gql(READ_SIDE_DOCUMENTS[name])
+        assert "errors" not in result and len(counter.statements) == 1, (name, result)
+        seen[name] = counter.statements[0]
+    mobile = seen["mobile"]
+    assert "AS debt" in mobile and "AS bills" not in mobile and "AS readings" not in mobile and ") AS lines\n" not in mobile
+    assert "AS internet" not in mobile and "AS meter" not in mobile
+    screen = seen["main screen"]
+    for part in ("AS bills", "AS payments", "AS internet", "AS meter", "AS last_reading", ") AS lines"):
+        assert part in screen, part
+    assert "AS readings" not in screen and "AS debt" not in screen
+    assert seen["main screen as Apollo sends it"] == screen
+    assert statement.cache_info().currsize >= 2
+    # The debt as sums is the allocation's debt: the same figure either way.
+    debt = (await gql(READ_SIDE_DOCUMENTS["mobile"]))["data"]["viewer"]["personalAccounts"][0]["debt"]["total"]
+    full = (await gql(MAIN_SCREEN))["data"]["viewer"]["personalAccounts"][0]["debt"]["total"]
+    assert debt == full

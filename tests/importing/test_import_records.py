@@ -108,6 +108,35 @@ async def test_readings_duplicate_dates_in_file(imp):
     ]
 
 
+async def test_readings_need_a_known_meter_in_service_on_the_date(imp):
+    await imp.reference()
+    await imp.run(
+        "meters",
+        imp.csv(
+            ["serial_number", "res_code", "account_number", "model", "digits", "zones", "installed_on", "removed_on"],
+            [["M2", "0101", "1000002", "НІК 2303", "6", "DAY|NIGHT", "2010-01-01", "2014-05-01"]],
+        ),
+    )
+    with pytest.raises(ImportRejected) as e:
+        await imp.run(
+            "readings",
+            imp.csv(
+                READING_HEADER,
+                [
+                    ["x1", "0101", "1000001", "M9", "2014-01-01", "1"],
+                    ["x2", "0101", "1000001", "M1", "2009-12-31", "1"],
+                    ["x3", "0101", "1000002", "M2", "2014-05-02", "1|2"],
+                    ["x4", "0101", "1000002", "M2", "2014-05-01", "1|2"],  # on the removal date: fine
+                ],
+            ),
+        )
+    assert [(p.line, p.message) for p in e.value.report.errors] == [
+        (2, "unknown meter 'M9'"),
+        (3, "taken_on 2009-12-31 is before the meter was installed (2010-01-01)"),
+        (4, "taken_on 2014-05-02 is after the meter was removed (2014-05-01)"),
+    ]
+
+
 BILLS = [
     ["900001", "0101", "1000001", "ELECTRICITY", "CONSUMPTION", "2014-07-01", "2014-06-01", "2014-06-30", "r2", "", "22.42"],
     ["900002", "0101", "1000001", "ELECTRICITY", "CORRECTION", "2014-07-05", "", "", "", "", "-5.00"],

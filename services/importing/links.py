@@ -81,7 +81,7 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
     }
     plan = Plan()
     inserts = []
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     for row in good:
         if (row["account"].id, row["personal_account_id"]) in linked:
             plan.unchanged += 1

@@ -274,6 +274,28 @@ async def test_bill_lines_check_tariff_price_and_arithmetic(imp):
     ]
 
 
+async def test_bill_lines_name_a_tariff_for_a_block_and_repeat_all_stored_lines(imp):
+    await _bills(imp)
+    await imp.run("bill-lines", imp.csv(LINE_HEADER, LINES))
+    before = await imp.counts()
+    bad = imp.csv(
+        LINE_HEADER,
+        [
+            LINES[2],  # bill 900003 has two stored lines: the file gives one
+            ["900004", "1", "Акт", "", "3", "TOTAL", "1000", "кВт·год", "0.9576", "1", "957.60"],
+            ["900004", "2", "Ще", "2099-01-01", "", "", "", "", "", "", "0.00"],
+        ],
+    )
+    with pytest.raises(ImportRejected) as e:
+        await imp.run("bill-lines", bad)
+    assert [(p.line, p.message) for p in e.value.report.errors] == [
+        (2, "bill 900003 has 2 stored line(s), the file gives 1"),
+        (3, "block needs tariff_valid_from"),
+        (4, "tariff_valid_from: no tariff valid from 2099-01-01"),
+    ]
+    assert await imp.counts() == before
+
+
 async def test_acts_import_idempotently_and_check_their_bill(imp):
     await _bills(imp)
     acts = [["0101", "1000001", "A-1", "2014-07-09", "Самовільне підключення", "1000", "957.60", "900004"]]

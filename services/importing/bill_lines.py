@@ -79,7 +79,7 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
     for row in rows:
         _priced_by_its_tariff(row=row, tariff_ids=tariff_ids, tariff_blocks=tariff_blocks, problems=problems)
         _amount_is_quantity_times_price(row=row, problems=problems)
-    lines_of_bill = group_by(rows, key=lambda r: r["bill_number"])
+    lines_of_bill = group_by(items=rows, key=lambda r: r["bill_number"])
     stored_lines = await _stored_lines(session=session, bill_ids=[bills[n].id for n in lines_of_bill])
 
     plan = Plan()
@@ -184,7 +184,7 @@ async def _stored_lines(*, session: AsyncSession, bill_ids: list[int]) -> dict[i
     )
     return {
         bill_id: {line.position: line for line in of_bill}
-        for bill_id, of_bill in group_by(lines, key=lambda line: line.bill_id).items()
+        for bill_id, of_bill in group_by(items=lines, key=lambda line: line.bill_id).items()
     }
 
 

@@ -29,7 +29,7 @@ async def fetch_grouped(
     *, session: AsyncSession, key: str | tuple[str, ...], sql: str, **params: Any
 ) -> dict[Any, list[Any]]:
     """The fetched records grouped by ``key``, for a key that is not unique (serial numbers, a schedule's instalments)."""
-    return group_by(await fetch(session=session, sql=sql, **params), key=_getter(key))
+    return group_by(items=await fetch(session=session, sql=sql, **params), key=_getter(key))
 
 
 async def res_ids(*, session: AsyncSession, codes: Iterable[str]) -> dict[str, int]:

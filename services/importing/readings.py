@@ -218,7 +218,7 @@ def _after_the_last_stored(*, row: Row, last_stored: Mapping[int, Any], problems
 def _with_consumption(*, rows: Sequence[Row], last_stored: Mapping[int, Any]) -> list[dict[str, Any]]:
     """The readings to insert, each zone's consumption against the previous reading of the same meter in date order."""
     inserts = []
-    for meter_id, meter_rows in group_by(rows, key=lambda r: r["meter"].id).items():
+    for meter_id, meter_rows in group_by(items=rows, key=lambda r: r["meter"].id).items():
         previous = last_stored[meter_id].values if meter_id in last_stored else None
         for row in sorted(meter_rows, key=lambda r: r["taken_on"]):
             meter = row["meter"]

@@ -145,7 +145,7 @@ T = TypeVar("T")
 K = TypeVar("K", bound=Hashable)
 
 
-def group_by(items: Iterable[T], *, key: Callable[[T], K]) -> dict[K, list[T]]:
+def group_by(*, items: Iterable[T], key: Callable[[T], K]) -> dict[K, list[T]]:
     """The items by key, each list in the items' order (rows of one schedule, stored records of one meter…)."""
     groups: dict[K, list[T]] = defaultdict(list)
     for item in items:

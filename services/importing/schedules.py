@@ -80,7 +80,7 @@ Key = tuple[int, str]  # (personal account id, schedule number)
 
 async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
     rows = await resolve_personal_accounts(session=session, rows=rows, problems=problems)
-    groups: dict[Key, list[Row]] = group_by(rows, key=lambda r: (r["personal_account_id"], r["schedule_number"]))
+    groups: dict[Key, list[Row]] = group_by(items=rows, key=lambda r: (r["personal_account_id"], r["schedule_number"]))
     numbers = {r["correction_bill_number"] for r in rows} | {r["instalment_bill_number"] for r in rows if r["instalment_bill_number"]}
     bills = await bills_by_number(session=session, numbers=numbers)
     users = await _BillUsers.load(session=session, bill_ids=[b.id for b in bills.values()], problems=problems)

@@ -48,7 +48,7 @@ def _blocks(rows: Sequence[Row]) -> list[tuple[int, int | None, Decimal]]:
 
 async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
     rows = mark_duplicates(rows=rows, key=lambda r: (r["valid_from"], r["block"]), what="valid_from and block", problems=problems)
-    versions = group_by(rows, key=lambda r: r["valid_from"])
+    versions = group_by(items=rows, key=lambda r: r["valid_from"])
 
     good_versions = {}
     for valid_from, group in versions.items():

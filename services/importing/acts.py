@@ -34,11 +34,11 @@ from services.importing.cells import (
     req,
     text_parser,
 )
-from services.importing.lookups import bills_by_number, check_bill_reference, fetch, resolve_personal_accounts
+from services.importing.lookups import bills_by_number, fetch_by, link_optional_bill, resolve_personal_accounts
 from services.importing.report import Plan, Problems
-from services.importing.rows import Row, mark_duplicates
+from services.importing.rows import Row, mark_duplicates, without_problems
 from services.importing.stored import stored_versus_file
-from services.importing.writing import insert_rows
+from services.importing.writing import inserting
 
 FIELDS = (
     req("res_code", parse_code),
@@ -59,20 +59,15 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
     )
     rows = await resolve_personal_accounts(session=session, rows=rows, problems=problems)
     bills = await bills_by_number(session=session, numbers=(r["bill_number"] for r in rows if r["bill_number"]))
-    used_bills = {
-        r.bill_id: r
-        for r in await fetch(
-            session=session,
-            sql="SELECT bill_id, personal_account_id, number FROM violation_act WHERE bill_id = ANY(CAST(:ids AS bigint[]))",
-            ids=[b.id for b in bills.values()],
-        )
-    }
+    used_bills = await fetch_by(
+        session=session,
+        key="bill_id",
+        sql="SELECT bill_id, personal_account_id, number FROM violation_act WHERE bill_id = ANY(CAST(:ids AS bigint[]))",
+        ids=[b.id for b in bills.values()],
+    )
     in_file: dict[int, int] = {}
     for row in rows:
-        row.v["bill_id"] = None
-        if row["bill_number"] is None:
-            continue
-        bill = check_bill_reference(row=row, column="bill_number", bills=bills, problems=problems, kinds=("ACT",), category="ACTS")
+        bill = link_optional_bill(row=row, column="bill_number", bills=bills, problems=problems, kinds=("ACT",), category="ACTS")
         if bill is None:
             continue
         if bill.amount != row["amount"]:
@@ -85,22 +80,19 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
         if bill.id in in_file:
             problems.add(row.line, f"bill_number: bill {bill.number} is also given on line {in_file[bill.id]}")
         in_file[bill.id] = row.line
-        row.v["bill_id"] = bill.id
 
-    good = [r for r in rows if not problems.bad(r.line)]
-    stored = {
-        (r.personal_account_id, r.number): r
-        for r in await fetch(
-            session=session,
-            sql=f"""
-            SELECT a.personal_account_id, a.number, {', '.join('a.' + c for c in COMPARED)}
-            FROM unnest(CAST(:ids AS bigint[]), CAST(:numbers AS text[])) AS k(id, number)
-            JOIN violation_act a ON a.personal_account_id = k.id AND a.number = k.number
-            """,
-            ids=[r["personal_account_id"] for r in good],
-            numbers=[r["number"] for r in good],
-        )
-    }
+    good = without_problems(rows=rows, problems=problems)
+    stored = await fetch_by(
+        session=session,
+        key=("personal_account_id", "number"),
+        sql=f"""
+        SELECT a.personal_account_id, a.number, {', '.join('a.' + c for c in COMPARED)}
+        FROM unnest(CAST(:ids AS bigint[]), CAST(:numbers AS text[])) AS k(id, number)
+        JOIN violation_act a ON a.personal_account_id = k.id AND a.number = k.number
+        """,
+        ids=[r["personal_account_id"] for r in good],
+        numbers=[r["number"] for r in good],
+    )
     plan = Plan()
     new = stored_versus_file(
         rows=good,
@@ -113,10 +105,5 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
     )
     inserts = [{"personal_account_id": r["personal_account_id"], "number": r["number"]} | {c: r[c] for c in COMPARED} for r in new]
     plan.inserted = len(inserts)
-
-    async def apply(session: AsyncSession) -> None:
-        if inserts:
-            await insert_rows(session=session, table=ViolationAct.__table__, rows=inserts)
-
-    plan.apply = apply
+    plan.apply = inserting(table=ViolationAct.__table__, rows=inserts)
     return plan

@@ -35,11 +35,11 @@ from services.importing.cells import (
     parse_positive_money,
     req,
 )
-from services.importing.lookups import bills_by_number, check_bill_reference, fetch, resolve_personal_accounts
+from services.importing.lookups import bills_by_number, fetch_by, link_optional_bill, resolve_personal_accounts
 from services.importing.report import Plan, Problems
-from services.importing.rows import Row, mark_duplicates
+from services.importing.rows import Row, mark_duplicates, without_problems
 from services.importing.stored import stored_versus_file
-from services.importing.writing import insert_rows
+from services.importing.writing import inserting
 
 FIELDS = (
     req("external_id", parse_external_id),
@@ -59,20 +59,14 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
     bills = await bills_by_number(session=session, numbers=(r["bill_number"] for r in rows if r["bill_number"]))
     for row in rows:
         row.v["channel"] = PaymentChannel.BANK.value
-        row.v["bill_id"] = None
-        if row["bill_number"] is not None:
-            bill = check_bill_reference(row=row, column="bill_number", bills=bills, problems=problems, category=row["category"])
-            if bill is not None:
-                row.v["bill_id"] = bill.id
-    good = [r for r in rows if not problems.bad(r.line)]
-    stored = {
-        r.external_id: r
-        for r in await fetch(
-            session=session,
-            sql=f"SELECT external_id, {', '.join(COMPARED)} FROM payment WHERE external_id = ANY(CAST(:ids AS text[]))",
-            ids=[r["external_id"] for r in good],
-        )
-    }
+        link_optional_bill(row=row, column="bill_number", bills=bills, problems=problems, category=row["category"])
+    good = without_problems(rows=rows, problems=problems)
+    stored = await fetch_by(
+        session=session,
+        key="external_id",
+        sql=f"SELECT external_id, {', '.join(COMPARED)} FROM payment WHERE external_id = ANY(CAST(:ids AS text[]))",
+        ids=[r["external_id"] for r in good],
+    )
     plan = Plan()
     new = stored_versus_file(
         rows=good,
@@ -85,10 +79,5 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
     )
     inserts = [{"external_id": r["external_id"]} | {c: r[c] for c in COMPARED} for r in new]
     plan.inserted = len(inserts)
-
-    async def apply(session: AsyncSession) -> None:
-        if inserts:
-            await insert_rows(session=session, table=Payment.__table__, rows=inserts)
-
-    plan.apply = apply
+    plan.apply = inserting(table=Payment.__table__, rows=inserts)
     return plan

@@ -45,9 +45,9 @@ from services.importing.cells import (
     parse_money,
     req,
 )
-from services.importing.lookups import fetch, lock_personal_accounts, resolve_personal_accounts
+from services.importing.lookups import fetch_by, lock_personal_accounts, resolve_personal_accounts
 from services.importing.report import Plan, Problems
-from services.importing.rows import Row, mark_duplicates
+from services.importing.rows import Row, mark_duplicates, without_problems
 from services.importing.stored import stored_versus_file
 from services.importing.writing import insert_rows
 
@@ -108,18 +108,16 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
     rows = await resolve_personal_accounts(session=session, rows=rows, problems=problems)
     await lock_personal_accounts(session=session, ids=(r["personal_account_id"] for r in rows))
 
-    readings = {
-        r.external_id: r
-        for r in await fetch(
-            session=session,
-            sql="""
-            SELECT mr.id, mr.external_id, mr.personal_account_id, mr.taken_on, b.number AS bill_number
-            FROM meter_reading mr LEFT JOIN bill b ON b.reading_id = mr.id
-            WHERE mr.external_id = ANY(CAST(:ids AS text[]))
-            """,
-            ids=[r["reading_external_id"] for r in rows if r["reading_external_id"]],
-        )
-    }
+    readings = await fetch_by(
+        session=session,
+        key="external_id",
+        sql="""
+        SELECT mr.id, mr.external_id, mr.personal_account_id, mr.taken_on, b.number AS bill_number
+        FROM meter_reading mr LEFT JOIN bill b ON b.reading_id = mr.id
+        WHERE mr.external_id = ANY(CAST(:ids AS text[]))
+        """,
+        ids=[r["reading_external_id"] for r in rows if r["reading_external_id"]],
+    )
     reading_users: dict[str, int] = {}
     for row in rows:
         ext = row["reading_external_id"]
@@ -147,15 +145,13 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
         reading_users[ext] = row.line
         row.v["reading_id"] = reading.id
 
-    good = [r for r in rows if not problems.bad(r.line)]
-    stored = {
-        r.number: r
-        for r in await fetch(
-            session=session,
-            sql=f"SELECT number, {', '.join(COMPARED)} FROM bill WHERE number = ANY(CAST(:numbers AS bigint[]))",
-            numbers=[r["number"] for r in good],
-        )
-    }
+    good = without_problems(rows=rows, problems=problems)
+    stored = await fetch_by(
+        session=session,
+        key="number",
+        sql=f"SELECT number, {', '.join(COMPARED)} FROM bill WHERE number = ANY(CAST(:numbers AS bigint[]))",
+        numbers=[r["number"] for r in good],
+    )
     plan = Plan()
     new = stored_versus_file(
         rows=good,

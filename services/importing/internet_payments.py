@@ -30,9 +30,11 @@ Afterwards the cabinet's numbering continues after the highest number.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, text, update
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kyiv import kyiv_date
@@ -51,11 +53,11 @@ from services.importing.cells import (
     req,
     text_parser,
 )
-from services.importing.lookups import bills_by_number, check_bill_reference, fetch, resolve_personal_accounts
-from services.importing.report import Plan, Problems
-from services.importing.rows import Row, mark_duplicates
-from services.importing.stored import differences
-from services.importing.writing import insert_rows
+from services.importing.lookups import bills_by_number, fetch_by, link_optional_bill, resolve_personal_accounts
+from services.importing.report import Apply, Plan, Problems
+from services.importing.rows import Row, mark_duplicates, without_problems
+from services.importing.stored import conflict, differences
+from services.importing.writing import insert_rows, update_rows
 
 EXPIRY = dt.timedelta(minutes=15)
 STATUSES = ("PROCESSED", "FAILED", "EXPIRED", "REVERSED")
@@ -78,11 +80,51 @@ COMPARED = (
     "number", "personal_account_id", "account_id", "amount", "category", "bill_id", "created_at",
     "confirmed_at", "bank_payment_id",
 )
+CREDITED = ("PROCESSED", "REVERSED")  # the statuses that have a Payment
+REVERSAL_ONLY = "only PROCESSED → REVERSED is taken from a later file"
 
 
-def _check_row(*, row: Row, problems: Problems) -> None:
+@dataclass(frozen=True, slots=True)
+class _Reversal:
+    """A reversal to write: the internet payment, its credit (None until the credit is inserted) and the file's row."""
+
+    internet_payment_id: int
+    credit_id: int | None
+    row: Row
+
+
+async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
+    rows = mark_duplicates(rows=rows, key=lambda r: r["external_id"], what="external_id", problems=problems)
+    rows = mark_duplicates(rows=rows, key=lambda r: r["number"], what="number", problems=problems)
+    for row in rows:
+        _status_fits_the_times(row=row, problems=problems)
+    rows = await resolve_personal_accounts(session=session, rows=rows, problems=problems)
+    await _link_logins(session=session, rows=rows, problems=problems)
+    bills = await bills_by_number(session=session, numbers=(r["bill_number"] for r in rows if r["bill_number"]))
+    for row in rows:
+        link_optional_bill(row=row, column="bill_number", bills=bills, problems=problems, category=row["category"])
+
+    good = without_problems(rows=rows, problems=problems)
+    stored = await _stored_payments(session=session, rows=good)
+    numbers_taken = await _numbers_taken(session=session, rows=good)
+    plan = Plan()
+    new_rows = [
+        row
+        for row in good
+        if row["external_id"] not in stored and _number_is_free(row=row, numbers_taken=numbers_taken, problems=problems)
+    ]
+    plan.inserted = len(new_rows)
+    reversals = _stored_versus_file(
+        rows=[r for r in good if r["external_id"] in stored], stored=stored, problems=problems, plan=plan
+    )
+    plan.apply = _writes(new_rows=new_rows, reversals=reversals, renumber=bool(good))
+    return plan
+
+
+def _status_fits_the_times(*, row: Row, problems: Problems) -> None:
+    """Confirmed exactly when PROCESSED or REVERSED, reversed exactly when REVERSED, each time after the one before."""
     status, confirmed, reversed_at = row["status"], row["confirmed_at"], row["reversed_at"]
-    if status in ("PROCESSED", "REVERSED") and confirmed is None:
+    if status in CREDITED and confirmed is None:
         problems.add(row.line, f"confirmed_at: required for a {status} payment")
     if status in ("FAILED", "EXPIRED") and confirmed is not None:
         problems.add(row.line, f"confirmed_at: the payment is {status}, it was never confirmed; leave it empty")
@@ -96,159 +138,164 @@ def _check_row(*, row: Row, problems: Problems) -> None:
         problems.add(row.line, "reversed_at is before confirmed_at")
 
 
-async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
-    rows = mark_duplicates(rows=rows, key=lambda r: r["external_id"], what="external_id", problems=problems)
-    rows = mark_duplicates(rows=rows, key=lambda r: r["number"], what="number", problems=problems)
-    for row in rows:
-        _check_row(row=row, problems=problems)
-    rows = await resolve_personal_accounts(session=session, rows=rows, problems=problems)
-
-    logins = {
-        r.login_lower: r.id
-        for r in await fetch(
-            session=session,
-            sql="SELECT lower(login) AS login_lower, id FROM account WHERE lower(login) = ANY(CAST(:logins AS text[]))",
-            logins=sorted({r["login"].lower() for r in rows if r["login"]}),
-        )
-    }
-    bills = await bills_by_number(session=session, numbers=(r["bill_number"] for r in rows if r["bill_number"]))
+async def _link_logins(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> None:
+    """Sets each row's ``account_id`` from its optional login (case-insensitive); an unknown login is a problem."""
+    logins = await fetch_by(
+        session=session,
+        key="login_lower",
+        sql="SELECT lower(login) AS login_lower, id FROM account WHERE lower(login) = ANY(CAST(:logins AS text[]))",
+        logins=sorted({r["login"].lower() for r in rows if r["login"]}),
+    )
     for row in rows:
         row.v["account_id"] = None
         if row["login"]:
-            account_id = logins.get(row["login"].lower())
-            if account_id is None:
+            account = logins.get(row["login"].lower())
+            if account is None:
                 problems.add(row.line, f"login: unknown login {row['login']!r}")
-            row.v["account_id"] = account_id
-        row.v["bill_id"] = None
-        if row["bill_number"] is not None:
-            bill = check_bill_reference(row=row, column="bill_number", bills=bills, problems=problems, category=row["category"])
-            if bill is not None:
-                row.v["bill_id"] = bill.id
+            row.v["account_id"] = None if account is None else account.id
 
-    good = [r for r in rows if not problems.bad(r.line)]
-    stored = {
-        r.external_id: r
-        for r in await fetch(
-            session=session,
-            sql=f"""
-            SELECT ip.id, ip.external_id, ip.status, {', '.join('ip.' + c for c in COMPARED)},
-                   (SELECT p.id FROM payment p WHERE p.internet_payment_id = ip.id
-                     AND p.reverses_payment_id IS NULL) AS credit_id,
-                   (SELECT p.paid_on FROM payment p WHERE p.internet_payment_id = ip.id
-                     AND p.reverses_payment_id IS NOT NULL) AS reversed_on
-            FROM internet_payment ip WHERE ip.external_id = ANY(CAST(:ids AS text[]))
-            """,
-            ids=[r["external_id"] for r in good],
-        )
-    }
-    numbers_taken = {
-        r.number: r.external_id
-        for r in await fetch(
-            session=session,
-            sql="SELECT number, external_id FROM internet_payment WHERE number = ANY(CAST(:numbers AS bigint[]))",
-            numbers=[r["number"] for r in good],
-        )
-    }
 
-    plan = Plan()
-    new_rows: list[Row] = []
-    reversals: list[tuple[Row, object]] = []  # stored PROCESSED payments the file reverses
-    for row in good:
-        existing = stored.get(row["external_id"])
-        if existing is None:
-            holder = numbers_taken.get(row["number"], False)
-            if holder is not False:
-                by = f"external id {holder}" if holder else "a payment made in the cabinet"
-                problems.add(row.line, f"number {row['number']} is already used by another internet payment ({by})")
-                continue
-            new_rows.append(row)
-            plan.inserted += 1
-            continue
-        diffs = differences(stored=existing._mapping, new=row.v, names=COMPARED)
-        status_change = existing.status != row["status"]
-        if status_change and not (existing.status == "PROCESSED" and row["status"] == "REVERSED"):
-            diffs.append(f"status (stored {existing.status}, file {row['status']})")
-        if (
-            not status_change
-            and row["status"] == "REVERSED"
-            and existing.reversed_on != kyiv_date(row["reversed_at"])
-        ):
-            diffs.append(f"reversal date (stored {existing.reversed_on}, file {kyiv_date(row['reversed_at'])})")
+async def _stored_payments(*, session: AsyncSession, rows: Sequence[Row]) -> dict[str, Any]:
+    """The stored internet payments by external id, with their credit and the date of their reversal."""
+    return await fetch_by(
+        session=session,
+        key="external_id",
+        sql=f"""
+        SELECT ip.id, ip.external_id, ip.status, {', '.join('ip.' + c for c in COMPARED)},
+               (SELECT p.id FROM payment p WHERE p.internet_payment_id = ip.id
+                 AND p.reverses_payment_id IS NULL) AS credit_id,
+               (SELECT p.paid_on FROM payment p WHERE p.internet_payment_id = ip.id
+                 AND p.reverses_payment_id IS NOT NULL) AS reversed_on
+        FROM internet_payment ip WHERE ip.external_id = ANY(CAST(:ids AS text[]))
+        """,
+        ids=[r["external_id"] for r in rows],
+    )
+
+
+async def _numbers_taken(*, session: AsyncSession, rows: Sequence[Row]) -> dict[int, Any]:
+    return await fetch_by(
+        session=session,
+        key="number",
+        sql="SELECT number, external_id FROM internet_payment WHERE number = ANY(CAST(:numbers AS bigint[]))",
+        numbers=[r["number"] for r in rows],
+    )
+
+
+def _number_is_free(*, row: Row, numbers_taken: Mapping[int, Any], problems: Problems) -> bool:
+    """A new payment's number is no other internet payment's (the cabinet's own have no external id)."""
+    holder = numbers_taken.get(row["number"])
+    if holder is None:
+        return True
+    by = f"external id {holder.external_id}" if holder.external_id else "a payment made in the cabinet"
+    problems.add(row.line, f"number {row['number']} is already used by another internet payment ({by})")
+    return False
+
+
+# Not stored.stored_versus_file: a stored payment here has three outcomes, not two. Besides
+# unchanged and refused, a PROCESSED one that the file brings REVERSED is updated (its reversal
+# is written), and the status and the reversal date are compared by that rule, not as columns.
+def _stored_versus_file(
+    *, rows: Sequence[Row], stored: Mapping[str, Any], problems: Problems, plan: Plan
+) -> list[_Reversal]:
+    """The stored PROCESSED payments the file reverses; the other stored payments must bring the same data."""
+    reversals = []
+    for row in rows:
+        existing = stored[row["external_id"]]
+        diffs = differences(stored=existing._mapping, new=row.v, names=COMPARED) + _status_differences(
+            row=row, existing=existing
+        )
         if diffs:
-            problems.add(
-                row.line,
-                f"internet payment {row['external_id']} already exists with different data: {', '.join(diffs)}; "
-                "only PROCESSED → REVERSED is taken from a later file",
-            )
-        elif status_change and existing.credit_id is None:
-            problems.add(row.line, f"internet payment {row['external_id']} is PROCESSED but has no credit to reverse")
-        elif status_change:
-            reversals.append((row, existing))
-            plan.updated += 1
-        else:
+            problems.add(row.line, conflict(what=f"internet payment {row['external_id']}", diffs=diffs, why=REVERSAL_ONLY))
+        elif existing.status == row["status"]:
             plan.unchanged += 1
+        elif existing.credit_id is None:
+            problems.add(row.line, f"internet payment {row['external_id']} is PROCESSED but has no credit to reverse")
+        else:
+            reversals.append(_Reversal(existing.id, existing.credit_id, row))
+            plan.updated += 1
+    return reversals
 
+
+def _status_differences(*, row: Row, existing: Any) -> list[str]:
+    """A status may only go PROCESSED → REVERSED; a payment reversed already keeps its reversal date."""
+    if existing.status != row["status"]:
+        if existing.status == "PROCESSED" and row["status"] == "REVERSED":
+            return []
+        return [f"status (stored {existing.status}, file {row['status']})"]
+    if row["status"] == "REVERSED" and existing.reversed_on != kyiv_date(row["reversed_at"]):
+        return [f"reversal date (stored {existing.reversed_on}, file {kyiv_date(row['reversed_at'])})"]
+    return []
+
+
+def _writes(*, new_rows: Sequence[Row], reversals: Sequence[_Reversal], renumber: bool) -> Apply:
     async def apply(session: AsyncSession) -> None:
-        credits: list[dict] = []
-        reversal_rows: list[tuple[int, Row]] = []  # (internet payment id, row)
-        if new_rows:
-            inserted = await insert_rows(
-                session=session,
-                table=InternetPayment.__table__,
-                rows=[
-                    {
-                        "external_id": r["external_id"],
-                        "status": r["status"],
-                        "expires_at": r["created_at"] + EXPIRY,
-                        **{c: r[c] for c in COMPARED},
-                    }
-                    for r in new_rows
-                ],
-                returning=("id", "external_id"),
-            )
-            ids = {x.external_id: x.id for x in inserted}
-            for r in new_rows:
-                internet_payment_id = ids[r["external_id"]]
-                if r["status"] in ("PROCESSED", "REVERSED"):
-                    credits.append(_credit(internet_payment_id, r))
-                if r["status"] == "REVERSED":
-                    reversal_rows.append((internet_payment_id, r))
-        credit_ids: dict[int, int] = {}
-        if credits:
-            inserted = await insert_rows(session=session, table=Payment.__table__, rows=credits, returning=("id", "internet_payment_id"))
-            credit_ids = {x.internet_payment_id: x.id for x in inserted}
-        if reversals:
-            await session.execute(
-                update(InternetPayment.__table__)
-                .where(InternetPayment.__table__.c.id == bindparam("b_id"))
-                .values(status="REVERSED"),
-                [{"b_id": existing.id} for _, existing in reversals],
-            )
-            for row, existing in reversals:
-                credit_ids[existing.id] = existing.credit_id
-                reversal_rows.append((existing.id, row))
-        if reversal_rows:
-            await insert_rows(
-                session=session,
-                table=Payment.__table__,
-                rows=[
-                    {
-                        **_credit(internet_payment_id, r),
-                        "amount": -r["amount"],
-                        "paid_on": kyiv_date(r["reversed_at"]),
-                        "reverses_payment_id": credit_ids[internet_payment_id],
-                    }
-                    for internet_payment_id, r in reversal_rows
-                ],
-            )
-        if good:
+        ids = await _insert_internet_payments(session=session, rows=new_rows)
+        credit_ids = await _insert_credits(
+            session=session, credited=[(ids[r["external_id"]], r) for r in new_rows if r["status"] in CREDITED]
+        )
+        await update_rows(
+            session=session,
+            table=InternetPayment.__table__,
+            rows=[{"id": r.internet_payment_id, "status": "REVERSED"} for r in reversals],
+        )
+        reversed_new = [
+            _Reversal(ids[r["external_id"]], credit_ids[ids[r["external_id"]]], r) for r in new_rows if r["status"] == "REVERSED"
+        ]
+        await _insert_reversals(session=session, reversals=[*reversed_new, *reversals])
+        if renumber:
             await continue_numbering(session=session)
 
-    plan.apply = apply
-    return plan
+    return apply
 
 
-def _credit(internet_payment_id: int, row: Row) -> dict:
+async def _insert_internet_payments(*, session: AsyncSession, rows: Sequence[Row]) -> dict[str, int]:
+    """Inserts the new internet payments; their ids by external id."""
+    inserted = await insert_rows(
+        session=session,
+        table=InternetPayment.__table__,
+        rows=[
+            {
+                "external_id": r["external_id"],
+                "status": r["status"],
+                "expires_at": r["created_at"] + EXPIRY,
+                **{c: r[c] for c in COMPARED},
+            }
+            for r in rows
+        ],
+        returning=("id", "external_id"),
+    )
+    return {x.external_id: x.id for x in inserted}
+
+
+async def _insert_credits(*, session: AsyncSession, credited: Sequence[tuple[int, Row]]) -> dict[int, int]:
+    """Inserts the Payment of each (internet payment id, row); the Payments' ids by internet payment id."""
+    inserted = await insert_rows(
+        session=session,
+        table=Payment.__table__,
+        rows=[_credit(internet_payment_id, row) for internet_payment_id, row in credited],
+        returning=("id", "internet_payment_id"),
+    )
+    return {x.internet_payment_id: x.id for x in inserted}
+
+
+async def _insert_reversals(*, session: AsyncSession, reversals: Sequence[_Reversal]) -> None:
+    """The negative Payment of each reversal, paid on the Kyiv date of reversed_at."""
+    await insert_rows(
+        session=session,
+        table=Payment.__table__,
+        rows=[
+            {
+                **_credit(r.internet_payment_id, r.row),
+                "amount": -r.row["amount"],
+                "paid_on": kyiv_date(r.row["reversed_at"]),
+                "reverses_payment_id": r.credit_id,
+            }
+            for r in reversals
+        ],
+    )
+
+
+def _credit(internet_payment_id: int, row: Row) -> dict[str, Any]:
     return {
         "personal_account_id": row["personal_account_id"],
         "paid_on": kyiv_date(row["confirmed_at"]),

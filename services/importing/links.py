@@ -24,9 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import ActivationRequest
 from models.base import ActivationMethod, ActivationStatus
 from services.importing.cells import parse_account_number, parse_code, req, text_parser
-from services.importing.lookups import fetch, lock_personal_accounts, resolve_personal_accounts
+from services.importing.lookups import fetch, fetch_by, lock_personal_accounts, resolve_personal_accounts
 from services.importing.report import Plan, Problems
-from services.importing.rows import Row, mark_duplicates
+from services.importing.rows import Row, mark_duplicates, without_problems
 from services.importing.writing import insert_rows
 
 FIELDS = (
@@ -40,14 +40,12 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
     rows = mark_duplicates(
         rows=rows, key=lambda r: (r["login"].lower(), r["res_code"], r["account_number"]), what="login and personal account", problems=problems
     )
-    logins = {
-        r.login_lower: r
-        for r in await fetch(
-            session=session,
-            sql="SELECT lower(login) AS login_lower, id, role, status FROM account WHERE lower(login) = ANY(CAST(:l AS text[]))",
-            l=sorted({r["login"].lower() for r in rows}),
-        )
-    }
+    logins = await fetch_by(
+        session=session,
+        key="login_lower",
+        sql="SELECT lower(login) AS login_lower, id, role, status FROM account WHERE lower(login) = ANY(CAST(:l AS text[]))",
+        l=sorted({r["login"].lower() for r in rows}),
+    )
     for row in rows:
         account = logins.get(row["login"].lower())
         if account is None:
@@ -59,7 +57,7 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
     rows = await resolve_personal_accounts(session=session, rows=rows, problems=problems)
     # No unique constraint stops a second APPROVED link: serialise on the personal accounts.
     await lock_personal_accounts(session=session, ids=(r["personal_account_id"] for r in rows))
-    good = [r for r in rows if not problems.bad(r.line)]
+    good = without_problems(rows=rows, problems=problems)
     linked = {
         (r.account_id, r.personal_account_id)
         for r in await fetch(
@@ -81,7 +79,7 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
     }
     plan = Plan()
     inserts = []
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     for row in good:
         if (row["account"].id, row["personal_account_id"]) in linked:
             plan.unchanged += 1

@@ -2,16 +2,34 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.importing.report import Problems
-from services.importing.rows import Row
+from services.importing.rows import Row, group_by
+
 
 async def fetch(*, session: AsyncSession, sql: str, **params: Any) -> list[Any]:
     return list((await session.execute(text(sql), params)).all())
+
+
+def _getter(key: str | tuple[str, ...]) -> Any:
+    return attrgetter(key) if isinstance(key, str) else attrgetter(*key)
+
+
+async def fetch_by(*, session: AsyncSession, key: str | tuple[str, ...], sql: str, **params: Any) -> dict[Any, Any]:
+    """The fetched records by their unique ``key`` (a column, or a tuple of columns for a tuple key)."""
+    return {_getter(key)(r): r for r in await fetch(session=session, sql=sql, **params)}
+
+
+async def fetch_grouped(
+    *, session: AsyncSession, key: str | tuple[str, ...], sql: str, **params: Any
+) -> dict[Any, list[Any]]:
+    """The fetched records grouped by ``key``, for a key that is not unique (serial numbers, a schedule's instalments)."""
+    return group_by(items=await fetch(session=session, sql=sql, **params), key=_getter(key))
 
 
 async def res_ids(*, session: AsyncSession, codes: Iterable[str]) -> dict[str, int]:
@@ -113,3 +131,22 @@ def check_bill_reference(
         problems.add(row.line, f"{column}: bill {number} is in category {bill.category}, expected {category}")
         ok = False
     return bill if ok else None
+
+
+def link_optional_bill(
+    *, row: Row,
+    column: str,
+    bills: Mapping[int, Any],
+    problems: Problems,
+    kinds: Iterable[str] | None = None,
+    category: str | None = None,
+) -> Any | None:
+    """Sets the row's ``bill_id`` from its optional bill column: the bill when it is a good reference
+    (``check_bill_reference``), else None. Returns that bill."""
+    row.v["bill_id"] = None
+    if row[column] is None:
+        return None
+    bill = check_bill_reference(row=row, column=column, bills=bills, problems=problems, kinds=kinds, category=category)
+    if bill is not None:
+        row.v["bill_id"] = bill.id
+    return bill

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import PersonalAccount
 from services.importing.cells import parse_account_number, parse_code, req, text_parser
-from services.importing.lookups import fetch, res_ids
+from services.importing.lookups import fetch_by, res_ids
 from services.importing.report import Plan, Problems
 from services.importing.rows import Row, mark_duplicates
-from services.importing.writing import insert_rows
+from services.importing.writing import insert_rows, update_rows
 
 FIELDS = (
     req("res_code", parse_code),
@@ -43,19 +42,17 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
             problems.add(row.line, f"res_code: unknown RES {row['res_code']!r}")
         else:
             good.append(row)
-    stored = {
-        (r.res_id, r.number): r
-        for r in await fetch(
-            session=session,
-            sql="""
-            SELECT pa.id, pa.res_id, pa.number, pa.holder_name, pa.address
-            FROM unnest(CAST(:res AS int[]), CAST(:numbers AS text[])) AS k(res_id, number)
-            JOIN personal_account pa ON pa.res_id = k.res_id AND pa.number = k.number
-            """,
-            res=[known_res[r["res_code"]] for r in good],
-            numbers=[r["number"] for r in good],
-        )
-    }
+    stored = await fetch_by(
+        session=session,
+        key=("res_id", "number"),
+        sql="""
+        SELECT pa.id, pa.res_id, pa.number, pa.holder_name, pa.address
+        FROM unnest(CAST(:res AS int[]), CAST(:numbers AS text[])) AS k(res_id, number)
+        JOIN personal_account pa ON pa.res_id = k.res_id AND pa.number = k.number
+        """,
+        res=[known_res[r["res_code"]] for r in good],
+        numbers=[r["number"] for r in good],
+    )
     plan = Plan()
     new, changed = [], []
     for row in good:
@@ -66,22 +63,14 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
             new.append({"res_id": res_id, "number": row["number"], **values})
             plan.inserted += 1
         elif (existing.holder_name, existing.address) != (row["holder_name"], row["address"]):
-            changed.append({"b_id": existing.id, **values})
+            changed.append({"id": existing.id, **values})
             plan.updated += 1
         else:
             plan.unchanged += 1
 
     async def apply(session: AsyncSession) -> None:
-        table = PersonalAccount.__table__
-        if new:
-            await insert_rows(session=session, table=table, rows=new)
-        if changed:
-            await session.execute(
-                update(table)
-                .where(table.c.id == bindparam("b_id"))
-                .values(holder_name=bindparam("holder_name"), address=bindparam("address")),
-                changed,
-            )
+        await insert_rows(session=session, table=PersonalAccount.__table__, rows=new)
+        await update_rows(session=session, table=PersonalAccount.__table__, rows=changed)
 
     plan.apply = apply
     return plan

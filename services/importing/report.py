@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+
 @dataclass(frozen=True, slots=True)
 class RowProblem:
     """A bad row: its line in the file (the header is line 1) and why."""

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Oblast, Res
 from services.importing.cells import parse_code, req, text_parser
-from services.importing.lookups import fetch
+from services.importing.lookups import fetch_by
 from services.importing.report import Plan, Problems
 from services.importing.rows import Row, mark_duplicates
-from services.importing.writing import insert_rows
+from services.importing.writing import insert_rows, update_rows
 
 
 def parse_iban(value: str) -> str:
@@ -66,30 +65,25 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
             )
         oblast_names.setdefault(code, (name, row.line))
 
-    stored_res = {
-        r.code: r
-        for r in await fetch(
-            session=session,
-            sql="SELECT id, code, name, oblast_code, supplier_name, edrpou, iban, address FROM res "
-            "WHERE code = ANY(CAST(:codes AS text[]))",
-            codes=[r["code"] for r in rows],
-        )
-    }
-    stored_oblasts = {
-        r.code: r.name
-        for r in await fetch(
-            session=session, sql="SELECT code, name FROM oblast WHERE code = ANY(CAST(:codes AS text[]))", codes=list(oblast_names)
-        )
-    }
+    stored_res = await fetch_by(
+        session=session,
+        key="code",
+        sql="SELECT id, code, name, oblast_code, supplier_name, edrpou, iban, address FROM res "
+        "WHERE code = ANY(CAST(:codes AS text[]))",
+        codes=[r["code"] for r in rows],
+    )
+    stored_oblasts = await fetch_by(
+        session=session, key="code", sql="SELECT code, name FROM oblast WHERE code = ANY(CAST(:codes AS text[]))", codes=list(oblast_names)
+    )
 
     plan = Plan()
     new_oblasts, renamed_oblasts, new_res, changed_res = [], [], [], []
     for code, (name, _line) in oblast_names.items():
         if code not in stored_oblasts:
             new_oblasts.append({"code": code, "name": name})
-        elif stored_oblasts[code] != name:
-            renamed_oblasts.append({"b_code": code, "name": name})
-    renamed = {o["b_code"] for o in renamed_oblasts}
+        elif stored_oblasts[code].name != name:
+            renamed_oblasts.append({"code": code, "name": name})
+    renamed = {o["code"] for o in renamed_oblasts}
     for row in rows:
         values = {k: row[k] for k in RES_FIELDS}
         stored = stored_res.get(row["code"])
@@ -97,30 +91,16 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
             new_res.append({"code": row["code"], **values})
             plan.inserted += 1
         elif any(getattr(stored, k) != values[k] for k in RES_FIELDS) or row["oblast_code"] in renamed:
-            changed_res.append({"b_id": stored.id, **values})
+            changed_res.append({"id": stored.id, **values})
             plan.updated += 1
         else:
             plan.unchanged += 1
 
     async def apply(session: AsyncSession) -> None:
-        if new_oblasts:
-            await insert_rows(session=session, table=Oblast.__table__, rows=new_oblasts)
-        if renamed_oblasts:
-            table = Oblast.__table__
-            await session.execute(
-                update(table).where(table.c.code == bindparam("b_code")).values(name=bindparam("name")),
-                renamed_oblasts,
-            )
-        if new_res:
-            await insert_rows(session=session, table=Res.__table__, rows=new_res)
-        if changed_res:
-            table = Res.__table__
-            await session.execute(
-                update(table)
-                .where(table.c.id == bindparam("b_id"))
-                .values({k: bindparam(k) for k in RES_FIELDS}),
-                changed_res,
-            )
+        await insert_rows(session=session, table=Oblast.__table__, rows=new_oblasts)
+        await update_rows(session=session, table=Oblast.__table__, rows=renamed_oblasts, key="code")
+        await insert_rows(session=session, table=Res.__table__, rows=new_res)
+        await update_rows(session=session, table=Res.__table__, rows=changed_res)
 
     plan.apply = apply
     return plan

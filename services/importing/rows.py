@@ -1,10 +1,11 @@
-"""Reading a file: the header, the rows whose cells all parse, and duplicates within the file."""
+"""Reading a file: the header, the rows whose cells all parse, duplicates within the file, and its rows sorted out."""
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from services.importing.cells import Field
 from services.importing.report import Problems
@@ -133,3 +134,20 @@ def mark_duplicates(*, rows: Sequence[Row], key: Callable[[Row], Any], what: str
         first[k] = row.line
         kept.append(row)
     return kept
+
+
+def without_problems(*, rows: Iterable[Row], problems: Problems) -> list[Row]:
+    """The rows no step has found a problem in so far."""
+    return [row for row in rows if not problems.bad(row.line)]
+
+
+T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+
+
+def group_by(*, items: Iterable[T], key: Callable[[T], K]) -> dict[K, list[T]]:
+    """The items by key, each list in the items' order (rows of one schedule, stored records of one meter…)."""
+    groups: dict[K, list[T]] = defaultdict(list)
+    for item in items:
+        groups[key(item)].append(item)
+    return dict(groups)

@@ -28,7 +28,6 @@ exists with other data or other instalments is refused.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -47,9 +46,16 @@ from services.importing.cells import (
     req,
     text_parser,
 )
-from services.importing.lookups import bills_by_number, check_bill_reference, fetch, resolve_personal_accounts
+from services.importing.lookups import (
+    bills_by_number,
+    check_bill_reference,
+    fetch,
+    fetch_grouped,
+    link_optional_bill,
+    resolve_personal_accounts,
+)
 from services.importing.report import Apply, Plan, Problems
-from services.importing.rows import Row
+from services.importing.rows import Row, group_by
 from services.importing.stored import conflict, differences, show
 from services.importing.writing import insert_rows
 
@@ -74,9 +80,7 @@ Key = tuple[int, str]  # (personal account id, schedule number)
 
 async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
     rows = await resolve_personal_accounts(session=session, rows=rows, problems=problems)
-    groups: dict[Key, list[Row]] = defaultdict(list)
-    for row in rows:
-        groups[(row["personal_account_id"], row["schedule_number"])].append(row)
+    groups: dict[Key, list[Row]] = group_by(items=rows, key=lambda r: (r["personal_account_id"], r["schedule_number"]))
     numbers = {r["correction_bill_number"] for r in rows} | {r["instalment_bill_number"] for r in rows if r["instalment_bill_number"]}
     bills = await bills_by_number(session=session, numbers=numbers)
     users = await _BillUsers.load(session=session, bill_ids=[b.id for b in bills.values()], problems=problems)
@@ -207,14 +211,12 @@ def _instalment_bills_check(
     category = group[0]["category"]
     ok = True
     for row in group:
-        row.v["bill_id"] = None
-        if row["instalment_bill_number"] is None:
-            continue
-        bill = check_bill_reference(
+        bill = link_optional_bill(
             row=row, column="instalment_bill_number", bills=bills, problems=problems, kinds=("INSTALLMENT",), category=category
         )
         if bill is None:
-            ok = False
+            if row["instalment_bill_number"] is not None:  # given, but not a good reference
+                ok = False
             continue
         if bill.issued_on != row["instalment_due_on"]:
             problems.add(
@@ -234,14 +236,14 @@ def _instalment_bills_check(
             problems.add(row.line, f"instalment_bill_number: bill {bill.number} belongs to schedule {user.number}")
             ok = False
         users.claim(row=row, key=key, bill_id=bill.id, column="instalment_bill_number")
-        row.v["bill_id"] = bill.id
     return ok
 
 
 async def _stored_schedules(*, session: AsyncSession, keys: list[Key]) -> dict[Key, list[Any]]:
     """The stored schedules of these keys, a row per instalment."""
-    stored_rows = await fetch(
+    return await fetch_grouped(
         session=session,
+        key=("personal_account_id", "number"),
         sql="""
         SELECT s.id, s.personal_account_id, s.number, s.category, s.agreed_on, s.total, s.correction_bill_id,
                i.due_on, i.amount, i.bill_id
@@ -252,10 +254,6 @@ async def _stored_schedules(*, session: AsyncSession, keys: list[Key]) -> dict[K
         ids=[k[0] for k in keys],
         numbers=[k[1] for k in keys],
     )
-    stored: dict[Key, list[Any]] = defaultdict(list)
-    for r in stored_rows:
-        stored[(r.personal_account_id, r.number)].append(r)
-    return stored
 
 
 def _stored_versus_file(

@@ -18,7 +18,6 @@ mode or name is refused.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -28,9 +27,9 @@ from models import Tariff, TariffBlock
 from models.base import TariffMode
 from services import pricing
 from services.importing.cells import choice_parser, int_parser, opt, parse_date, parse_price, req, text_parser
-from services.importing.lookups import fetch
+from services.importing.lookups import fetch_grouped
 from services.importing.report import Plan, Problems
-from services.importing.rows import Row, mark_duplicates
+from services.importing.rows import Row, group_by, mark_duplicates
 from services.importing.writing import insert_rows
 
 FIELDS = (
@@ -49,9 +48,7 @@ def _blocks(rows: Sequence[Row]) -> list[tuple[int, int | None, Decimal]]:
 
 async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
     rows = mark_duplicates(rows=rows, key=lambda r: (r["valid_from"], r["block"]), what="valid_from and block", problems=problems)
-    versions: dict = defaultdict(list)
-    for row in rows:
-        versions[row["valid_from"]].append(row)
+    versions = group_by(items=rows, key=lambda r: r["valid_from"])
 
     good_versions = {}
     for valid_from, group in versions.items():
@@ -83,8 +80,9 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
         if ok:
             good_versions[valid_from] = group
 
-    stored_rows = await fetch(
+    stored = await fetch_grouped(
         session=session,
+        key="valid_from",
         sql="""
         SELECT t.id, t.valid_from, t.mode, t.name, b.block, b.upper_bound, b.price
         FROM tariff t LEFT JOIN tariff_block b ON b.tariff_id = t.id
@@ -92,9 +90,6 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
         """,
         dates=list(good_versions),
     )
-    stored: dict = defaultdict(list)
-    for r in stored_rows:
-        stored[r.valid_from].append(r)
 
     plan = Plan()
     new_versions = []

@@ -1,14 +1,17 @@
-"""Writing: one INSERT … SELECT FROM unnest(column arrays) per chunk, not a statement per row."""
+"""Writing: one INSERT … SELECT FROM unnest(column arrays) per chunk, not a statement per row;
+updates by key as one executemany."""
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import ARRAY, FromClause, Table, text
+from sqlalchemy import ARRAY, FromClause, Table, bindparam, text, update
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.importing.report import Apply
 
 INSERT_CHUNK = 50_000
 _DIALECT = postgresql.dialect()
@@ -64,3 +67,25 @@ async def insert_rows(
         if returning:
             out.extend(result.all())
     return out
+
+
+def inserting(*, table: FromClause, rows: Sequence[Mapping[str, Any]]) -> Apply:
+    """A plan's writes when they are these rows inserted into one table."""
+
+    async def apply(session: AsyncSession) -> None:
+        await insert_rows(session=session, table=table, rows=rows)
+
+    return apply
+
+
+async def update_rows(*, session: AsyncSession, table: FromClause, rows: Sequence[Mapping[str, Any]], key: str = "id") -> None:
+    """Set the other columns of each row (dicts with the same keys) on the record whose ``key`` column matches."""
+    if not rows:
+        return
+    table = cast(Table, table)
+    names = [n for n in rows[0] if n != key]
+    # The key's parameter is renamed: a bound parameter may not share a name with a column being set.
+    await session.execute(
+        update(table).where(table.c[key] == bindparam(f"b_{key}")).values({n: bindparam(n) for n in names}),
+        [{f"b_{key}": r[key], **{n: r[n] for n in names}} for r in rows],
+    )

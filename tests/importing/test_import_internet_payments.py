@@ -116,6 +116,44 @@ async def test_bad_and_conflicting_internet_payments(imp):
     assert await imp.counts() == before
 
 
+def _row(external_id, number, status, confirmed_at="", reversed_at="", login=""):
+    return [external_id, number, "0101", "1000001", login, "5.00", "ELECTRICITY", "", "2014-04-10T12:00:00+03:00",
+            confirmed_at, status, "", reversed_at]
+
+
+async def test_reversal_times_logins_and_stored_reversals(imp):
+    await imp.reference()
+    await _import(imp)
+    # A stored PROCESSED payment whose credit is missing cannot be reversed.
+    await imp.session.execute(
+        __import__("sqlalchemy").text(
+            "DELETE FROM payment WHERE internet_payment_id = (SELECT id FROM internet_payment WHERE external_id = 'IP-1707')"
+        )
+    )
+    before = await imp.counts()
+    confirmed = "2014-04-10T12:01:00+03:00"
+    bad = [
+        _row("IP-3001", "3001", "REVERSED", confirmed),
+        _row("IP-3002", "3002", "PROCESSED", confirmed, "2014-04-11T10:00:00+03:00"),
+        _row("IP-3003", "3003", "REVERSED", confirmed, "2014-04-10T12:00:30+03:00"),
+        _row("IP-3004", "3004", "FAILED", login="nobody"),
+        ROWS[4][:12] + ["2014-04-13T09:00:00+03:00"],  # IP-1714 was reversed on 2014-04-12
+        ROWS[1][:10] + ["REVERSED", "48113702", "2014-04-12T09:00:00+03:00"],
+    ]
+    with pytest.raises(ImportRejected) as e:
+        await _import(imp, bad)
+    assert [(p.line, p.message) for p in e.value.report.errors] == [
+        (2, "reversed_at: required for a REVERSED payment"),
+        (3, "reversed_at: only a REVERSED payment has one"),
+        (4, "reversed_at is before confirmed_at"),
+        (5, "login: unknown login 'nobody'"),
+        (6, "internet payment IP-1714 already exists with different data: reversal date (stored 2014-04-12, file 2014-04-13); "
+            "only PROCESSED → REVERSED is taken from a later file"),
+        (7, "internet payment IP-1707 is PROCESSED but has no credit to reverse"),
+    ]
+    assert await imp.counts() == before
+
+
 async def test_numbering_continues_after_the_highest_number(imp):
     await imp.reference()
     await _import(imp)

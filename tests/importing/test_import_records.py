@@ -108,6 +108,35 @@ async def test_readings_duplicate_dates_in_file(imp):
     ]
 
 
+async def test_readings_need_a_known_meter_in_service_on_the_date(imp):
+    await imp.reference()
+    await imp.run(
+        "meters",
+        imp.csv(
+            ["serial_number", "res_code", "account_number", "model", "digits", "zones", "installed_on", "removed_on"],
+            [["M2", "0101", "1000002", "НІК 2303", "6", "DAY|NIGHT", "2010-01-01", "2014-05-01"]],
+        ),
+    )
+    with pytest.raises(ImportRejected) as e:
+        await imp.run(
+            "readings",
+            imp.csv(
+                READING_HEADER,
+                [
+                    ["x1", "0101", "1000001", "M9", "2014-01-01", "1"],
+                    ["x2", "0101", "1000001", "M1", "2009-12-31", "1"],
+                    ["x3", "0101", "1000002", "M2", "2014-05-02", "1|2"],
+                    ["x4", "0101", "1000002", "M2", "2014-05-01", "1|2"],  # on the removal date: fine
+                ],
+            ),
+        )
+    assert [(p.line, p.message) for p in e.value.report.errors] == [
+        (2, "unknown meter 'M9'"),
+        (3, "taken_on 2009-12-31 is before the meter was installed (2010-01-01)"),
+        (4, "taken_on 2014-05-02 is after the meter was removed (2014-05-01)"),
+    ]
+
+
 BILLS = [
     ["900001", "0101", "1000001", "ELECTRICITY", "CONSUMPTION", "2014-07-01", "2014-06-01", "2014-06-30", "r2", "", "22.42"],
     ["900002", "0101", "1000001", "ELECTRICITY", "CORRECTION", "2014-07-05", "", "", "", "", "-5.00"],
@@ -243,6 +272,28 @@ async def test_bill_lines_check_tariff_price_and_arithmetic(imp):
         (4, "bill 900003: positions must be 1..2, got [1, 3]"),
         (6, "bill_number: unknown bill 999999"),
     ]
+
+
+async def test_bill_lines_name_a_tariff_for_a_block_and_repeat_all_stored_lines(imp):
+    await _bills(imp)
+    await imp.run("bill-lines", imp.csv(LINE_HEADER, LINES))
+    before = await imp.counts()
+    bad = imp.csv(
+        LINE_HEADER,
+        [
+            LINES[2],  # bill 900003 has two stored lines: the file gives one
+            ["900004", "1", "Акт", "", "3", "TOTAL", "1000", "кВт·год", "0.9576", "1", "957.60"],
+            ["900004", "2", "Ще", "2099-01-01", "", "", "", "", "", "", "0.00"],
+        ],
+    )
+    with pytest.raises(ImportRejected) as e:
+        await imp.run("bill-lines", bad)
+    assert [(p.line, p.message) for p in e.value.report.errors] == [
+        (2, "bill 900003 has 2 stored line(s), the file gives 1"),
+        (3, "block needs tariff_valid_from"),
+        (4, "tariff_valid_from: no tariff valid from 2099-01-01"),
+    ]
+    assert await imp.counts() == before
 
 
 async def test_acts_import_idempotently_and_check_their_bill(imp):

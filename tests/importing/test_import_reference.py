@@ -147,6 +147,42 @@ async def test_meters_import_update_verification_and_refuse_changes(imp):
     assert [r.serial_number for r in current] == ["M1", "M3", "M4"]
 
 
+async def test_meters_removal_once_after_the_last_reading_and_one_meter_per_serial(imp):
+    await imp.reference()
+    await imp.run(
+        "readings",
+        imp.csv(["external_id", "res_code", "account_number", "meter_serial", "taken_on", "values"],
+                [["r1", "0101", "1000001", "M1", "2014-05-31", "100"]]),
+    )
+    await imp.run("meters", imp.csv(METER_HEADER, [["M3", "0102", "2000001", "", "5", "PEAK|SEMI_PEAK|NIGHT", "", "", "", "2014-01-01"]]))
+    # A serial number that two stored meters share names neither.
+    await imp.session.execute(
+        __import__("sqlalchemy").text(
+            "INSERT INTO meter (personal_account_id, serial_number, digits, zones) "
+            "SELECT id, 'M2', 5, ARRAY['TOTAL'] FROM personal_account WHERE number = '2000001'"
+        )
+    )
+    before = await imp.counts()
+    bad = imp.csv(
+        METER_HEADER,
+        [
+            ["M1", "0101", "1000001", "СО-505", "5", "TOTAL", "2010-01-01", "2010-01-01", "2018-01-01", "2014-05-01"],
+            ["M3", "0102", "2000001", "", "5", "PEAK|SEMI_PEAK|NIGHT", "", "", "", "2014-02-01"],
+            ["M2", "0101", "1000002", "НІК 2303", "6", "DAY|NIGHT", "2010-01-01", "", "", ""],
+            ["M7", "0101", "1000002", "", "5", "TOTAL", "", "2014-01-01", "2013-01-01", "2014-01-02"],
+        ],
+    )
+    with pytest.raises(ImportRejected) as e:
+        await imp.run("meters", bad)
+    assert [(p.line, p.message) for p in e.value.report.errors] == [
+        (2, "meter M1: removed_on 2014-05-01 is before its last reading on 2014-05-31"),
+        (3, "meter M3: removed_on is 2014-01-01 and cannot change (file 2014-02-01)"),
+        (4, "serial number M2 is on 2 meters in the database; cannot tell which one this row means"),
+        (5, "next_verification_on is before verified_on"),
+    ]
+    assert await imp.counts() == before
+
+
 async def test_tariffs_demo_history_imports_idempotently(imp):
     content = (DEMO_DIR / "tariffs.csv").read_text(encoding="utf-8")
     first = await imp.run("tariffs", content)

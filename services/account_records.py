@@ -75,19 +75,19 @@ def _ints(values: list[str] | None) -> list[int] | None:
     return [int(v) for v in values] if values is not None else None
 
 
-def _reading(r: tuple) -> ReadingRow:
+def reading_row(r: tuple) -> ReadingRow:
     return ReadingRow(r[0], r[1], r[2], r[3], r[4], _ints(r[5]), _ints(r[6]), r[7], ReadingSource(r[8]), r[9])
 
 
-def _bill(b: tuple) -> BillRow:
+def bill_row(b: tuple) -> BillRow:
     return BillRow(b[0], b[1], b[2], ChargeCategory(b[3]), BillKind(b[4]), *b[5:])
 
 
-def _payment(p: tuple) -> PaymentRow:
+def payment_row(p: tuple) -> PaymentRow:
     return PaymentRow(p[0], p[1], p[2], p[3], ChargeCategory(p[4]), PaymentChannel(p[5]), p[6], p[7])
 
 
-def _internet_payment(i: tuple) -> InternetPaymentRow:
+def internet_payment_row(i: tuple) -> InternetPaymentRow:
     return InternetPaymentRow(i[0], i[1], i[2], i[3], ChargeCategory(i[4]), i[5], InternetPaymentStatus(i[6]), *i[7:])
 
 
@@ -99,9 +99,9 @@ async def account_records_load(
     return {
         row.id: AccountRecords(
             meter=MeterRow(*row.meter) if row.meter is not None else None,
-            readings=[_reading(r) for r in row.readings or ()],
-            ledger=ledger_build([_bill(b) for b in row.bills or ()], [_payment(p) for p in row.payments or ()]),
-            internet_payments=[_internet_payment(i) for i in row.internet or ()],
+            readings=[reading_row(r) for r in row.readings or ()],
+            ledger=ledger_build([bill_row(b) for b in row.bills or ()], [payment_row(p) for p in row.payments or ()]),
+            internet_payments=[internet_payment_row(i) for i in row.internet or ()],
         )
         for row in rows
     }

@@ -236,6 +236,18 @@ async def sessions_end_others(
     await session.execute(update(AuthSession).where(condition).values(revoked_at=now, revoked_reason=reason))
 
 
+def access_refusal(
+    *, revoked_at: dt.datetime | None, status: AccountStatus, expires_at: dt.datetime, now: dt.datetime
+) -> AuthError | None:
+    """Why a stored access token lets nobody in, or None: a signed-out session or a login that is
+    not active is UNAUTHENTICATED; an expired token is too, with reason TOKEN_EXPIRED (a refresh helps)."""
+    if revoked_at is not None or status != AccountStatus.ACTIVE:
+        return AuthError("UNAUTHENTICATED")
+    if expires_at <= now:
+        return AuthError("UNAUTHENTICATED", reason="TOKEN_EXPIRED")
+    return None
+
+
 async def viewer_from_access_token(*, session: AsyncSession, token: str, now: dt.datetime) -> Viewer:
     """Who holds this access token, or UNAUTHENTICATED (reason TOKEN_EXPIRED when a refresh helps)."""
     row = (
@@ -251,8 +263,9 @@ async def viewer_from_access_token(*, session: AsyncSession, token: str, now: dt
             .where(AuthToken.token_hash == token_digest(token), AuthToken.kind == ACCESS)
         )
     ).one_or_none()
-    if row is None or row.revoked_at is not None or row.Account.status != AccountStatus.ACTIVE:
+    if row is None:
         raise AuthError("UNAUTHENTICATED")
-    if row.expires_at <= now:
-        raise AuthError("UNAUTHENTICATED", reason="TOKEN_EXPIRED")
+    refusal = access_refusal(revoked_at=row.revoked_at, status=row.Account.status, expires_at=row.expires_at, now=now)
+    if refusal is not None:
+        raise refusal
     return Viewer(account_id=row.Account.id, session_id=row.session_id, role=row.Account.role, account=row.Account)

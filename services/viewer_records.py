@@ -24,16 +24,16 @@ from functools import lru_cache
 import asyncpg
 
 import models
-from models.base import AccountStatus, CATEGORY_ORDER, ChargeCategory, MeterZone, Role
+from models.base import CATEGORY_ORDER, AccountStatus, ChargeCategory, MeterZone, Role
 from services.account_records import (
     MeterRow,
-    _bill,
-    _internet_payment,
-    _payment,
-    _reading,
+    bill_row,
+    internet_payment_row,
+    payment_row,
+    reading_row,
 )
 from services.allocation import ZERO
-from services.auth import Viewer
+from services.auth import Viewer, access_refusal
 from services.errors import AuthError
 from services.ledger import Ledger, ledger_build
 
@@ -105,9 +105,7 @@ class ViewerRecords:
     tariff_starts: list[dt.date] | None
 
 
-ACCOUNT_COLUMNS = (
-    "id login full_name email phones password_hash role status pending_email language created_at read_after_lsn"
-).split()
+ACCOUNT_COLUMNS = ["id", "login", "full_name", "email", "phones", "password_hash", "role", "status", "pending_email", "language", "created_at", "read_after_lsn"]
 
 _VIEWER_BY_TOKEN = f"""
 viewer AS (
@@ -196,10 +194,11 @@ ORDER BY l.decided_at, l.link_id
 
 def _viewer(row: asyncpg.Record, now: dt.datetime) -> tuple[Viewer | None, AuthError | None]:
     """services/auth.viewer_from_access_token's decision, on the row the statement read."""
-    if row["revoked_at"] is not None or row["status"] != AccountStatus.ACTIVE.value:
-        return None, AuthError("UNAUTHENTICATED")
-    if row["expires_at"] <= now:
-        return None, AuthError("UNAUTHENTICATED", reason="TOKEN_EXPIRED")
+    refusal = access_refusal(
+        revoked_at=row["revoked_at"], status=AccountStatus(row["status"]), expires_at=row["expires_at"], now=now
+    )
+    if refusal is not None:
+        return None, refusal
     account = models.Account(**{c: row[c] for c in ACCOUNT_COLUMNS})
     account.role, account.status = Role(row["role"]), AccountStatus(row["status"])
     return Viewer(account_id=row["id"], session_id=row["session_id"], role=account.role, account=account), None
@@ -214,16 +213,16 @@ def _parts(row: asyncpg.Record, needs: Needs) -> AccountParts:
     if needs.meter:
         parts.meter, parts.meter_read = (MeterRow(*row["meter"]) if row["meter"] is not None else None), True
     if needs.last_reading:
-        parts.last_reading = [_reading(r) for r in row["last_reading"] or ()]
+        parts.last_reading = [reading_row(r) for r in row["last_reading"] or ()]
     if needs.readings:
-        parts.readings = [_reading(r) for r in row["readings"] or ()]
+        parts.readings = [reading_row(r) for r in row["readings"] or ()]
     if needs.ledger:
-        parts.ledger = ledger_build([_bill(b) for b in row["bills"] or ()], [_payment(p) for p in row["payments"] or ()])
+        parts.ledger = ledger_build([bill_row(b) for b in row["bills"] or ()], [payment_row(p) for p in row["payments"] or ()])
     if needs.debt:
         sums = {ChargeCategory(c): amount for c, amount in row["debt"] or ()}
         parts.debt = {c: sums.get(c, ZERO) for c in CATEGORY_ORDER}
     if needs.internet:
-        parts.internet = [_internet_payment(i) for i in row["internet"] or ()]
+        parts.internet = [internet_payment_row(i) for i in row["internet"] or ()]
     if needs.lines:
         lines: dict[int, list[LineRow]] = {}
         for x in row["lines"] or ():

@@ -28,7 +28,6 @@ def activation_request_visible(*, viewer: Viewer, requester_id: int | None) -> b
     return requester_id is not None and login_visible(viewer=viewer, account_id=requester_id)
 
 
-
 def activation_target_visible(*, viewer: Viewer, status: ActivationStatus) -> bool:
     """The record a request targets: admins always, the requester once the request is approved."""
     return viewer.is_admin or status == ActivationStatus.APPROVED

@@ -1,4 +1,5 @@
 """create_app(settings) -> the Starlette app: GraphQL with GraphiQL, health, and the workers."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,6 +10,8 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import orjson
+from cross_web import HTTPException
+from graphql import ExecutionResult, GraphQLError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -16,8 +19,6 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
-from cross_web import HTTPException
-from graphql import ExecutionResult, GraphQLError
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
@@ -84,7 +85,9 @@ class GuardedTransportWSHandler(BaseGraphQLTransportWSHandler):
         if refusal is not None:
             refusal = error_public(GraphQLError(str(refusal), original_error=refusal), self.context)
         else:
-            document = await self.view.persisted.document(query=payload.get("query"), extensions=payload.get("extensions"))
+            document = await self.view.persisted.document(
+                query=payload.get("query"), extensions=payload.get("extensions")
+            )
             if document is None:
                 await self.handle_invalid_message("A subscribe message needs a payload with a query.")
                 return
@@ -222,7 +225,9 @@ class CabinetGraphQL(GraphQL):
             raise ConnectionRejectionError()
         return await super().on_ws_connect(context)
 
-    async def execute_operation(self, request: Any, request_adapter: Any, request_data: Any, context: Any, **kwargs: Any):
+    async def execute_operation(
+        self, request: Any, request_adapter: Any, request_data: Any, context: Any, **kwargs: Any
+    ):
         document = await self.persisted.document(
             query=getattr(request_data, "query", None), extensions=getattr(request_data, "extensions", None)
         )
@@ -305,7 +310,8 @@ def create_app(settings: Settings) -> Starlette:
             if published:
                 await db.dispose()
                 raise RuntimeError(
-                    "not ready for production: admin login(s) " + ", ".join(published)
+                    "not ready for production: admin login(s) "
+                    + ", ".join(published)
                     + " still have a published password; set a new one with `cabinet set-password LOGIN`"
                 )
         tasks: list[asyncio.Task] = []

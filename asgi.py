@@ -5,6 +5,7 @@
 Settings come from the environment (CABINET_*, DATABASE_URL); the database is
 migrated beforehand with `cabinet migrate`.
 """
+
 from __future__ import annotations
 
 import gc
@@ -12,9 +13,8 @@ import gc
 from starlette.applications import Starlette
 
 from app import create_app
-from logs import logging_setup
 from config import Settings
-
+from logs import logging_setup
 
 # Young objects of one request are many and short-lived: collect the youngest generation less
 # often than CPython's 700 allocations (fewer pauses in the p99), the older ones as usual.

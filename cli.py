@@ -1,5 +1,6 @@
 """The `cabinet` command: run, migrate, demo, create-admin, set-password, block, import, api-client,
 trusted-documents, worker."""
+
 from __future__ import annotations
 
 import argparse
@@ -54,7 +55,10 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
 
             asyncio.run(_with_db(settings, lambda db: demo_load(db, settings)))
             logins = ", ".join(login for login, *_ in LOGINS)
-            print(f"Demo loaded (business date {settings.business_date}): logins {logins}, password {DEMO_PASSWORD}", flush=True)
+            print(
+                f"Demo loaded (business date {settings.business_date}): logins {logins}, password {DEMO_PASSWORD}",
+                flush=True,
+            )
         if settings.sandbox_bank and "public_url" not in settings.model_fields_set:
             # The sandbox bank calls back to public_url: follow CABINET_HOST/PORT unless it is set.
             settings = settings.model_copy(update={"public_url": f"http://{settings.host}:{settings.port}"})
@@ -183,9 +187,10 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> None:
     from services.importing import ImportRejected, import_csv
 
     async def work(db: Database) -> None:
-        with open(args.file, encoding="utf-8", newline="") as stream, tqdm(
-            desc=f"{args.kind}", unit=" rows", disable=args.quiet
-        ) as bar:
+        with (
+            open(args.file, encoding="utf-8", newline="") as stream,
+            tqdm(desc=f"{args.kind}", unit=" rows", disable=args.quiet) as bar,
+        ):
             async with db.transaction() as session:
                 report = await import_csv(session=session, kind=args.kind, stream=stream, progress=bar.update)
         print(
@@ -246,9 +251,7 @@ def cmd_api_client_create(settings: Settings, args: argparse.Namespace) -> None:
 
     async def work(db: Database) -> None:
         async with db.transaction() as session:
-            made["client"], made["key"] = await api_client_create(
-                session=session, name=args.name, scopes=args.scopes
-            )
+            made["client"], made["key"] = await api_client_create(session=session, name=args.name, scopes=args.scopes)
 
     _api_client_work(settings, work)
     client = made["client"]
@@ -321,7 +324,9 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="send queued mail and reconcile card payments").set_defaults(func=cmd_worker)
     trusted = sub.add_parser("trusted-documents", help="the frontend's registered operations (persisted queries)")
     trusted_sub = trusted.add_subparsers(dest="action", required=True)
-    trusted_load = trusted_sub.add_parser("load", help="register the documents of a manifest file (Apollo's or Codegen's)")
+    trusted_load = trusted_sub.add_parser(
+        "load", help="register the documents of a manifest file (Apollo's or Codegen's)"
+    )
     trusted_load.add_argument("file")
     trusted_load.set_defaults(func=cmd_trusted_documents_load)
     api = sub.add_parser("api-client", help="aggregators' API keys: create, list, revoke")

@@ -1,4 +1,5 @@
 """Settings, read from the environment with the prefix CABINET_ (DATABASE_URL as is)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,9 +27,7 @@ class Settings(BaseSettings):
     # Where the embedded PostgreSQL keeps its data, and the mail folder in the demo.
     data_dir: Path = Path("var")
     # A PostgreSQL URL; when empty, the embedded server in data_dir is used.
-    database_url: str = Field(
-        default="", validation_alias=AliasChoices("DATABASE_URL", "CABINET_DATABASE_URL")
-    )
+    database_url: str = Field(default="", validation_alias=AliasChoices("DATABASE_URL", "CABINET_DATABASE_URL"))
     host: str = "127.0.0.1"
     port: int = 8000
     # "Today" for periods, reading dates and due dates; Kyiv's date when unset.
@@ -216,5 +215,7 @@ def production_problems(settings: Settings) -> list[str]:
     if settings.liqpay_public_key == DEMO_LIQPAY_PUBLIC_KEY:
         problems.append("set CABINET_LIQPAY_PUBLIC_KEY: the sandbox key names no merchant")
     if not settings.liqpay_checkout_url or not settings.liqpay_api_url:
-        problems.append("set CABINET_LIQPAY_CHECKOUT_URL and CABINET_LIQPAY_API_URL: the defaults are the sandbox bank's")
+        problems.append(
+            "set CABINET_LIQPAY_CHECKOUT_URL and CABINET_LIQPAY_API_URL: the defaults are the sandbox bank's"
+        )
     return problems

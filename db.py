@@ -5,6 +5,7 @@ gets one REPEATABLE READ READ ONLY snapshot on one connection (`ReadSnapshot`),
 which its loaders share in turn, so the whole answer is from one moment. With
 replicas (replicas.py) that snapshot is taken on a replica when one is fit for it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -157,9 +158,8 @@ class Database:
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One read-write transaction: committed when the block ends, rolled back on error."""
-        async with self.sessions() as session:
-            async with session.begin():
-                yield session
+        async with self.sessions() as session, session.begin():
+            yield session
 
     def read_snapshot(self, *, replica: Callable[[], Awaitable[Replica | None]] | None = None) -> ReadSnapshot:
         """A query's snapshot; `replica` picks the replica to take it on (None: the primary)."""
@@ -202,7 +202,11 @@ def unavailable(error: BaseException) -> bool:
             return True
         if isinstance(cause, (OSError, asyncio.TimeoutError, asyncpg.exceptions.ConnectionDoesNotExistError)):
             return True
-        if isinstance(cause, asyncpg.exceptions.InterfaceError) and "connection" in str(cause).lower() and "closed" in str(cause).lower():
+        if (
+            isinstance(cause, asyncpg.exceptions.InterfaceError)
+            and "connection" in str(cause).lower()
+            and "closed" in str(cause).lower()
+        ):
             return True
         sqlstate = getattr(cause, "sqlstate", None)
         if isinstance(sqlstate, str) and (sqlstate.startswith("08") or sqlstate in UNAVAILABLE_SQLSTATES):

@@ -7,6 +7,7 @@ uvicorn has no such step. It installs its SIGTERM handler before the app starts,
 app's start-up puts its own in front of it and hands the signal on after the drain. A
 second SIGTERM is handed on at once.
 """
+
 from __future__ import annotations
 
 import asyncio

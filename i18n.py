@@ -1,4 +1,5 @@
 """Messages for error codes, in Ukrainian (default), Russian and English."""
+
 from __future__ import annotations
 
 LANGUAGES = ("uk", "ru", "en")

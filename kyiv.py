@@ -1,4 +1,5 @@
 """Kyiv's clock: the dates people see are Europe/Kyiv dates (DST included), whatever the server's zone."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,5 +1,6 @@
 """Logs as JSON lines: one object per record, the message escaped, the request id and any
 exception as fields of their own (python-json-logger)."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Money to the kopeck: amounts are Decimal UAH, rounded half-up to 0.01 (DESIGN §3, pricing step 7)."""
+
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation

@@ -12,6 +12,7 @@ their queries use a replica only once the last check saw it replay that far, so 
 then they read on the primary. What the checks saw is older than what the replica has, so
 the choice errs towards the primary, never towards a stale answer.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -6,6 +6,7 @@ be equal; every statement the app runs for the document, EXPLAINed (index access
 sequential scan allowed on the small reference tables). Over HTTP, once PostGraphile runs:
 its figures against the app's, loosely (its shapes and ids differ from the app's).
 """
+
 from __future__ import annotations
 
 import json
@@ -98,8 +99,10 @@ async def plans_and_answers(prepared, documents: list[world.Document], compare: 
                             if i == 0:
                                 event.listen(app.state.db.engine.sync_engine, "before_cursor_execute", record)
                             response = await http.post(
-                                "/graphql", content=world.graphql_body(query, variables).encode(),
-                                headers={"Authorization": auth, "Content-Type": "application/json"})
+                                "/graphql",
+                                content=world.graphql_body(query, variables).encode(),
+                                headers={"Authorization": auth, "Content-Type": "application/json"},
+                            )
                             if i == 0:
                                 event.remove(app.state.db.engine.sync_engine, "before_cursor_execute", record)
                                 requests_of_first += 1
@@ -129,7 +132,10 @@ async def plans_and_answers(prepared, documents: list[world.Document], compare: 
                     "floor_index_only": not _seq_scans(floor_plan),
                     "floor_seq_scans": _seq_scans(floor_plan),
                     "answers": answers,
-                    "floor_matches": (sum(len(p) for p in answers.values()) - len(mismatches), sum(len(p) for p in answers.values())),
+                    "floor_matches": (
+                        sum(len(p) for p in answers.values()) - len(mismatches),
+                        sum(len(p) for p in answers.values()),
+                    ),
                     "mismatches": mismatches,
                     "cursors_wrong": cursors_wrong,
                 }
@@ -141,6 +147,7 @@ async def plans_and_answers(prepared, documents: list[world.Document], compare: 
 
 
 # --- PostGraphile's figures against the app's --------------------------------------------------
+
 
 def _app_account(answer: dict) -> dict:
     return answer["data"]["viewer"]["personalAccounts"][0]
@@ -156,71 +163,138 @@ def _money(value) -> Decimal:
 
 def _screen_app(answer: dict) -> tuple:
     a = _app_account(answer)
-    return (_money(a["debt"]["total"]), [(c["category"], _money(c["amount"])) for c in a["debt"]["categories"]],
-            a["bills"]["totalCount"], _money(a["bills"]["totalAmount"]),
-            [(e["node"]["number"], e["node"]["status"], _money(e["node"]["amountDue"]), len(e["node"]["lines"]))
-             for e in a["bills"]["edges"]],
-            a["payments"]["totalCount"], _money(a["payments"]["totalAmount"]),
-            a["internetPayments"]["totalCount"], _money(a["internetPayments"]["totalAmount"]),
-            a["lastReading"]["takenOn"], a["meter"]["serialNumber"])
+    return (
+        _money(a["debt"]["total"]),
+        [(c["category"], _money(c["amount"])) for c in a["debt"]["categories"]],
+        a["bills"]["totalCount"],
+        _money(a["bills"]["totalAmount"]),
+        [
+            (e["node"]["number"], e["node"]["status"], _money(e["node"]["amountDue"]), len(e["node"]["lines"]))
+            for e in a["bills"]["edges"]
+        ],
+        a["payments"]["totalCount"],
+        _money(a["payments"]["totalAmount"]),
+        a["internetPayments"]["totalCount"],
+        _money(a["internetPayments"]["totalAmount"]),
+        a["lastReading"]["takenOn"],
+        a["meter"]["serialNumber"],
+    )
 
 
 def _screen_peer(answer: dict) -> tuple:
     p = _peer_account(answer)
-    return (_money(p["debtTotal"]), [(c["category"], _money(c["amount"])) for c in p["debts"]["nodes"]],
-            p["bills"]["totalCount"], _money(p["bills"]["aggregates"]["sum"]["amount"]),
-            [(e["node"]["number"], e["node"]["allocation"]["status"], _money(e["node"]["allocation"]["amountDue"]),
-              len(e["node"]["lines"]["nodes"])) for e in p["bills"]["edges"]],
-            p["payments"]["totalCount"], _money(p["payments"]["aggregates"]["sum"]["amount"]),
-            p["internetPayments"]["totalCount"], _money(p["internetPayments"]["aggregates"]["sum"]["amount"]),
-            p["lastReading"]["nodes"][0]["takenOn"], p["meter"]["nodes"][0]["serialNumber"])
+    return (
+        _money(p["debtTotal"]),
+        [(c["category"], _money(c["amount"])) for c in p["debts"]["nodes"]],
+        p["bills"]["totalCount"],
+        _money(p["bills"]["aggregates"]["sum"]["amount"]),
+        [
+            (
+                e["node"]["number"],
+                e["node"]["allocation"]["status"],
+                _money(e["node"]["allocation"]["amountDue"]),
+                len(e["node"]["lines"]["nodes"]),
+            )
+            for e in p["bills"]["edges"]
+        ],
+        p["payments"]["totalCount"],
+        _money(p["payments"]["aggregates"]["sum"]["amount"]),
+        p["internetPayments"]["totalCount"],
+        _money(p["internetPayments"]["aggregates"]["sum"]["amount"]),
+        p["lastReading"]["nodes"][0]["takenOn"],
+        p["meter"]["nodes"][0]["serialNumber"],
+    )
 
 
 def _bills_app(answer: dict) -> tuple:
     b = _app_account(answer)["bills"]
-    return (b["totalCount"], b["pageInfo"]["hasNextPage"],
-            [(e["node"]["number"], _money(e["node"]["amount"]), e["node"]["status"], _money(e["node"]["amountDue"]),
-              [(line["description"], _money(line["amount"])) for line in e["node"]["lines"]]) for e in b["edges"]])
+    return (
+        b["totalCount"],
+        b["pageInfo"]["hasNextPage"],
+        [
+            (
+                e["node"]["number"],
+                _money(e["node"]["amount"]),
+                e["node"]["status"],
+                _money(e["node"]["amountDue"]),
+                [(line["description"], _money(line["amount"])) for line in e["node"]["lines"]],
+            )
+            for e in b["edges"]
+        ],
+    )
 
 
 def _bills_peer(answer: dict) -> tuple:
     b = _peer_account(answer)["bills"]
-    return (b["totalCount"], b["pageInfo"]["hasNextPage"],
-            [(e["node"]["number"], _money(e["node"]["amount"]), e["node"]["allocation"]["status"],
-              _money(e["node"]["allocation"]["amountDue"]),
-              [(line["description"], _money(line["amount"])) for line in e["node"]["lines"]["nodes"]]) for e in b["edges"]])
+    return (
+        b["totalCount"],
+        b["pageInfo"]["hasNextPage"],
+        [
+            (
+                e["node"]["number"],
+                _money(e["node"]["amount"]),
+                e["node"]["allocation"]["status"],
+                _money(e["node"]["allocation"]["amountDue"]),
+                [(line["description"], _money(line["amount"])) for line in e["node"]["lines"]["nodes"]],
+            )
+            for e in b["edges"]
+        ],
+    )
 
 
 def _payments_app(answer: dict) -> tuple:
     a = _app_account(answer)
-    return (a["payments"]["totalCount"], _money(a["payments"]["totalAmount"]),
-            [(n["node"]["paidOn"], _money(n["node"]["amount"]), n["node"]["channel"], n["node"]["category"])
-             for n in a["payments"]["edges"]],
-            a["internetPayments"]["totalCount"],
-            [(int(n["node"]["number"]), _money(n["node"]["amount"]), n["node"]["status"]) for n in a["internetPayments"]["edges"]])
+    return (
+        a["payments"]["totalCount"],
+        _money(a["payments"]["totalAmount"]),
+        [
+            (n["node"]["paidOn"], _money(n["node"]["amount"]), n["node"]["channel"], n["node"]["category"])
+            for n in a["payments"]["edges"]
+        ],
+        a["internetPayments"]["totalCount"],
+        [
+            (int(n["node"]["number"]), _money(n["node"]["amount"]), n["node"]["status"])
+            for n in a["internetPayments"]["edges"]
+        ],
+    )
 
 
 def _payments_peer(answer: dict) -> tuple:
     p = _peer_account(answer)
-    return (p["payments"]["totalCount"], _money(p["payments"]["aggregates"]["sum"]["amount"]),
-            [(n["paidOn"], _money(n["amount"]), n["channel"], n["category"]) for n in p["payments"]["nodes"]],
-            p["internetPayments"]["totalCount"],
-            [(int(n["number"]), _money(n["amount"]), n["status"]) for n in p["internetPayments"]["nodes"]])
+    return (
+        p["payments"]["totalCount"],
+        _money(p["payments"]["aggregates"]["sum"]["amount"]),
+        [(n["paidOn"], _money(n["amount"]), n["channel"], n["category"]) for n in p["payments"]["nodes"]],
+        p["internetPayments"]["totalCount"],
+        [(int(n["number"]), _money(n["amount"]), n["status"]) for n in p["internetPayments"]["nodes"]],
+    )
 
 
 def _readings_app(answer: dict) -> tuple:
     a = _app_account(answer)
-    return (a["meter"]["serialNumber"], a["readings"]["totalCount"],
-            [(e["node"]["takenOn"], [v["value"] for v in e["node"]["values"]], [v["consumption"] for v in e["node"]["values"]])
-             for e in a["readings"]["edges"]],
-            [(m["month"], m["kwh"], _money(m["amount"])) for m in a["monthlyConsumption"]])
+    return (
+        a["meter"]["serialNumber"],
+        a["readings"]["totalCount"],
+        [
+            (
+                e["node"]["takenOn"],
+                [v["value"] for v in e["node"]["values"]],
+                [v["consumption"] for v in e["node"]["values"]],
+            )
+            for e in a["readings"]["edges"]
+        ],
+        [(m["month"], m["kwh"], _money(m["amount"])) for m in a["monthlyConsumption"]],
+    )
 
 
 def _readings_peer(answer: dict) -> tuple:
     p = _peer_account(answer)
-    return (p["meter"]["nodes"][0]["serialNumber"], p["readings"]["totalCount"],
-            [(n["takenOn"], n["values"], n["consumptions"]) for n in p["readings"]["nodes"]],
-            [(m["month"], int(m["kwh"]), _money(m["amount"])) for m in p["monthlyConsumption"]["nodes"]])
+    return (
+        p["meter"]["nodes"][0]["serialNumber"],
+        p["readings"]["totalCount"],
+        [(n["takenOn"], n["values"], n["consumptions"]) for n in p["readings"]["nodes"]],
+        [(m["month"], int(m["kwh"]), _money(m["amount"])) for m in p["monthlyConsumption"]["nodes"]],
+    )
 
 
 def _mobile_app(answer: dict) -> tuple:
@@ -256,8 +330,14 @@ FIGURES = {
 }
 
 
-def peer_check(doc: world.Document, answers: dict[int, list[dict]], logins: list[world.Login], changed: set[int],
-               base: str, count: int = 10) -> tuple[int, int, list[str]]:
+def peer_check(
+    doc: world.Document,
+    answers: dict[int, list[dict]],
+    logins: list[world.Login],
+    changed: set[int],
+    base: str,
+    count: int = 10,
+) -> tuple[int, int, list[str]]:
     """PostGraphile's figures for the logins the app answered, page by page. Personal accounts
     whose data the meterReadingSubmit run changed after the app answered are left out."""
     app_figures, peer_figures = FIGURES[doc.slug]
@@ -265,8 +345,9 @@ def peer_check(doc: world.Document, answers: dict[int, list[dict]], logins: list
     chosen = [l for l in logins if l.personal_account_id in answers and l.personal_account_id not in changed][:count]
     for login in chosen:
         same = True
-        for app_answer, variables in zip(answers[login.personal_account_id], world.peer_variables_of(doc, login),
-                                         strict=True):
+        for app_answer, variables in zip(
+            answers[login.personal_account_id], world.peer_variables_of(doc, login), strict=True
+        ):
             body = json.dumps({"query": doc.peer, "variables": variables}).encode()
             request = urllib.request.Request(base + "/graphql", data=body, headers={"Content-Type": "application/json"})
             with urllib.request.urlopen(request, timeout=30) as response:

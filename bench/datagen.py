@@ -20,6 +20,7 @@ payments.
 A data set is made once and kept (var/bench): a stamp in bench.meta records the
 generator's version, and a changed generator rebuilds it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,8 +33,15 @@ import asyncpg
 BUSINESS_DATE = dt.date(2019, 6, 15)
 BENCH_PASSWORD = "bench-password-2019"
 BIG_TABLES = (
-    "account", "activation_request", "personal_account", "meter", "meter_reading",
-    "bill", "bill_line", "payment", "internet_payment",
+    "account",
+    "activation_request",
+    "personal_account",
+    "meter",
+    "meter_reading",
+    "bill",
+    "bill_line",
+    "payment",
+    "internet_payment",
 )
 
 FUNCTIONS = r"""
@@ -64,7 +72,9 @@ CREATE FUNCTION pg_temp.cons(pa bigint, m int) RETURNS int[] LANGUAGE sql IMMUTA
 
 # {n}: accounts; {hash}: the one Argon2id hash of BENCH_PASSWORD every bench login shares.
 LOAD = [
-    ("personal accounts", r"""
+    (
+        "personal accounts",
+        r"""
 INSERT INTO personal_account (id, res_id, number, holder_name, address, created_at)
 SELECT pa, (SELECT id FROM res ORDER BY id LIMIT 1 OFFSET pa % 2), lpad(pa::text, 8, '0'),
        (ARRAY['Шевченко','Коваленко','Бондаренко','Ткаченко','Кравченко','Олійник','Шевчук','Поліщук','Лисенко','Бойко'])[1 + pa % 10]
@@ -72,31 +82,46 @@ SELECT pa, (SELECT id FROM res ORDER BY id LIMIT 1 OFFSET pa % 2), lpad(pa::text
        'м. Київ, вул. ' || (ARRAY['Хрещатик','Велика Васильківська','Саксаганського','Антоновича','Лесі Українки','Гончара'])[1 + pa % 6]
          || ', буд. ' || (1 + pa % 200) || ', кв. ' || (1 + pa % 90),
        timestamptz '2016-12-01 10:00+02'
-FROM generate_series(1, {n}) pa"""),
-    ("logins", r"""
+FROM generate_series(1, {n}) pa""",
+    ),
+    (
+        "logins",
+        r"""
 INSERT INTO account (id, login, full_name, email, phones, password_hash, role, status, language, created_at)
 SELECT pa, 'bench' || pa, pa_row.holder_name, 'bench' || pa || '@bench.example', '{{}}', '{hash}', 'CUSTOMER', 'ACTIVE', 'uk',
        timestamptz '2017-01-10 10:00+02'
-FROM generate_series(1, {n}) pa JOIN personal_account pa_row ON pa_row.id = pa"""),
-    ("links", r"""
+FROM generate_series(1, {n}) pa JOIN personal_account pa_row ON pa_row.id = pa""",
+    ),
+    (
+        "links",
+        r"""
 INSERT INTO activation_request (id, account_id, res_id, personal_account_number, personal_account_id, at_registration,
                                 status, method, created_at, decided_at)
 SELECT p.id, p.id, p.res_id, p.number, p.id, true, 'APPROVED', 'ADMIN_REVIEW',
        timestamptz '2017-01-10 10:00+02', timestamptz '2017-01-10 10:05+02'
-FROM personal_account p"""),
-    ("meters", r"""
+FROM personal_account p""",
+    ),
+    (
+        "meters",
+        r"""
 INSERT INTO meter (id, personal_account_id, serial_number, model, digits, zones, installed_on, verified_on, next_verification_on)
 SELECT pa, pa, 'M' || lpad(pa::text, 8, '0'), (ARRAY['НІК 2102-01','СО-505','GAMA 100'])[pg_temp.zones(pa)], 5,
        pg_temp.zone_names(pg_temp.zones(pa)), date '2015-01-01' + (pa % 365)::int, date '2015-01-01' + (pa % 365)::int,
        date '2031-01-01' + (pa % 365)::int
-FROM generate_series(1, {n}) pa"""),
-    ("readings", r"""
+FROM generate_series(1, {n}) pa""",
+    ),
+    (
+        "readings",
+        r"""
 INSERT INTO meter_reading (id, personal_account_id, meter_id, taken_on, zones, "values", consumptions, consumption, source, created_at)
 SELECT g + 1, pa, pa, pg_temp.taken(pa, m), pg_temp.zone_names(pg_temp.zones(pa)), pg_temp.vals(pa, m),
        CASE WHEN m = 0 THEN NULL ELSE pg_temp.cons(pa, m) END,
        CASE WHEN m = 0 THEN NULL ELSE pg_temp.ctot(pa, m) END, 'IMPORT', pg_temp.taken(pa, m)::timestamptz
-FROM generate_series(0, 25 * {n} - 1) g, LATERAL (SELECT (g / {n})::int AS m, g % {n} + 1 AS pa) k"""),
-    ("bill lines", r"""
+FROM generate_series(0, 25 * {n} - 1) g, LATERAL (SELECT (g / {n})::int AS m, g % {n} + 1 AS pa) k""",
+    ),
+    (
+        "bill lines",
+        r"""
 INSERT INTO bill_line (bill_id, personal_account_id, position, description, tariff_id, block, zone, quantity, unit, price,
                        coefficient, amount)
 SELECT g + 1, pa, pos,
@@ -122,8 +147,11 @@ FROM (SELECT id AS tariff FROM tariff WHERE valid_from = date '2017-03-01') t,
      LATERAL (SELECT CASE bi.blk WHEN 1 THEN y.q1 ELSE x.ci - y.q1 END AS qty,
                      CASE bi.blk WHEN 1 THEN 0.9000 ELSE 1.6800 END AS price,
                      CASE zz.z WHEN 1 THEN 1.000 WHEN 2 THEN (ARRAY[1.000, 0.500])[bi.i]
-                               ELSE (ARRAY[1.500, 1.000, 0.400])[bi.i] END AS coef) q"""),
-    ("bills", r"""
+                               ELSE (ARRAY[1.500, 1.000, 0.400])[bi.i] END AS coef) q""",
+    ),
+    (
+        "bills",
+        r"""
 INSERT INTO bill (id, personal_account_id, number, category, kind, issued_on, period_start, period_end, reading_id,
                   due_on, amount, source, created_at)
 SELECT s.bill_id, pa, 30000000 + s.bill_id, 'ELECTRICITY', 'CONSUMPTION', pg_temp.taken(pa, m), pg_temp.taken(pa, m - 1) + 1,
@@ -132,16 +160,22 @@ SELECT s.bill_id, pa, 30000000 + s.bill_id, 'ELECTRICITY', 'CONSUMPTION', pg_tem
        s.amount, 'IMPORT', pg_temp.taken(pa, m)::timestamptz
 FROM (SELECT bill_id, sum(amount) AS amount FROM bill_line GROUP BY bill_id) s,
      LATERAL (SELECT ((s.bill_id - 1) / {n})::int + 1 AS m, (s.bill_id - 1) % {n} + 1 AS pa) k
-ORDER BY s.bill_id"""),
-    ("service bills", r"""
+ORDER BY s.bill_id""",
+    ),
+    (
+        "service bills",
+        r"""
 WITH s AS (
   INSERT INTO bill (id, personal_account_id, number, category, kind, issued_on, due_on, amount, source, created_at)
   SELECT 24 * {n} + pa / 40, pa, 30000000 + 24 * {n} + pa / 40, 'SERVICES', 'SERVICE', date '2018-10-15', date '2018-11-20',
          250.00, 'IMPORT', timestamptz '2018-10-15 10:00+03'
   FROM generate_series(40, {n}, 40) pa RETURNING id, personal_account_id)
 INSERT INTO bill_line (bill_id, personal_account_id, position, description, quantity, unit, price, amount)
-SELECT id, personal_account_id, 1, 'Заміна лічильника', 1, 'послуга', 250.0000, 250.00 FROM s"""),
-    ("internet payments", r"""
+SELECT id, personal_account_id, 1, 'Заміна лічильника', 1, 'послуга', 250.0000, 250.00 FROM s""",
+    ),
+    (
+        "internet payments",
+        r"""
 INSERT INTO internet_payment (id, number, personal_account_id, account_id, amount, category, bill_id, status, created_at,
                               expires_at, confirmed_at, bank_payment_id)
 SELECT b.id, 100000 + b.id, b.personal_account_id, b.personal_account_id, b.amount, 'ELECTRICITY', b.id,
@@ -152,8 +186,11 @@ FROM bill b,
      LATERAL (SELECT ((b.issued_on + (3 + f.f % 10))::timestamp
                       + make_interval(secs => 28800 + (b.personal_account_id * 13 % 43200))) AT TIME ZONE 'Europe/Kyiv' AS at) c
 WHERE b.kind = 'CONSUMPTION' AND f.f >= 10 AND f.f < 45
-ORDER BY b.id"""),
-    ("payments", r"""
+ORDER BY b.id""",
+    ),
+    (
+        "payments",
+        r"""
 INSERT INTO payment (personal_account_id, paid_on, amount, category, channel, bill_id, internet_payment_id, external_id, created_at)
 SELECT x.pa, x.paid_on, x.amount, 'ELECTRICITY', x.channel, x.bill_id, x.ip, x.ext, x.paid_on::timestamptz
 FROM (
@@ -173,7 +210,8 @@ FROM (
   SELECT pa, 0, date '2018-11-05', 250.00, 'BANK', NULL, NULL, 'S' || pa
   FROM generate_series(80, {n}, 80) pa
 ) x
-ORDER BY x.paid_on, x.pa"""),
+ORDER BY x.paid_on, x.pa""",
+    ),
 ]
 
 SEQUENCE_AFTER_LOAD = "SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT coalesce(max(id), 1) FROM {t}))"
@@ -249,14 +287,16 @@ async def dataset_build(*, dsn: str, accounts: int, log) -> float:
         for key in keys:
             await conn.execute(f'ALTER TABLE {key["tbl"]} DROP CONSTRAINT "{key["conname"]}"')
         for index in indexes:
-            await conn.execute(f'DROP INDEX {index["name"]}')
+            await conn.execute(f"DROP INDEX {index['name']}")
         for name, sql in LOAD:
             t = time.perf_counter()
             if "{lo}" in sql:
                 # The biggest table: two halves of the months on two connections (two cores).
                 half = 12 * accounts
-                await _parallel(dsn, [sql.format(n=accounts, lo=0, hi=half - 1),
-                                      sql.format(n=accounts, lo=half, hi=24 * accounts - 1)])
+                await _parallel(
+                    dsn,
+                    [sql.format(n=accounts, lo=0, hi=half - 1), sql.format(n=accounts, lo=half, hi=24 * accounts - 1)],
+                )
                 status = str(await conn.fetchval("SELECT count(*) FROM bill_line"))
             else:
                 status = await conn.execute(sql.format(n=accounts, hash=password_hash))
@@ -318,9 +358,8 @@ async def reference_load(url: str) -> None:
 
 async def dataset_ensure(server, name: str, accounts: int, log) -> str:
     """The database `name` with `accounts` accounts, made unless a matching one is there."""
-    from db import migrate
-
     from bench.pg import dsn, with_database
+    from db import migrate
 
     url = with_database(server.url, name)
     admin = await server.connect()

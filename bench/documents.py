@@ -12,6 +12,7 @@ one process. It prints:
 - cached: GET of a stored bill (one statement, the bytes as they are), and 304 with If-None-Match;
 and the ratios of first render to cached serving.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,38 +42,112 @@ async def _world(db, settings, bills: int) -> list[int]:
     """One personal account with a meter, monthly readings and `bills` consumption bills."""
     from sqlalchemy import insert, select
 
-    from services.demo import demo_basics
     from models import Bill, BillLine, Meter, MeterReading, PersonalAccount, Res
     from models.base import BillKind, ChargeCategory, ReadingSource, RecordSource
+    from services.demo import demo_basics
 
     await demo_basics(db, settings)  # the RES (supplier details on the bill), terms, demo logins
     async with db.transaction() as s:
         res_id = (await s.execute(select(Res.id).where(Res.code == "0101"))).scalar_one()
-        pa = (await s.execute(insert(PersonalAccount).values(
-            res_id=res_id, number="0101010", holder_name="Лысенко Александра Афанасьевна",
-            address="м/у Горловка, ул. Кутузова б.4").returning(PersonalAccount.id))).scalar_one()
-        meter = (await s.execute(insert(Meter).values(
-            personal_account_id=pa, serial_number="01010100", model="СО-505", digits=5, zones=["TOTAL"]
-        ).returning(Meter.id))).scalar_one()
+        pa = (
+            await s.execute(
+                insert(PersonalAccount)
+                .values(
+                    res_id=res_id,
+                    number="0101010",
+                    holder_name="Лысенко Александра Афанасьевна",
+                    address="м/у Горловка, ул. Кутузова б.4",
+                )
+                .returning(PersonalAccount.id)
+            )
+        ).scalar_one()
+        meter = (
+            await s.execute(
+                insert(Meter)
+                .values(personal_account_id=pa, serial_number="01010100", model="СО-505", digits=5, zones=["TOTAL"])
+                .returning(Meter.id)
+            )
+        ).scalar_one()
         ids = []
         first = dt.date(2014, 5, 27) - dt.timedelta(days=30 * (bills + 1))
-        await s.execute(insert(MeterReading).values(
-            personal_account_id=pa, meter_id=meter, taken_on=first, zones=["TOTAL"], values=[10000], source=ReadingSource.IMPORT))
+        await s.execute(
+            insert(MeterReading).values(
+                personal_account_id=pa,
+                meter_id=meter,
+                taken_on=first,
+                zones=["TOTAL"],
+                values=[10000],
+                source=ReadingSource.IMPORT,
+            )
+        )
         for i in range(1, bills + 1):
             taken = first + dt.timedelta(days=30 * i)
-            reading = (await s.execute(insert(MeterReading).values(
-                personal_account_id=pa, meter_id=meter, taken_on=taken, zones=["TOTAL"], values=[10000 + 300 * i],
-                consumptions=[300], consumption=300, source=ReadingSource.IMPORT).returning(MeterReading.id))).scalar_one()
-            bill = (await s.execute(insert(Bill).values(
-                personal_account_id=pa, number=20_000_000 + i, category=ChargeCategory.ELECTRICITY, kind=BillKind.CONSUMPTION,
-                issued_on=taken, period_start=taken - dt.timedelta(days=29), period_end=taken, reading_id=reading,
-                due_on=taken + dt.timedelta(days=25), amount=Decimal("97.51"), source=RecordSource.IMPORT).returning(Bill.id))).scalar_one()
-            await s.execute(insert(BillLine), [
-                dict(bill_id=bill, personal_account_id=pa, position=1, description="Електроенергія, блок 1", block=1, zone="TOTAL",
-                     quantity=Decimal(141), unit="кВт·год", price=Decimal("0.2802"), coefficient=Decimal(1), amount=Decimal("39.51")),
-                dict(bill_id=bill, personal_account_id=pa, position=2, description="Електроенергія, блок 2", block=2, zone="TOTAL",
-                     quantity=Decimal(159), unit="кВт·год", price=Decimal("0.3648"), coefficient=Decimal(1), amount=Decimal("58.00")),
-            ])
+            reading = (
+                await s.execute(
+                    insert(MeterReading)
+                    .values(
+                        personal_account_id=pa,
+                        meter_id=meter,
+                        taken_on=taken,
+                        zones=["TOTAL"],
+                        values=[10000 + 300 * i],
+                        consumptions=[300],
+                        consumption=300,
+                        source=ReadingSource.IMPORT,
+                    )
+                    .returning(MeterReading.id)
+                )
+            ).scalar_one()
+            bill = (
+                await s.execute(
+                    insert(Bill)
+                    .values(
+                        personal_account_id=pa,
+                        number=20_000_000 + i,
+                        category=ChargeCategory.ELECTRICITY,
+                        kind=BillKind.CONSUMPTION,
+                        issued_on=taken,
+                        period_start=taken - dt.timedelta(days=29),
+                        period_end=taken,
+                        reading_id=reading,
+                        due_on=taken + dt.timedelta(days=25),
+                        amount=Decimal("97.51"),
+                        source=RecordSource.IMPORT,
+                    )
+                    .returning(Bill.id)
+                )
+            ).scalar_one()
+            await s.execute(
+                insert(BillLine),
+                [
+                    dict(
+                        bill_id=bill,
+                        personal_account_id=pa,
+                        position=1,
+                        description="Електроенергія, блок 1",
+                        block=1,
+                        zone="TOTAL",
+                        quantity=Decimal(141),
+                        unit="кВт·год",
+                        price=Decimal("0.2802"),
+                        coefficient=Decimal(1),
+                        amount=Decimal("39.51"),
+                    ),
+                    dict(
+                        bill_id=bill,
+                        personal_account_id=pa,
+                        position=2,
+                        description="Електроенергія, блок 2",
+                        block=2,
+                        zone="TOTAL",
+                        quantity=Decimal(159),
+                        unit="кВт·год",
+                        price=Decimal("0.3648"),
+                        coefficient=Decimal(1),
+                        amount=Decimal("58.00"),
+                    ),
+                ],
+            )
             ids.append(bill)
     return ids
 
@@ -149,8 +224,10 @@ def report(results: dict[str, object]) -> None:
             rate = len(value) / sum(value)
             print(f"  {name:<42} {_ms(value)}   {rate:8.1f} /s  (n={len(value)})")
     first = statistics.median(results["first render, GET"])
-    print(f"  first render / cached 200: {first / statistics.median(results['cached, GET 200']):.0f}x slower;"
-          f" / cached 304: {first / statistics.median(results['cached, GET 304']):.0f}x")
+    print(
+        f"  first render / cached 200: {first / statistics.median(results['cached, GET 200']):.0f}x slower;"
+        f" / cached 304: {first / statistics.median(results['cached, GET 304']):.0f}x"
+    )
 
 
 def _with_database(url: str, name: str) -> str:

@@ -11,6 +11,7 @@ app an API: GraphQL parsing, validation, any other selection, errors as data, li
 
     uvicorn --factory --workers 2 bench.floor:create    (env: DATABASE_URL, CABINET_BUSINESS_DATE)
 """
+
 from __future__ import annotations
 
 import base64
@@ -40,9 +41,11 @@ def _cursor(*columns: str) -> str:
 
 def _utc(column: str) -> str:
     """schema/scalars.datetime_serialize in SQL: ISO 8601 in UTC with Z, microseconds only when set."""
-    return (f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
-            f"extract(microseconds FROM {column})::bigint % 1000000 <> 0 THEN '.' || to_char({column} AT TIME ZONE 'UTC', 'US') "
-            "ELSE '' END || 'Z'")
+    return (
+        f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
+        f"extract(microseconds FROM {column})::bigint % 1000000 <> 0 THEN '.' || to_char({column} AT TIME ZONE 'UTC', 'US') "
+        "ELSE '' END || 'Z'"
+    )
 
 
 # $1: the SHA-256 of the access token. The token check of RequestContext.viewer, then the
@@ -101,6 +104,7 @@ chosen AS (
   FROM alloc1 a LEFT JOIN pool p ON p.pa = a.pa AND p.category = a.category
 )"""
 
+
 def _since(categories: str | None) -> str:
     """services/ledger.listing_period in SQL: per personal account, the start of a list with no
     `from`: a year before today ($3), or the issue date of the oldest bill of those categories
@@ -118,8 +122,9 @@ CATEGORIES = """(VALUES ('ELECTRICITY', 1), ('ELECTRICITY_SCHEDULE', 2), ('ACTS'
                           ('SERVICES', 5)) c(category, ord)"""
 
 
-def _person(select_account: str, *, needs_ledger: bool, needs_allocation: bool = False, more: str = "",
-            viewer: str = "") -> str:
+def _person(
+    select_account: str, *, needs_ledger: bool, needs_allocation: bool = False, more: str = "", viewer: str = ""
+) -> str:
     """One statement for a person's document: the token check, the links, what the document
     needs of the ledger, and `select_account`, the JSON object of one personal account `p`."""
     ctes = [VIEWER, "\ntargets AS (SELECT pa FROM links)"]
@@ -130,7 +135,7 @@ def _person(select_account: str, *, needs_ledger: bool, needs_allocation: bool =
     if more:
         ctes.append(more)
     return f"""
-WITH {','.join(ctes)}
+WITH {",".join(ctes)}
 SELECT json_build_object('data', json_build_object('viewer', json_build_object({viewer}'personalAccounts',
   coalesce((SELECT json_agg({select_account} ORDER BY l.decided, l.first_id)
   FROM links l JOIN personal_account p ON p.id = l.pa), '[]'::json))))::text
@@ -142,17 +147,20 @@ def _screen(apollo: bool) -> str:
     """The main screen (MAIN_SCREEN) or the same screen as Apollo sends it (APOLLO_MAIN_SCREEN):
     the same values; Apollo's adds __typename to every object and the ids of the viewer, the
     reading and the payments."""
+
     def t(name: str) -> str:
         return f"'__typename', '{name}', " if apollo else ""
 
     def i(type_name: str, column: str) -> str:
         return f"'id', {_gid(type_name, column)}, " if apollo else ""
 
-    year = _since("'ELECTRICITY'") + f""",
+    year = (
+        _since("'ELECTRICITY'")
+        + f""",
 year_bills AS (
   SELECT a.*, row_number() OVER (PARTITION BY a.pa ORDER BY a.issued_on DESC, a.number DESC) AS rn,
          count(*) OVER (PARTITION BY a.pa) AS total_count, sum(a.amount) OVER (PARTITION BY a.pa) AS total_amount,
-         {_cursor('a.issued_on', 'a.number')} AS cursor
+         {_cursor("a.issued_on", "a.number")} AS cursor
   FROM alloc a JOIN since s ON s.pa = a.pa WHERE a.category = 'ELECTRICITY' AND a.issued_on BETWEEN s.since AND $2
 ), year_pays AS (
   SELECT p.*, row_number() OVER (PARTITION BY p.pa ORDER BY p.paid_on DESC, p.id DESC) AS rn
@@ -164,33 +172,34 @@ year_bills AS (
   WHERE ip.category = 'ELECTRICITY'
     AND least((ip.created_at AT TIME ZONE 'Europe/Kyiv')::date, $2) BETWEEN s.since AND $2
 )"""
-    account = f"""json_build_object({t('PersonalAccount')}
-    'id', {_gid('PersonalAccount', 'p.id')},
+    )
+    account = f"""json_build_object({t("PersonalAccount")}
+    'id', {_gid("PersonalAccount", "p.id")},
     'number', p.number, 'holderName', p.holder_name, 'address', p.address,
-    'lastReading', (SELECT json_build_object({t('MeterReading')}{i('MeterReading', 'r.id')}'takenOn', r.taken_on, 'values',
-                      (SELECT json_agg(json_build_object({t('ZoneValue')}'zone', u.z, 'value', u.v, 'consumption', u.c) ORDER BY u.o)
+    'lastReading', (SELECT json_build_object({t("MeterReading")}{i("MeterReading", "r.id")}'takenOn', r.taken_on, 'values',
+                      (SELECT json_agg(json_build_object({t("ZoneValue")}'zone', u.z, 'value', u.v, 'consumption', u.c) ORDER BY u.o)
                        FROM unnest(r.zones, r."values", r.consumptions) WITH ORDINALITY AS u(z, v, c, o)))
                     FROM meter_reading r WHERE r.personal_account_id = p.id ORDER BY r.taken_on DESC LIMIT 1),
-    'meter', (SELECT json_build_object({t('Meter')}'serialNumber', m.serial_number, 'digits', m.digits, 'zones', m.zones)
+    'meter', (SELECT json_build_object({t("Meter")}'serialNumber', m.serial_number, 'digits', m.digits, 'zones', m.zones)
               FROM meter m WHERE m.personal_account_id = p.id AND m.removed_on IS NULL
               ORDER BY m.installed_on DESC NULLS LAST, m.id DESC LIMIT 1),
-    'debt', (SELECT json_build_object({t('Debt')}'total', sum(coalesce(d.amount, 0.00))::text,
-                      'categories', json_agg(json_build_object({t('CategoryDebt')}'category', c.category,
+    'debt', (SELECT json_build_object({t("Debt")}'total', sum(coalesce(d.amount, 0.00))::text,
+                      'categories', json_agg(json_build_object({t("CategoryDebt")}'category', c.category,
                                                                'amount', coalesce(d.amount, 0.00)::text) ORDER BY c.ord))
              FROM {CATEGORIES}
              LEFT JOIN debt d ON d.pa = p.id AND d.category = c.category),
-    'bills', (SELECT json_build_object({t('BillConnection')}
+    'bills', (SELECT json_build_object({t("BillConnection")}
                 'totalCount', coalesce(max(b.total_count), 0), 'totalAmount', coalesce(max(b.total_amount), 0.00)::text,
-                'period', json_build_object({t('DateRange')}'from', (SELECT s.since FROM since s WHERE s.pa = p.id), 'to', $2::date),
-                'pageInfo', json_build_object({t('PageInfo')}'hasNextPage', coalesce(max(b.total_count), 0) > 100,
+                'period', json_build_object({t("DateRange")}'from', (SELECT s.since FROM since s WHERE s.pa = p.id), 'to', $2::date),
+                'pageInfo', json_build_object({t("PageInfo")}'hasNextPage', coalesce(max(b.total_count), 0) > 100,
                                               'endCursor', (array_agg(b.cursor ORDER BY b.rn DESC))[1]),
-                'edges', coalesce(json_agg(json_build_object({t('BillEdge')}'cursor', b.cursor, 'node', json_build_object({t('Bill')}
-                   'id', {_gid('Bill', 'b.id')},
+                'edges', coalesce(json_agg(json_build_object({t("BillEdge")}'cursor', b.cursor, 'node', json_build_object({t("Bill")}
+                   'id', {_gid("Bill", "b.id")},
                    'number', b.number::text, 'issuedOn', b.issued_on, 'periodStart', b.period_start,
                    'periodEnd', b.period_end, 'amount', b.amount::text,
-                   'status', {STATUS.format(b='b')},
+                   'status', {STATUS.format(b="b")},
                    'amountDue', b.due::text, 'dueOn', b.due_on,
-                   'lines', (SELECT coalesce(json_agg(json_build_object({t('BillLine')}
+                   'lines', (SELECT coalesce(json_agg(json_build_object({t("BillLine")}
                                 'description', l.description, 'block', l.block, 'zone', l.zone,
                                 'quantity', CASE WHEN l.quantity = trunc(l.quantity) THEN trunc(l.quantity)::text
                                                  ELSE l.quantity::text END,
@@ -200,15 +209,15 @@ year_bills AS (
                                 'amount', l.amount::text) ORDER BY l.position), '[]')
                              FROM bill_line l WHERE l.bill_id = b.id))) ORDER BY b.rn), '[]'))
               FROM year_bills b WHERE b.pa = p.id AND b.rn <= 100),
-    'payments', (SELECT json_build_object({t('PaymentConnection')}'totalCount', count(*), 'totalAmount', coalesce(sum(y.amount), 0.00)::text,
-                   'edges', coalesce(json_agg(json_build_object({t('PaymentEdge')}'node', json_build_object({t('Payment')}{i('Payment', 'y.id')}
+    'payments', (SELECT json_build_object({t("PaymentConnection")}'totalCount', count(*), 'totalAmount', coalesce(sum(y.amount), 0.00)::text,
+                   'edges', coalesce(json_agg(json_build_object({t("PaymentEdge")}'node', json_build_object({t("Payment")}{i("Payment", "y.id")}
                       'paidOn', y.paid_on, 'amount', y.amount::text, 'channel', y.channel)) ORDER BY y.rn)
                       FILTER (WHERE y.rn <= 100), '[]'))
                  FROM year_pays y WHERE y.pa = p.id),
-    'internetPayments', (SELECT json_build_object({t('InternetPaymentConnection')}'totalCount', count(*), 'totalAmount', coalesce(sum(y.amount), 0.00)::text,
-                   'edges', coalesce(json_agg(json_build_object({t('InternetPaymentEdge')}'node', json_build_object({t('InternetPayment')}{i('InternetPayment', 'y.id')}
+    'internetPayments', (SELECT json_build_object({t("InternetPaymentConnection")}'totalCount', count(*), 'totalAmount', coalesce(sum(y.amount), 0.00)::text,
+                   'edges', coalesce(json_agg(json_build_object({t("InternetPaymentEdge")}'node', json_build_object({t("InternetPayment")}{i("InternetPayment", "y.id")}
                       'number', y.number, 'amount', y.amount::text, 'status', y.status,
-                      'confirmedAt', {_utc('y.confirmed_at')}))
+                      'confirmedAt', {_utc("y.confirmed_at")}))
                       ORDER BY y.rn) FILTER (WHERE y.rn <= 100), '[]'))
                  FROM year_card y WHERE y.pa = p.id)
   )"""
@@ -218,53 +227,61 @@ year_bills AS (
 
 # BILLS_TAB: all categories of the default period (`since`), 20 a page, after the cursor ($4, $5: its issued date
 # and number; null on the first page). totalCount counts the whole period, not the page.
-BILLS_TAB_SQL = _person(f"""json_build_object('id', {_gid('PersonalAccount', 'p.id')},
+BILLS_TAB_SQL = _person(
+    f"""json_build_object('id', {_gid("PersonalAccount", "p.id")},
     'bills', (SELECT json_build_object(
                 'totalCount', (SELECT count(*) FROM tab x WHERE x.pa = p.id),
                 'pageInfo', json_build_object('hasNextPage', coalesce(max(b.remaining), 0) > 20,
                                               'endCursor', (array_agg(b.cursor ORDER BY b.rn DESC))[1]),
                 'edges', coalesce(json_agg(json_build_object('cursor', b.cursor, 'node', json_build_object(
-                   'id', {_gid('Bill', 'b.id')}, 'number', b.number::text, 'amount', b.amount::text,
-                   'status', {STATUS.format(b='b')}, 'amountDue', b.due::text,
+                   'id', {_gid("Bill", "b.id")}, 'number', b.number::text, 'amount', b.amount::text,
+                   'status', {STATUS.format(b="b")}, 'amountDue', b.due::text,
                    'lines', (SELECT coalesce(json_agg(json_build_object('description', l.description, 'amount', l.amount::text)
                                                       ORDER BY l.position), '[]')
                              FROM bill_line l WHERE l.bill_id = b.id))) ORDER BY b.rn), '[]'))
               FROM page b WHERE b.pa = p.id AND b.rn <= 20))""",
-    needs_ledger=True, needs_allocation=True, more=_since(None) + f""",
+    needs_ledger=True,
+    needs_allocation=True,
+    more=_since(None)
+    + f""",
 tab AS (SELECT a.* FROM alloc a JOIN since s ON s.pa = a.pa WHERE a.issued_on BETWEEN s.since AND $2
 ), page AS (
   SELECT t.*, row_number() OVER (PARTITION BY t.pa ORDER BY t.issued_on DESC, t.number DESC) AS rn,
-         count(*) OVER (PARTITION BY t.pa) AS remaining, {_cursor('t.issued_on', 't.number')} AS cursor
+         count(*) OVER (PARTITION BY t.pa) AS remaining, {_cursor("t.issued_on", "t.number")} AS cursor
   FROM tab t WHERE $4::date IS NULL OR (t.issued_on, t.number) < ($4::date, $5::bigint)
-)""")
+)""",
+)
 
 # PAYMENTS_OF_A_PERIOD: every payment from 1900-01-01 to 2100-01-01 and every card payment
 # from 1900-01-01 to today (by the Kyiv date of its start, never after today), 100 of each.
-PAYMENTS_SQL = _person(f"""json_build_object('id', {_gid('PersonalAccount', 'p.id')},
+PAYMENTS_SQL = _person(
+    f"""json_build_object('id', {_gid("PersonalAccount", "p.id")},
     'payments', (SELECT json_build_object('totalCount', count(*), 'totalAmount', coalesce(sum(y.amount), 0.00)::text,
-                   'edges', coalesce(json_agg(json_build_object('node', json_build_object('id', {_gid('Payment', 'y.id')},
+                   'edges', coalesce(json_agg(json_build_object('node', json_build_object('id', {_gid("Payment", "y.id")},
                       'paidOn', y.paid_on, 'amount', y.amount::text, 'channel', y.channel, 'category', y.category)) ORDER BY y.rn)
                       FILTER (WHERE y.rn <= 100), '[]'))
                  FROM (SELECT x.*, row_number() OVER (ORDER BY x.paid_on DESC, x.id DESC) AS rn FROM payment x
                        WHERE x.personal_account_id = p.id AND x.paid_on BETWEEN date '1900-01-01' AND date '2100-01-01') y),
     'internetPayments', (SELECT json_build_object('totalCount', count(*),
-                   'edges', coalesce(json_agg(json_build_object('node', json_build_object('id', {_gid('InternetPayment', 'y.id')},
-                      'number', y.number, 'amount', y.amount::text, 'status', y.status, 'createdAt', {_utc('y.created_at')}))
+                   'edges', coalesce(json_agg(json_build_object('node', json_build_object('id', {_gid("InternetPayment", "y.id")},
+                      'number', y.number, 'amount', y.amount::text, 'status', y.status, 'createdAt', {_utc("y.created_at")}))
                       ORDER BY y.rn) FILTER (WHERE y.rn <= 100), '[]'))
                  FROM (SELECT ip.*, row_number() OVER (ORDER BY ip.created_at DESC, ip.id DESC) AS rn FROM internet_payment ip
                        WHERE ip.personal_account_id = p.id
                          AND least((ip.created_at AT TIME ZONE 'Europe/Kyiv')::date, $2) BETWEEN date '1900-01-01' AND $2) y))""",
-    needs_ledger=False)
+    needs_ledger=False,
+)
 
 # READINGS_TAB: the meter, the readings of the default period (`since`: the year, or back to the
 # oldest electricity bill still owed; 20, newest first) and its consumption by calendar month
 # with the amounts of the bills (issued up to today) those readings formed.
-READINGS_SQL = _person(f"""json_build_object('id', {_gid('PersonalAccount', 'p.id')},
+READINGS_SQL = _person(
+    f"""json_build_object('id', {_gid("PersonalAccount", "p.id")},
     'meter', (SELECT json_build_object('serialNumber', m.serial_number, 'digits', m.digits, 'zones', m.zones)
               FROM meter m WHERE m.personal_account_id = p.id AND m.removed_on IS NULL
               ORDER BY m.installed_on DESC NULLS LAST, m.id DESC LIMIT 1),
     'readings', (SELECT json_build_object('totalCount', count(*),
-                   'edges', coalesce(json_agg(json_build_object('node', json_build_object('id', {_gid('MeterReading', 'r.id')},
+                   'edges', coalesce(json_agg(json_build_object('node', json_build_object('id', {_gid("MeterReading", "r.id")},
                       'takenOn', r.taken_on,
                       'values', (SELECT json_agg(json_build_object('zone', u.z, 'value', u.v, 'consumption', u.c) ORDER BY u.o)
                                  FROM unnest(r.zones, r."values", r.consumptions) WITH ORDINALITY AS u(z, v, c, o))))
@@ -282,12 +299,17 @@ READINGS_SQL = _person(f"""json_build_object('id', {_gid('PersonalAccount', 'p.i
                                  WHERE r.personal_account_id = p.id AND r.consumption IS NOT NULL
                                    AND r.taken_on BETWEEN (SELECT s.since FROM since s WHERE s.pa = p.id) AND $2
                                  GROUP BY 1) x))""",
-    needs_ledger=True, needs_allocation=True, more=_since("'ELECTRICITY'"))
+    needs_ledger=True,
+    needs_allocation=True,
+    more=_since("'ELECTRICITY'"),
+)
 
 # MOBILE: the number and the total debt.
-MOBILE_SQL = _person(f"""json_build_object('id', {_gid('PersonalAccount', 'p.id')}, 'number', p.number,
+MOBILE_SQL = _person(
+    f"""json_build_object('id', {_gid("PersonalAccount", "p.id")}, 'number', p.number,
     'debt', json_build_object('total', (SELECT coalesce(sum(d.amount), 0.00) FROM debt d WHERE d.pa = p.id)::text))""",
-                     needs_ledger=True)
+    needs_ledger=True,
+)
 
 # DEBT_LOOKUP ($1: the SHA-256 of the API key, $3: the RES code, $4: the number): the key with
 # its scope, the personal account by (RES, number), the holder as surname and initials

@@ -1,4 +1,5 @@
 """Servers under test, the load generator (wrk), and CPU accounting from /proc."""
+
 from __future__ import annotations
 
 import contextlib
@@ -20,13 +21,14 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 # --- CPU -----------------------------------------------------------------------------------
 
+
 def _stat(pid: int) -> tuple[int, int, int] | None:
     """(ppid, own ticks, reaped children's ticks) of a process."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = text[text.rindex(")") + 2:].split()
+    fields = text[text.rindex(")") + 2 :].split()
     # fields[0] is state (3rd field of stat); utime is the 14th field -> index 11 here.
     return int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
 
@@ -62,6 +64,7 @@ def tree_cpu_seconds(root: int) -> float:
 
 # --- servers -------------------------------------------------------------------------------
 
+
 @dataclass
 class Server:
     name: str
@@ -77,7 +80,11 @@ class Server:
         self.log = log_dir / f"{self.name}.log"
         out = self.log.open("ab")
         self.process = subprocess.Popen(
-            self.argv, cwd=ROOT, env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT,
+            self.argv,
+            cwd=ROOT,
+            env={**os.environ, **self.env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout
@@ -86,7 +93,8 @@ class Server:
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log}")
             try:
                 request = urllib.request.Request(
-                    f"http://127.0.0.1:{self.port}{self.ready_path}", data=self.ready_body,
+                    f"http://127.0.0.1:{self.port}{self.ready_path}",
+                    data=self.ready_body,
                     headers={"Content-Type": "application/json"},
                 )
                 with urllib.request.urlopen(request, timeout=2) as response:
@@ -119,25 +127,53 @@ class Server:
             self.process.wait(timeout=10)
 
 
-def uvicorn_server(name: str, factory: str, port: int, env: dict[str, str], workers: int,
-                   ready_path: str, ready_body: bytes | None = None) -> Server:
+def uvicorn_server(
+    name: str,
+    factory: str,
+    port: int,
+    env: dict[str, str],
+    workers: int,
+    ready_path: str,
+    ready_body: bytes | None = None,
+) -> Server:
     argv = [
-        sys.executable, "-m", "uvicorn", factory, "--factory", "--workers", str(workers),
-        "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning",
-        "--loop", "uvloop", "--http", "httptools", "--timeout-graceful-shutdown", "5",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        factory,
+        "--factory",
+        "--workers",
+        str(workers),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--timeout-graceful-shutdown",
+        "5",
     ]
     return Server(name, argv, port, env, ready_path, ready_body)
 
 
 def node_server(name: str, script: Path, node_modules: Path, port: int, env: dict[str, str], workers: int) -> Server:
     return Server(
-        name, ["node", str(script)], port,
+        name,
+        ["node", str(script)],
+        port,
         {**env, "NODE_PATH": str(node_modules), "PORT": str(port), "WORKERS": str(workers), "NODE_ENV": "production"},
-        "/graphql", b'{"query":"{ __typename }"}',
+        "/graphql",
+        b'{"query":"{ __typename }"}',
     )
 
 
 # --- load ----------------------------------------------------------------------------------
+
 
 @dataclass
 class Result:
@@ -181,13 +217,40 @@ class Result:
         return 1000 * cpu / self.requests if self.requests else float("nan")
 
 
-def wrk(url: str, file: Path, *, seconds: float, connections: int, rate: float = 0.0,
-        checks: list[str] | None = None, threads: int = 1, cpu_of=None, db_pid=None) -> Result:
+def wrk(
+    url: str,
+    file: Path,
+    *,
+    seconds: float,
+    connections: int,
+    rate: float = 0.0,
+    checks: list[str] | None = None,
+    threads: int = 1,
+    cpu_of=None,
+    db_pid=None,
+) -> Result:
     """One wrk run; cpu_of()/db_pid give the CPU of the server under test and of PostgreSQL."""
-    env = {**os.environ, "WRK_FILE": str(file), "WRK_RATE": str(rate), "WRK_THREADS": str(threads),
-           "WRK_CHECKS": "|".join(checks or [])}
-    argv = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds:.0f}s", "--timeout", "10s",
-            "-s", str(LUA), url]
+    env = {
+        **os.environ,
+        "WRK_FILE": str(file),
+        "WRK_RATE": str(rate),
+        "WRK_THREADS": str(threads),
+        "WRK_CHECKS": "|".join(checks or []),
+    }
+    argv = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds:.0f}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA),
+        url,
+    ]
     app0 = cpu_of() if cpu_of else 0.0
     db0 = tree_cpu_seconds(db_pid) if db_pid else 0.0
     busy0, own0 = busy_seconds(), time.process_time()
@@ -201,14 +264,26 @@ def wrk(url: str, file: Path, *, seconds: float, connections: int, rate: float =
     line = next((l for l in done.stdout.splitlines() if l.startswith("WRKJSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout[-2000:]} {done.stderr[-2000:]}")
-    data = json.loads(line[len("WRKJSON "):])
+    data = json.loads(line[len("WRKJSON ") :])
     lat = data["latency_us"]
     seconds_run = data["duration_us"] / 1e6
     errors = sum(data["errors"].values())
     return Result(
-        requests=data["requests"], seconds=seconds_run, rate=data["requests"] / seconds_run,
-        p50=lat["p50"] / 1000, p90=lat["p90"] / 1000, p95=lat["p95"] / 1000, p99=lat["p99"] / 1000,
-        max=lat["max"] / 1000, errors=errors, late=data["late"], sends=data["sends"], target=rate,
-        checks=data["checks"], app_cpu=app1 - app0, db_cpu=db1 - db0, wrk_cpu=wrk_cpu,
+        requests=data["requests"],
+        seconds=seconds_run,
+        rate=data["requests"] / seconds_run,
+        p50=lat["p50"] / 1000,
+        p90=lat["p90"] / 1000,
+        p95=lat["p95"] / 1000,
+        p99=lat["p99"] / 1000,
+        max=lat["max"] / 1000,
+        errors=errors,
+        late=data["late"],
+        sends=data["sends"],
+        target=rate,
+        checks=data["checks"],
+        app_cpu=app1 - app0,
+        db_cpu=db1 - db0,
+        wrk_cpu=wrk_cpu,
         other_cpu=max(0.0, (busy1 - busy0) - (app1 - app0) - (db1 - db0) - wrk_cpu - (own1 - own0)),
     )

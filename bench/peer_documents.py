@@ -7,6 +7,7 @@ the personal account's id (and the aggregator's RES code and number), and the pe
 as variables, since it has no business date of its own. Apollo's version adds `__typename` to
 every selection and `nodeId`, its ids, where Apollo's document asks for `id`.
 """
+
 from __future__ import annotations
 
 # Filters of the main screen's lists: the ELECTRICITY tab of the period.

@@ -1,5 +1,6 @@
 """The benchmark's PostgreSQL: the embedded server in var/bench (or DATABASE_URL's), tuned once
 for all three contenders, and the helpers the run needs (databases, CPU of its processes)."""
+
 from __future__ import annotations
 
 import os

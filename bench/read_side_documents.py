@@ -7,6 +7,7 @@ fragments, another field order), the bills tab paged by cursor, the payments of 
 readings tab, a small "mobile" selection, and one personal account by node id; and the
 aggregator's debt lookup (an API key, not a person's token, so not among the read side's).
 """
+
 from __future__ import annotations
 
 MAIN_SCREEN = """query($from: Date, $first: Int) { viewer { personalAccounts {
@@ -53,8 +54,13 @@ MOBILE = "query Mobile { viewer { personalAccounts { id number debt { total } } 
 BY_NODE = """query Node($id: ID!) { node(id: $id) { __typename id ... on PersonalAccount { number holderName
   debt { total } lastReading { takenOn } bills(first: 5) { totalCount edges { node { number amountDue lines { amount } } } } } } }"""
 READ_SIDE_DOCUMENTS = {
-    "main screen": MAIN_SCREEN, "main screen as Apollo sends it": APOLLO_MAIN_SCREEN, "bills tab": BILLS_TAB,
-    "payments of a period": PAYMENTS_OF_A_PERIOD, "readings tab": READINGS_TAB, "mobile": MOBILE, "node": BY_NODE,
+    "main screen": MAIN_SCREEN,
+    "main screen as Apollo sends it": APOLLO_MAIN_SCREEN,
+    "bills tab": BILLS_TAB,
+    "payments of a period": PAYMENTS_OF_A_PERIOD,
+    "readings tab": READINGS_TAB,
+    "mobile": MOBILE,
+    "node": BY_NODE,
 }
 
 # The README's debtLookup with its two arguments as variables, as an aggregator's code sends it.

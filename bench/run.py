@@ -19,6 +19,7 @@ peer, side by side, in one run.
 The tables are printed and saved to var/bench/report.md (bench/report.py); the raw figures to
 var/bench/report.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,8 @@ if os.environ.get("BENCH_APP_FROM"):  # --app-from: measure another copy of the 
     sys.path.insert(0, os.environ["BENCH_APP_FROM"])
 
 from bench import world  # noqa: E402
-from bench.datagen import BENCH_PASSWORD, BUSINESS_DATE, bytes_per_account_estimate, dataset_ensure  # noqa: E402
 from bench.answers import peer_check, plans_and_answers  # noqa: E402
+from bench.datagen import BENCH_PASSWORD, BUSINESS_DATE, bytes_per_account_estimate, dataset_ensure  # noqa: E402
 from bench.load import Result, Server, node_server, uvicorn_server, wrk  # noqa: E402
 from bench.pg import BenchServer, database_of, dsn, free_disk_bytes, with_database  # noqa: E402
 from bench.report import dump, report  # noqa: E402
@@ -73,6 +74,7 @@ def nice(rate: float) -> int:
 
 # --- preparing a data set for a run ---------------------------------------------------------
 
+
 class Prepared:
     def __init__(self, size: int, url: str) -> None:
         self.size = size
@@ -101,16 +103,22 @@ async def prepare(server: BenchServer, size: int, url: str, sample: int, documen
         submit_tokens = await world.sign_in(conn, submit_ids)
         login_ids = await world.sample(conn, min(2000, size), "login")
         prepared.pdf_bill_ids = [
-            r["id"] for r in await conn.fetch(
+            r["id"]
+            for r in await conn.fetch(
                 "SELECT max(id) AS id FROM bill WHERE personal_account_id = ANY($1::bigint[]) GROUP BY personal_account_id",
-                ids[:20])
+                ids[:20],
+            )
         ]
         # The PDFs are rendered on their first GET: forget earlier runs' copies.
-        await conn.execute("DELETE FROM document WHERE key LIKE 'bill:%' AND split_part(key, ':', 2)::bigint = ANY($1::bigint[])",
-                           prepared.pdf_bill_ids)
+        await conn.execute(
+            "DELETE FROM document WHERE key LIKE 'bill:%' AND split_part(key, ':', 2)::bigint = ANY($1::bigint[])",
+            prepared.pdf_bill_ids,
+        )
         prepared.extra_files = {
             "submit": world.write_lines(folder / "submit.txt", await world.submit_lines(conn, submit_tokens)),
-            "token": world.write_lines(folder / "token-create.txt", world.token_create_lines(login_ids, BENCH_PASSWORD)),
+            "token": world.write_lines(
+                folder / "token-create.txt", world.token_create_lines(login_ids, BENCH_PASSWORD)
+            ),
         }
     finally:
         await conn.close()
@@ -118,16 +126,22 @@ async def prepare(server: BenchServer, size: int, url: str, sample: int, documen
     for doc in documents:
         for contender_name, lines in (
             ("app", world.app_lines(doc, prepared.logins, prepared.api_key)),
-            ("fast", world.app_lines(doc, prepared.logins, prepared.api_key, fast_path=True) if doc.fast_path else None),
+            (
+                "fast",
+                world.app_lines(doc, prepared.logins, prepared.api_key, fast_path=True) if doc.fast_path else None,
+            ),
             ("floor", world.floor_lines(doc, prepared.logins, prepared.api_key)),
             ("peer", world.peer_lines(doc, prepared.logins)),
         ):
             if lines is not None:
-                prepared.files[(contender_name, doc.slug)] = world.write_lines(folder / f"{contender_name}-{doc.slug}.txt", lines)
+                prepared.files[(contender_name, doc.slug)] = world.write_lines(
+                    folder / f"{contender_name}-{doc.slug}.txt", lines
+                )
     return prepared
 
 
 # --- servers --------------------------------------------------------------------------------
+
 
 def app_env(url: str, *, fast_paths: bool = False) -> dict[str, str]:
     return {
@@ -153,9 +167,12 @@ async def end_leftovers(server: BenchServer, database: str) -> int:
     that gave up on it), so that it does not load the next contender's runs."""
     conn = await server.connect()
     try:
-        return len(await conn.fetch(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            database))
+        return len(
+            await conn.fetch(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                database,
+            )
+        )
     finally:
         await conn.close()
 
@@ -167,8 +184,9 @@ def contender(name: str, url: str, workers: int) -> Server:
         return uvicorn_server(name, "bench.serve_app:create", PORTS[name], env, workers, "/healthz")
     if name == "floor":
         return uvicorn_server("floor", "bench.floor:create", PORTS["floor"], app_env(url), workers, "/mobile", b"{}")
-    return node_server("peer", PEER_DIR / "server.js", NODE_DIR / "node_modules", PORTS["peer"],
-                       {"DATABASE_URL": dsn(url)}, workers)
+    return node_server(
+        "peer", PEER_DIR / "server.js", NODE_DIR / "node_modules", PORTS["peer"], {"DATABASE_URL": dsn(url)}, workers
+    )
 
 
 def contender_base(name: str) -> str:
@@ -214,15 +232,17 @@ async def count_statements(server: BenchServer, database: str, base: str, file: 
         text = stream.read(end - start).decode("utf-8", "replace")
     marker = f" {database} "
     statements = sum(
-        1 for line in text.splitlines()
-        if marker in line and ("LOG:  statement: " in line or "LOG:  execute " in line)
+        1 for line in text.splitlines() if marker in line and ("LOG:  statement: " in line or "LOG:  execute " in line)
     )
     return statements / count
 
 
 # --- measuring one contender ----------------------------------------------------------------
 
-def search_rate(url: str, file: Path, seconds: float, db_pid, cpu_of, ceiling: float) -> tuple[float, Result | None, list]:
+
+def search_rate(
+    url: str, file: Path, seconds: float, db_pid, cpu_of, ceiling: float
+) -> tuple[float, Result | None, list]:
     """The highest fixed rate (open loop) whose p95 stays under 50 ms, within ~10%."""
     tried = []
     passed: tuple[float, Result] | None = None
@@ -231,7 +251,9 @@ def search_rate(url: str, file: Path, seconds: float, db_pid, cpu_of, ceiling: f
         return 0.0, None, tried
     for fraction in (0.9, 0.75, 0.6, 0.45, 0.3, 0.15, 0.05):
         rate = max(1.0, ceiling * fraction)
-        result = wrk(url, file, seconds=seconds, connections=fixed_connections(rate), rate=rate, cpu_of=cpu_of, db_pid=db_pid)
+        result = wrk(
+            url, file, seconds=seconds, connections=fixed_connections(rate), rate=rate, cpu_of=cpu_of, db_pid=db_pid
+        )
         ok = result.p95 < P95_TARGET_MS and not result.saturated and result.errors == 0
         tried.append((rate, result.p95, ok))
         if ok:
@@ -242,7 +264,9 @@ def search_rate(url: str, file: Path, seconds: float, db_pid, cpu_of, ceiling: f
         # It held at the first try: go up until it does not.
         for fraction in (1.05, 1.2, 1.4, 1.7, 2.0, 2.5, 3.0, 4.0, 5.0):
             rate = ceiling * fraction
-            result = wrk(url, file, seconds=seconds, connections=fixed_connections(rate), rate=rate, cpu_of=cpu_of, db_pid=db_pid)
+            result = wrk(
+                url, file, seconds=seconds, connections=fixed_connections(rate), rate=rate, cpu_of=cpu_of, db_pid=db_pid
+            )
             ok = result.p95 < P95_TARGET_MS and not result.saturated and result.errors == 0
             tried.append((rate, result.p95, ok))
             if not ok:
@@ -250,7 +274,9 @@ def search_rate(url: str, file: Path, seconds: float, db_pid, cpu_of, ceiling: f
             passed = (rate, result)
     elif passed and failed_above:
         rate = (passed[0] + failed_above) / 2
-        result = wrk(url, file, seconds=seconds, connections=fixed_connections(rate), rate=rate, cpu_of=cpu_of, db_pid=db_pid)
+        result = wrk(
+            url, file, seconds=seconds, connections=fixed_connections(rate), rate=rate, cpu_of=cpu_of, db_pid=db_pid
+        )
         ok = result.p95 < P95_TARGET_MS and not result.saturated and result.errors == 0
         tried.append((rate, result.p95, ok))
         if ok:
@@ -287,13 +313,17 @@ def measure(name: str, srv: Server, file: Path, seconds: float, db_pid, server: 
     out["errors_in_answer"] = b'"errors"' in sample or b'"UNAUTHENTICATED"' in sample
     probe = wrk(base, file, seconds=seconds, connections=16, cpu_of=srv.cpu, db_pid=db_pid)
     out["closed"] = probe
-    log(f"    {name}: closed loop (16 connections) {probe.rate:.0f}/s, p50 {probe.p50:.1f} ms, p95 {probe.p95:.1f} ms"
-        + (" — ERRORS IN THE ANSWER" if out["errors_in_answer"] else ""))
+    log(
+        f"    {name}: closed loop (16 connections) {probe.rate:.0f}/s, p50 {probe.p50:.1f} ms, p95 {probe.p95:.1f} ms"
+        + (" — ERRORS IN THE ANSWER" if out["errors_in_answer"] else "")
+    )
     rate, at_rate, tried = search_rate(base, file, seconds, db_pid, srv.cpu, probe.rate)
     out["rate_p95"] = rate
     out["rate_p95_result"] = at_rate
     out["rate_tries"] = tried
-    log(f"    {name}: {rate:.0f}/s at p95 < 50 ms (tried {', '.join(f'{r:.0f}/s p95 {p:.0f} ms' for r, p, _ in tried) or 'none'})")
+    log(
+        f"    {name}: {rate:.0f}/s at p95 < 50 ms (tried {', '.join(f'{r:.0f}/s p95 {p:.0f} ms' for r, p, _ in tried) or 'none'})"
+    )
     out["load_after"] = os.getloadavg()[0]
     out["fixed"] = {}
     return out
@@ -301,14 +331,24 @@ def measure(name: str, srv: Server, file: Path, seconds: float, db_pid, server: 
 
 def fixed_runs(name: str, srv: Server, file: Path, seconds: float, rates: list[int], db_pid, into: dict) -> None:
     for r in rates:
-        result = wrk(contender_base(name), file, seconds=fixed_seconds(r, seconds), connections=fixed_connections(r),
-                     rate=r, cpu_of=srv.cpu, db_pid=db_pid)
+        result = wrk(
+            contender_base(name),
+            file,
+            seconds=fixed_seconds(r, seconds),
+            connections=fixed_connections(r),
+            rate=r,
+            cpu_of=srv.cpu,
+            db_pid=db_pid,
+        )
         into[r] = result
-        log(f"    {name}: {r}/s -> p50 {result.p50:.1f} p95 {result.p95:.1f} p99 {result.p99:.1f} ms"
-            f"{' (saturated)' if result.saturated else ''}")
+        log(
+            f"    {name}: {r}/s -> p50 {result.p50:.1f} p95 {result.p95:.1f} p99 {result.p99:.1f} ms"
+            f"{' (saturated)' if result.saturated else ''}"
+        )
 
 
 # --- the app's writes and documents ---------------------------------------------------------
+
 
 async def _submit_state(server: BenchServer, database: str) -> dict:
     conn = await server.connect(database)
@@ -327,16 +367,21 @@ async def _submit_state(server: BenchServer, database: str) -> dict:
                  (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM bill_number_seq) AS counter,
                  (SELECT count(*) FROM outbox_message) AS mail"""
         )
-        stored = {r["personal_account_id"]: r["number"] for r in await conn.fetch(
-            """SELECT r.personal_account_id, b.number FROM meter_reading r JOIN bill b ON b.reading_id = r.id
-               WHERE r.source = 'CABINET' ORDER BY r.personal_account_id LIMIT 50""")}
+        stored = {
+            r["personal_account_id"]: r["number"]
+            for r in await conn.fetch(
+                """SELECT r.personal_account_id, b.number FROM meter_reading r JOIN bill b ON b.reading_id = r.id
+               WHERE r.source = 'CABINET' ORDER BY r.personal_account_id LIMIT 50"""
+            )
+        }
     finally:
         await conn.close()
     return {"row": dict(row), "stored": stored}
 
 
-def submit_check(server: BenchServer, database: str, base: str, file: Path, result: Result, before: int,
-                 connections: int) -> dict:
+def submit_check(
+    server: BenchServer, database: str, base: str, file: Path, result: Result, before: int, connections: int
+) -> dict:
     """Exactly once: one reading and one bill per account and date, gap-free numbers, and a
     second submit of stored readings answered as a replay with the stored bill."""
     from resolvers.ids import pk_of
@@ -353,8 +398,9 @@ def submit_check(server: BenchServer, database: str, base: str, file: Path, resu
     replays_ok = 0
     for pa, number in state["stored"].items():
         path, auth, body = lines[pa].split("\t", 2)
-        request = urllib.request.Request(base + path, data=body.encode(),
-                                         headers={"Content-Type": "application/json", "Authorization": auth})
+        request = urllib.request.Request(
+            base + path, data=body.encode(), headers={"Content-Type": "application/json", "Authorization": auth}
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             answer = json.loads(response.read())["data"]["meterReadingSubmit"]
         if answer.get("replayed") is True and answer["bill"]["number"] == str(number):
@@ -365,18 +411,30 @@ def submit_check(server: BenchServer, database: str, base: str, file: Path, resu
         "each new reading formed exactly one bill": row["bills"] == row["readings"] == row["bills_of_readings"]
         and row["readings_without_bill"] == 0,
         # wrk stops at its deadline: up to one request per connection was stored but not counted.
-        "readings stored = answers 'new' (+ requests in flight at the end)": new <= row["readings"] <= new + connections,
+        "readings stored = answers 'new' (+ requests in flight at the end)": new
+        <= row["readings"]
+        <= new + connections,
         "every other answer a replay": new + replayed == result.requests,
         "bill numbers gap-free, after the imported ones": row["readings"] == 0
-        or (row["last_number"] - row["first_number"] + 1 == row["bills"] and row["first_number"] == before + 1
-            and row["counter"] == row["last_number"]),
+        or (
+            row["last_number"] - row["first_number"] + 1 == row["bills"]
+            and row["first_number"] == before + 1
+            and row["counter"] == row["last_number"]
+        ),
         "one 'bill formed' mail per bill": row["mail"] == row["bills"],
         "a second submit of stored readings is a replay with the same bill": replays_ok == len(state["stored"]),
         "the second submits stored nothing": after["readings"] == row["readings"] and after["bills"] == row["bills"],
         "no errors": op_errors == 0 and val_errors == 0 and top_errors == 0 and result.errors == 0,
     }
-    return {"row": row, "new": new, "replayed": replayed, "stored": row["readings"], "replays_checked": len(state["stored"]),
-            "checks": checks, "ok": all(checks.values())}
+    return {
+        "row": row,
+        "new": new,
+        "replayed": replayed,
+        "stored": row["readings"],
+        "replays_checked": len(state["stored"]),
+        "checks": checks,
+        "ok": all(checks.values()),
+    }
 
 
 def pdf_links(prepared: Prepared) -> list[str]:
@@ -385,8 +443,9 @@ def pdf_links(prepared: Prepared) -> list[str]:
     from config import Settings
     from services.documents import BILL, document_link
 
-    settings = Settings(document_link_secret=DOCUMENT_SECRET, document_link_ttl=dt.timedelta(hours=2),
-                        public_url="http://127.0.0.1")
+    settings = Settings(
+        document_link_secret=DOCUMENT_SECRET, document_link_ttl=dt.timedelta(hours=2), public_url="http://127.0.0.1"
+    )
     now = dt.datetime.now(dt.UTC)
     out = []
     for pk in prepared.pdf_bill_ids:
@@ -403,21 +462,43 @@ def measure_app_extras(srv: Server, prepared: Prepared, args, db_pid, server: Be
     async def counter() -> int:
         conn = await server.connect(database)
         try:
-            return await conn.fetchval("SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM bill_number_seq")
+            return await conn.fetchval(
+                "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM bill_number_seq"
+            )
         finally:
             await conn.close()
 
     before = asyncio.run(counter())
-    submit = wrk(base + "/graphql", prepared.extra_files["submit"], seconds=args.seconds, connections=8,
-                 checks=['"replayed":false', '"replayed":true', '"__typename":"OperationError"',
-                         '"__typename":"ValidationError"', '"errors":['],
-                 cpu_of=srv.cpu, db_pid=db_pid)
+    submit = wrk(
+        base + "/graphql",
+        prepared.extra_files["submit"],
+        seconds=args.seconds,
+        connections=8,
+        checks=[
+            '"replayed":false',
+            '"replayed":true',
+            '"__typename":"OperationError"',
+            '"__typename":"ValidationError"',
+            '"errors":[',
+        ],
+        cpu_of=srv.cpu,
+        db_pid=db_pid,
+    )
     out["submit"] = submit
     out["submit_check"] = submit_check(server, database, base, prepared.extra_files["submit"], submit, before, 8)
-    log(f"    meterReadingSubmit: {submit.rate:.0f}/s, p50 {submit.p50:.1f} ms; exactly once: "
-        f"{'ok' if out['submit_check']['ok'] else 'FAILED ' + str(out['submit_check']['checks'])}")
-    token = wrk(base + "/graphql", prepared.extra_files["token"], seconds=args.seconds, connections=4,
-                checks=['"TokenCreateSuccess"', '"code":'], cpu_of=srv.cpu, db_pid=db_pid)
+    log(
+        f"    meterReadingSubmit: {submit.rate:.0f}/s, p50 {submit.p50:.1f} ms; exactly once: "
+        f"{'ok' if out['submit_check']['ok'] else 'FAILED ' + str(out['submit_check']['checks'])}"
+    )
+    token = wrk(
+        base + "/graphql",
+        prepared.extra_files["token"],
+        seconds=args.seconds,
+        connections=4,
+        checks=['"TokenCreateSuccess"', '"code":'],
+        cpu_of=srv.cpu,
+        db_pid=db_pid,
+    )
     out["token"] = token
     log(f"    tokenCreate: {token.rate:.0f}/s, p50 {token.p50:.1f} ms, successes {token.checks[0]}/{token.requests}")
     links = pdf_links(prepared)
@@ -432,19 +513,21 @@ def measure_app_extras(srv: Server, prepared: Prepared, args, db_pid, server: Be
     pdf_file = world.write_lines(folder / "pdf.txt", [f"{link}\t\t" for link in links])
     pdf = wrk(base + "/documents", pdf_file, seconds=args.seconds, connections=8, cpu_of=srv.cpu, db_pid=db_pid)
     out["pdf"] = pdf
-    log(f"    cached PDF: {pdf.rate:.0f}/s, p50 {pdf.p50:.1f} ms (first render over HTTP: median "
-        f"{statistics.median(first) * 1000:.0f} ms)")
+    log(
+        f"    cached PDF: {pdf.rate:.0f}/s, p50 {pdf.p50:.1f} ms (first render over HTTP: median "
+        f"{statistics.median(first) * 1000:.0f} ms)"
+    )
     return out
 
 
 # --- documents.py ---------------------------------------------------------------------------
 
+
 async def documents_figures(server: BenchServer) -> dict:
     import asyncpg
 
-    from db import migrate
-
     from bench.documents import bench_documents
+    from db import migrate
 
     name = "bench_documents"
     admin = await server.connect()
@@ -468,6 +551,7 @@ async def documents_figures(server: BenchServer) -> dict:
 
 # --- the report -----------------------------------------------------------------------------
 
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -490,10 +574,16 @@ def app_source() -> str:
     if where != ROOT:
         return f"the app from {where} (--app-from)"
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", ".", ":!bench", ":!tests", ":!docs"], cwd=ROOT, capture_output=True,
-                               text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", ".", ":!bench", ":!tests", ":!docs"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "the working tree"
     return f"the working tree at {commit}" + (" with uncommitted changes" if dirty else "")
@@ -501,9 +591,13 @@ def app_source() -> str:
 
 # --- main -----------------------------------------------------------------------------------
 
+
 def node_ready() -> None:
-    if (NODE_DIR / "node_modules" / "postgraphile").exists() and (NODE_DIR / "package.json").exists() \
-            and (NODE_DIR / "package.json").read_bytes() == (PEER_DIR / "package.json").read_bytes():
+    if (
+        (NODE_DIR / "node_modules" / "postgraphile").exists()
+        and (NODE_DIR / "package.json").exists()
+        and (NODE_DIR / "package.json").read_bytes() == (PEER_DIR / "package.json").read_bytes()
+    ):
         return
     if shutil.which("npm") is None:
         raise SystemExit("npm is needed for the PostGraphile peer (or run with --no-peer)")
@@ -523,8 +617,17 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def measure_size(size: int, prepared: Prepared, documents: list[world.Document], contenders: list[str], args, db_pid,
-                 server: BenchServer, log_dir: Path, ctx: dict) -> dict:
+def measure_size(
+    size: int,
+    prepared: Prepared,
+    documents: list[world.Document],
+    contenders: list[str],
+    args,
+    db_pid,
+    server: BenchServer,
+    log_dir: Path,
+    ctx: dict,
+) -> dict:
     """The largest size: every contender on every document (the app first: its rate sets each
     document's fixed rates), the app's writes and documents, PostGraphile's figures checked."""
     results: dict = {d.slug: {} for d in documents}
@@ -552,17 +655,33 @@ def measure_size(size: int, prepared: Prepared, documents: list[world.Document],
             if name == "peer":
                 ctx["peer_check"] = {}
                 for doc in documents:
-                    check = peer_check(doc, ctx["plans"][size][doc.slug]["app"]["answers"], prepared.logins,
-                                       set(prepared.submit_ids), contender_base("peer"))
+                    check = peer_check(
+                        doc,
+                        ctx["plans"][size][doc.slug]["app"]["answers"],
+                        prepared.logins,
+                        set(prepared.submit_ids),
+                        contender_base("peer"),
+                    )
                     ctx["peer_check"][doc.slug] = check
-                    log(f"    {doc.slug}: PostGraphile's figures match the app's for {check[0]}/{check[1]} {check[2][:3]}")
+                    log(
+                        f"    {doc.slug}: PostGraphile's figures match the app's for {check[0]}/{check[1]} {check[2][:3]}"
+                    )
         finally:
             srv.stop()
     return results
 
 
-def growth_at(size: int, prepared: Prepared, documents: list[world.Document], contenders: list[str], args, db_pid,
-              server: BenchServer, log_dir: Path, rates: dict[str, int]) -> dict:
+def growth_at(
+    size: int,
+    prepared: Prepared,
+    documents: list[world.Document],
+    contenders: list[str],
+    args,
+    db_pid,
+    server: BenchServer,
+    log_dir: Path,
+    rates: dict[str, int],
+) -> dict:
     """A smaller size: every contender on every document at that document's growth rate."""
     out: dict = {d.slug: {} for d in documents}
     for name in contenders:
@@ -575,8 +694,15 @@ def growth_at(size: int, prepared: Prepared, documents: list[world.Document], co
                     continue
                 file, rate = prepared.files[(name, doc.slug)], rates[doc.slug]
                 wrk(contender_base(name), file, seconds=2, connections=8)
-                result = wrk(contender_base(name), file, seconds=fixed_seconds(rate, seconds_of(doc, args)),
-                             connections=fixed_connections(rate), rate=rate, cpu_of=srv.cpu, db_pid=db_pid)
+                result = wrk(
+                    contender_base(name),
+                    file,
+                    seconds=fixed_seconds(rate, seconds_of(doc, args)),
+                    connections=fixed_connections(rate),
+                    rate=rate,
+                    cpu_of=srv.cpu,
+                    db_pid=db_pid,
+                )
                 out[doc.slug][name] = result
                 log(f"    {doc.slug} — {name}: p50 {result.p50:.1f} ms at {rate}/s")
         finally:
@@ -590,14 +716,19 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,200000", help="personal accounts per data set (comma-separated)")
     parser.add_argument("--workers", type=int, default=2, help="worker processes of each contender")
     parser.add_argument("--seconds", type=float, default=8, help="length of each wrk run for the main screen")
-    parser.add_argument("--seconds-others", type=float, default=4, help="length of each wrk run for the other documents")
+    parser.add_argument(
+        "--seconds-others", type=float, default=4, help="length of each wrk run for the other documents"
+    )
     parser.add_argument("--sample", type=int, default=20000, help="signed-in logins the requests pick from")
-    parser.add_argument("--documents", help="only these documents (slugs, comma-separated: "
-                        + ",".join(d.slug for d in world.DOCUMENTS) + ")")
+    parser.add_argument(
+        "--documents",
+        help="only these documents (slugs, comma-separated: " + ",".join(d.slug for d in world.DOCUMENTS) + ")",
+    )
     parser.add_argument("--no-peer", action="store_true", help="leave PostGraphile out")
     parser.add_argument("--no-documents", action="store_true", help="leave bench/documents.py out")
-    parser.add_argument("--app-from", metavar="DIR",
-                        help="run the app from this folder (e.g. `git archive <commit> | tar -x -C DIR`)")
+    parser.add_argument(
+        "--app-from", metavar="DIR", help="run the app from this folder (e.g. `git archive <commit> | tar -x -C DIR`)"
+    )
     args = parser.parse_args()
     if args.app_from and os.environ.get("BENCH_APP_FROM") != str(Path(args.app_from).resolve()):
         if not (Path(args.app_from) / "app.py").exists():
@@ -618,16 +749,25 @@ def main() -> None:
         need = sum(bytes_per_account_estimate() * n for n in sizes if n > 200_000)
         free = free_disk_bytes(DATA)
         if need * 1.3 > free:
-            raise SystemExit(f"not enough disk for {max(sizes):,} accounts: ~{need / 2**30:.0f} GiB needed, "
-                             f"{free / 2**30:.0f} GiB free in {DATA}")
+            raise SystemExit(
+                f"not enough disk for {max(sizes):,} accounts: ~{need / 2**30:.0f} GiB needed, "
+                f"{free / 2**30:.0f} GiB free in {DATA}"
+            )
         log(f"disk: ~{need / 2**30:.0f} GiB needed, {free / 2**30:.0f} GiB free")
     if not args.no_peer:
         node_ready()
-    ctx: dict = {"started": dt.datetime.now().strftime("%Y-%m-%d %H:%M"), "machine": machine(), "app_source": app_source(),
-                 "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()), "workers": args.workers,
-                 "seconds": args.seconds, "seconds_others": args.seconds_others, "sample": args.sample,
-                 "documents": [{"slug": d.slug, "title": d.title, "paged": d.paged} for d in documents],
-                 "fixed_rates": {}}
+    ctx: dict = {
+        "started": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "machine": machine(),
+        "app_source": app_source(),
+        "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "workers": args.workers,
+        "seconds": args.seconds,
+        "seconds_others": args.seconds_others,
+        "sample": args.sample,
+        "documents": [{"slug": d.slug, "title": d.title, "paged": d.paged} for d in documents],
+        "fixed_rates": {},
+    }
     server = BenchServer(DATA, os.environ.get("DATABASE_URL") or None)
     server.start()
     log_dir = DATA / "logs"
@@ -641,8 +781,10 @@ def main() -> None:
             conn = await server.connect()
             try:
                 version = await conn.fetchval("SHOW server_version")
-                settings = {k: await conn.fetchval(f"SHOW {k}") for k in
-                            ("shared_buffers", "work_mem", "effective_cache_size", "random_page_cost", "jit")}
+                settings = {
+                    k: await conn.fetchval(f"SHOW {k}")
+                    for k in ("shared_buffers", "work_mem", "effective_cache_size", "random_page_cost", "jit")
+                }
                 return version, settings
             finally:
                 await conn.close()
@@ -661,24 +803,34 @@ def main() -> None:
                         stream.write(f"==== {slug} ({'fast path' if variant == 'fast' else 'general executor'})\n\n")
                         stream.write("\n\n".join(f"-- {x['sql']}\n{x['plan']}" for x in p["plans"]))
                         stream.write(f"\n\n-- the floor's statement\n{p['floor_plan']}\n\n")
-                        log(f"  {label(n)} {slug} ({variant}): {p['statements']:g} statements, index access only: "
+                        log(
+                            f"  {label(n)} {slug} ({variant}): {p['statements']:g} statements, index access only: "
                             f"{p['index_only']} (floor: {p['floor_index_only']}); floor = app for "
                             f"{p['floor_matches'][0]}/{p['floor_matches'][1]}"
-                            + (f"; cursors differ: {p['cursors_wrong']}" if p["cursors_wrong"] else ""))
+                            + (f"; cursors differ: {p['cursors_wrong']}" if p["cursors_wrong"] else "")
+                        )
         big = max(sizes)
         ctx["main_size"] = big
         contenders = ["app", "fast", "floor"] + ([] if args.no_peer else ["peer"])
         log(f"the documents at {big:,} accounts")
         ctx["main"] = measure_size(big, prepared[big], documents, contenders, args, db_pid, server, log_dir, ctx)
         ctx["growth_rate"] = {slug: rates[len(rates) // 2] for slug, rates in ctx["fixed_rates"].items() if rates}
-        ctx["growth"] = {big: {slug: {name: r["fixed"][ctx["growth_rate"][slug]] for name, r in by.items()
-                                      if ctx["growth_rate"].get(slug) in r["fixed"]}
-                               for slug, by in ctx["main"].items()}}
+        ctx["growth"] = {
+            big: {
+                slug: {
+                    name: r["fixed"][ctx["growth_rate"][slug]]
+                    for name, r in by.items()
+                    if ctx["growth_rate"].get(slug) in r["fixed"]
+                }
+                for slug, by in ctx["main"].items()
+            }
+        }
         for n in sizes:
             if n != big:
                 log(f"growth: {n:,} accounts, each document at its middle fixed rate")
-                ctx["growth"][n] = growth_at(n, prepared[n], documents, contenders, args, db_pid, server, log_dir,
-                                             ctx["growth_rate"])
+                ctx["growth"][n] = growth_at(
+                    n, prepared[n], documents, contenders, args, db_pid, server, log_dir, ctx["growth_rate"]
+                )
         if not args.no_documents:
             log("documents (bench/documents.py)")
             try:

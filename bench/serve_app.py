@@ -5,6 +5,7 @@ environment: DATABASE_URL, CABINET_*). BENCH_APP_FROM, set by `bench.run --app-f
 puts another copy of the `cabinet` package first on the path (e.g. an earlier commit,
 unpacked with `git archive`), for before/after figures on the same data and server.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,6 +1,7 @@
 """What each run puts into a data set before it drives load: a clean slate, signed-in logins,
 an aggregator's API key, the set of documents measured, and the request lines the load
 generator sends for each (one request per line, picked at random)."""
+
 from __future__ import annotations
 
 import base64
@@ -12,13 +13,12 @@ from pathlib import Path
 
 import asyncpg
 
-from resolvers.ids import global_id
-from services.pagination import cursor_encode
-from services.tokens import token_digest, token_new
-
 from bench import peer_documents as peer_docs
 from bench import read_side_documents as docs
 from bench.datagen import BUSINESS_DATE
+from resolvers.ids import global_id
+from services.pagination import cursor_encode
+from services.tokens import token_digest, token_new
 
 # The main screen's known operation (schema/main_screen.py's MAIN_SCREEN, answered on its fast
 # path): read_side_documents.MAIN_SCREEN named MainScreen and with `to`, sent with no variables,
@@ -56,14 +56,26 @@ class Document:
 
 # The set `make bench` measures (issue #13): every document a frontend or an aggregator sends.
 DOCUMENTS = (
-    Document("main-screen", "main screen", docs.MAIN_SCREEN, peer_docs.MAIN_SCREEN, fast_path=MAIN_SCREEN_FAST_PATH,
-             main=True),
-    Document("apollo-main-screen", "main screen as Apollo Client sends it", docs.APOLLO_MAIN_SCREEN,
-             peer_docs.APOLLO_MAIN_SCREEN),
-    Document("bills-tab", "bills tab, first page then `after` its endCursor", docs.BILLS_TAB, peer_docs.BILLS_TAB,
-             paged=True),
-    Document("payments", "payments and card payments of a period", docs.PAYMENTS_OF_A_PERIOD,
-             peer_docs.PAYMENTS_OF_A_PERIOD),
+    Document(
+        "main-screen",
+        "main screen",
+        docs.MAIN_SCREEN,
+        peer_docs.MAIN_SCREEN,
+        fast_path=MAIN_SCREEN_FAST_PATH,
+        main=True,
+    ),
+    Document(
+        "apollo-main-screen",
+        "main screen as Apollo Client sends it",
+        docs.APOLLO_MAIN_SCREEN,
+        peer_docs.APOLLO_MAIN_SCREEN,
+    ),
+    Document(
+        "bills-tab", "bills tab, first page then `after` its endCursor", docs.BILLS_TAB, peer_docs.BILLS_TAB, paged=True
+    ),
+    Document(
+        "payments", "payments and card payments of a period", docs.PAYMENTS_OF_A_PERIOD, peer_docs.PAYMENTS_OF_A_PERIOD
+    ),
     Document("readings-tab", "readings tab", docs.READINGS_TAB, peer_docs.READINGS_TAB),
     Document("mobile", "mobile: account and debt only", docs.MOBILE, peer_docs.MOBILE),
     Document("debt-lookup", "aggregator's debtLookup", docs.DEBT_LOOKUP, peer_docs.DEBT_LOOKUP, aggregator=True),
@@ -94,7 +106,9 @@ async def reset(conn: asyncpg.Connection, accounts: int) -> None:
         await conn.execute("SET LOCAL session_replication_role = replica")
         await conn.execute("DELETE FROM bill_line WHERE bill_id > $1", last_bill)
         # A bill's render is stored as "bill:<id>" or "bill:<id>:<day>:<amount due>" (services/documents.py).
-        await conn.execute("DELETE FROM document WHERE key LIKE 'bill:%' AND split_part(key, ':', 2)::bigint > $1", last_bill)
+        await conn.execute(
+            "DELETE FROM document WHERE key LIKE 'bill:%' AND split_part(key, ':', 2)::bigint > $1", last_bill
+        )
         await conn.execute("DELETE FROM bill WHERE id > $1", last_bill)
         await conn.execute("DELETE FROM meter_reading WHERE id > $1", last_reading)
         await conn.execute("SELECT setval('bill_number_seq', (SELECT max(number) FROM bill) + 1, false)")
@@ -104,9 +118,7 @@ async def reset(conn: asyncpg.Connection, accounts: int) -> None:
 
 async def sample(conn: asyncpg.Connection, count: int, salt: str) -> list[int]:
     """`count` personal accounts spread over the whole table, the same ones every run."""
-    rows = await conn.fetch(
-        "SELECT id FROM personal_account ORDER BY md5(id::text || $1) LIMIT $2", salt, count
-    )
+    rows = await conn.fetch("SELECT id FROM personal_account ORDER BY md5(id::text || $1) LIMIT $2", salt, count)
     return [r["id"] for r in rows]
 
 
@@ -116,7 +128,8 @@ async def sign_in(conn: asyncpg.Connection, account_ids: list[int], *, hours: in
     now = dt.datetime.now(dt.UTC)
     sessions = await conn.fetch(
         "INSERT INTO auth_session (account_id, created_at) SELECT unnest($1::bigint[]), $2 RETURNING id, account_id",
-        account_ids, now,
+        account_ids,
+        now,
     )
     tokens: dict[int, str] = {}
     records = []
@@ -125,7 +138,8 @@ async def sign_in(conn: asyncpg.Connection, account_ids: list[int], *, hours: in
         tokens[row["account_id"]] = token
         records.append((token_digest(token), row["id"], "ACCESS", now + dt.timedelta(hours=hours), None, now))
     await conn.copy_records_to_table(
-        "auth_token", records=records,
+        "auth_token",
+        records=records,
         columns=["token_hash", "session_id", "kind", "expires_at", "used_at", "created_at"],
     )
     return tokens
@@ -161,11 +175,15 @@ async def logins_of(conn: asyncpg.Connection, tokens: dict[int, str], today: dt.
              ORDER BY b.issued_on DESC, b.number DESC LIMIT 20) c ON true
            WHERE p.id = ANY($1::bigint[])
            ORDER BY p.id, c.issued_on, c.number""",
-        list(tokens), year_before(today), today,
+        list(tokens),
+        year_before(today),
+        today,
     )
     last: dict[int, tuple] = {}
     for r in rows:  # oldest of the 20 newest first: the first row of each account is its page's last
-        last.setdefault(r["id"], (r["code"], r["number"], (r["issued_on"], r["bill_number"]) if r["issued_on"] else None))
+        last.setdefault(
+            r["id"], (r["code"], r["number"], (r["issued_on"], r["bill_number"]) if r["issued_on"] else None)
+        )
     return [Login(pa, token, *last[pa]) for pa, token in tokens.items()]
 
 
@@ -252,22 +270,28 @@ def app_lines(document: Document, logins: list[Login], api_key: str, *, fast_pat
     query = document.fast_path if fast_path else document.query
     return [
         _line("/graphql", authorization(document, login, api_key), graphql_body(query, variables))
-        for login in _logins_for(document, logins) for variables in variables_of(document, login)
+        for login in _logins_for(document, logins)
+        for variables in variables_of(document, login)
     ]
 
 
 def floor_lines(document: Document, logins: list[Login], api_key: str) -> list[str]:
     return [
-        _line(f"/{document.slug}", authorization(document, login, api_key),
-              json.dumps({"variables": variables}, ensure_ascii=False) if variables else "{}")
-        for login in _logins_for(document, logins) for variables in variables_of(document, login)
+        _line(
+            f"/{document.slug}",
+            authorization(document, login, api_key),
+            json.dumps({"variables": variables}, ensure_ascii=False) if variables else "{}",
+        )
+        for login in _logins_for(document, logins)
+        for variables in variables_of(document, login)
     ]
 
 
 def peer_lines(document: Document, logins: list[Login], today: dt.date = BUSINESS_DATE) -> list[str]:
     return [
         _line("/graphql", "", json.dumps({"query": document.peer, "variables": variables}, ensure_ascii=False))
-        for login in _logins_for(document, logins) for variables in peer_variables_of(document, login, today)
+        for login in _logins_for(document, logins)
+        for variables in peer_variables_of(document, login, today)
     ]
 
 
@@ -282,8 +306,13 @@ async def submit_lines(conn: asyncpg.Connection, tokens: dict[int, str], today: 
     out = []
     for r in rows:
         values = [{"zone": z, "value": (v + 100) % 100000} for z, v in zip(r["zones"], r["values"], strict=True)]
-        variables = {"input": {"personalAccountId": global_id("PersonalAccount", r["personal_account_id"]),
-                               "takenOn": today.isoformat(), "values": values}}
+        variables = {
+            "input": {
+                "personalAccountId": global_id("PersonalAccount", r["personal_account_id"]),
+                "takenOn": today.isoformat(),
+                "values": values,
+            }
+        }
         body = json.dumps({"query": SUBMIT, "variables": variables}, ensure_ascii=False)
         out.append(_line("/graphql", f"Bearer {tokens[r['personal_account_id']]}", body))
     return out

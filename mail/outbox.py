@@ -4,6 +4,7 @@ A letter exists exactly when the change that caused it committed; the worker
 in `mail.sender` sends it later, with retries, so SMTP being down
 never fails a mutation.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,7 +51,5 @@ async def mail_enqueue(
 
 async def outbox_backlog(*, session: AsyncSession) -> int:
     """How many letters wait to be sent (due or backing off), for metrics."""
-    query = select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.status == OutboxStatus.PENDING
-    )
+    query = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
     return (await session.execute(query)).scalar_one()

@@ -13,6 +13,7 @@ database fails) between that acceptance and the commit, the row stays
 PENDING and is sent again later. Its Message-ID is stable per row, so the
 duplicate is recognisable.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,8 +37,14 @@ from models.base import OutboxStatus
 from models.outbox import OutboxMessage
 
 __all__ = [
-    "FolderTransport", "Mail", "SmtpTransport", "Transport", "letter_deliver", "mail_message",
-    "outbox_backlog", "transport_for",
+    "FolderTransport",
+    "Mail",
+    "SmtpTransport",
+    "Transport",
+    "letter_deliver",
+    "mail_message",
+    "outbox_backlog",
+    "transport_for",
 ]
 
 log = logging.getLogger(f"cabinet.{__name__}")
@@ -208,9 +215,7 @@ def _claim_query(moment: dt.datetime, tried: list[int]):
     return query
 
 
-def _record_failure(
-    row: OutboxMessage, *, error: Exception, settings: Settings, moment: dt.datetime
-) -> None:
+def _record_failure(row: OutboxMessage, *, error: Exception, settings: Settings, moment: dt.datetime) -> None:
     row.last_error = f"{type(error).__name__}: {error}"[:2000]
     row.next_attempt_at = moment + retry_delay(attempts=row.attempts, settings=settings)
     if row.attempts >= settings.mail_max_attempts:
@@ -227,9 +232,7 @@ def retry_delay(*, attempts: int, settings: Settings) -> dt.timedelta:
 
 
 def _mail(row: OutboxMessage) -> Mail:
-    return Mail(
-        id=row.id, to=row.to_address, subject=row.subject, body=row.body, created_at=row.created_at
-    )
+    return Mail(id=row.id, to=row.to_address, subject=row.subject, body=row.body, created_at=row.created_at)
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:

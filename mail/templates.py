@@ -5,6 +5,7 @@
 before they are put in: money as "97.51 грн", dates as 20.06.2014, moments in
 Kyiv time, charge categories by their names in the letter's language.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +26,13 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "email_changed_notice": ("full_name", "new_email"),
     "bill_formed": ("full_name", "personal_account_number", "bill_number", "amount", "due_on", "link"),
     "payment_processed": (
-        "full_name", "personal_account_number", "payment_number", "amount", "category",
-        "confirmed_at", "link",
+        "full_name",
+        "personal_account_number",
+        "payment_number",
+        "amount",
+        "category",
+        "confirmed_at",
+        "link",
     ),
 }
 

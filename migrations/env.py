@@ -1,4 +1,5 @@
 """Alembic environment: async, URL handed in by db.migrate."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """All tables, imported so that Base.metadata knows them."""
+
 from models.account import Account, AuditEntry, AuthSession, AuthToken, OneTimeToken, Throttle, ThrottleSubject
 from models.base import Base
 from models.bill import BILL_NUMBERS, Bill, BillLine
@@ -13,9 +14,35 @@ from models.tariff import Tariff, TariffBlock
 from models.trusted_document import TrustedDocument
 
 __all__ = [
-    "Account", "ActivationRequest", "AggregatorPayment", "ApiClient", "AuditEntry", "AuthSession",
-    "AuthToken", "BankCallback", "Base", "BILL_NUMBERS", "Bill", "BillLine", "Document",
-    "Instalment", "InternetPayment", "Meter", "MeterReading", "Oblast", "OneTimeToken",
-    "OutboxMessage", "Payment", "PersonalAccount", "RepaymentSchedule", "Res", "Tariff",
-    "TariffBlock", "Terms", "Throttle", "ThrottleSubject", "TrustedDocument", "ViolationAct",
+    "Account",
+    "ActivationRequest",
+    "AggregatorPayment",
+    "ApiClient",
+    "AuditEntry",
+    "AuthSession",
+    "AuthToken",
+    "BankCallback",
+    "Base",
+    "BILL_NUMBERS",
+    "Bill",
+    "BillLine",
+    "Document",
+    "Instalment",
+    "InternetPayment",
+    "Meter",
+    "MeterReading",
+    "Oblast",
+    "OneTimeToken",
+    "OutboxMessage",
+    "Payment",
+    "PersonalAccount",
+    "RepaymentSchedule",
+    "Res",
+    "Tariff",
+    "TariffBlock",
+    "Terms",
+    "Throttle",
+    "ThrottleSubject",
+    "TrustedDocument",
+    "ViolationAct",
 ]

@@ -1,4 +1,5 @@
 """Logins, their sessions and tokens, one-time tokens and throttling."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,9 +49,7 @@ class AuthSession(Base):
     __tablename__ = "auth_session"
 
     id: Mapped[BigId]
-    account_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("account.id", ondelete="CASCADE"), index=True
-    )
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("account.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[Created]
     revoked_at: Mapped[dt.datetime | None]
     revoked_reason: Mapped[str | None] = mapped_column(String(32))
@@ -62,9 +61,7 @@ class AuthToken(Base):
     __tablename__ = "auth_token"
 
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
-    session_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("auth_session.id", ondelete="CASCADE"), index=True
-    )
+    session_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("auth_session.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(8))  # ACCESS | REFRESH
     expires_at: Mapped[dt.datetime]
     # A refresh token is used once; using it again means it leaked.
@@ -79,9 +76,7 @@ class OneTimeToken(Base):
 
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     kind: Mapped[OneTimeTokenKind] = mapped_column(enum_column(OneTimeTokenKind))
-    account_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("account.id", ondelete="CASCADE"), index=True
-    )
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("account.id", ondelete="CASCADE"), index=True)
     # For an email change: the new address.
     payload: Mapped[str | None]
     expires_at: Mapped[dt.datetime]

@@ -1,4 +1,5 @@
 """Declarative base, shared column types and the domain's enumerations."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,9 +29,7 @@ BigId = Annotated[int, mapped_column(BigInteger, primary_key=True, autoincrement
 # Money in UAH with kopecks; prices per kWh have up to four decimals.
 Money = Annotated[Decimal, mapped_column(Numeric(14, 2))]
 Price = Annotated[Decimal, mapped_column(Numeric(12, 4))]
-Created = Annotated[
-    dt.datetime, mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
-]
+Created = Annotated[dt.datetime, mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)]
 Text = Annotated[str, mapped_column(String)]
 
 
@@ -152,6 +151,13 @@ class OneTimeTokenKind(enum.StrEnum):
 
 
 __all__ = [
-    "Base", "BigId", "Money", "Price", "Created", "Text", "enum_column",
-    "BigInteger", "Decimal",
+    "Base",
+    "BigId",
+    "Money",
+    "Price",
+    "Created",
+    "Text",
+    "enum_column",
+    "BigInteger",
+    "Decimal",
 ]

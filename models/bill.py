@@ -1,4 +1,5 @@
 """Bills, their lines, and the sequence bill numbers come from."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,20 +35,14 @@ class Bill(Base):
     )
 
     id: Mapped[BigId]
-    personal_account_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("personal_account.id")
-    )
-    number: Mapped[int] = mapped_column(
-        BigInteger, BILL_NUMBERS, server_default=BILL_NUMBERS.next_value(), unique=True
-    )
+    personal_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("personal_account.id"))
+    number: Mapped[int] = mapped_column(BigInteger, BILL_NUMBERS, server_default=BILL_NUMBERS.next_value(), unique=True)
     category: Mapped[ChargeCategory] = mapped_column(enum_column(ChargeCategory))
     kind: Mapped[BillKind] = mapped_column(enum_column(BillKind))
     issued_on: Mapped[dt.date]
     period_start: Mapped[dt.date | None]
     period_end: Mapped[dt.date | None]
-    reading_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("meter_reading.id"), unique=True
-    )
+    reading_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("meter_reading.id"), unique=True)
     due_on: Mapped[dt.date | None]
     amount: Mapped[Decimal]
     source: Mapped[RecordSource] = mapped_column(enum_column(RecordSource))
@@ -58,12 +53,8 @@ class BillLine(Base):
     __tablename__ = "bill_line"
 
     id: Mapped[BigId]
-    bill_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("bill.id", ondelete="CASCADE"), index=True
-    )
-    personal_account_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("personal_account.id")
-    )
+    bill_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("bill.id", ondelete="CASCADE"), index=True)
+    personal_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("personal_account.id"))
     position: Mapped[int] = mapped_column(SmallInteger)
     description: Mapped[str]
     tariff_id: Mapped[int | None] = mapped_column(ForeignKey("tariff.id"))
@@ -74,4 +65,3 @@ class BillLine(Base):
     price: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))
     coefficient: Mapped[Decimal | None] = mapped_column(Numeric(6, 3))
     amount: Mapped[Decimal]
-

@@ -1,4 +1,5 @@
 """Meters and their readings."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,9 +16,7 @@ class Meter(Base):
     __tablename__ = "meter"
 
     id: Mapped[BigId]
-    personal_account_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("personal_account.id"), index=True
-    )
+    personal_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("personal_account.id"), index=True)
     serial_number: Mapped[str] = mapped_column(String(64), index=True)
     model: Mapped[str | None] = mapped_column(String(100))
     digits: Mapped[int]
@@ -40,9 +39,7 @@ class MeterReading(Base):
     __table_args__ = (UniqueConstraint("personal_account_id", "taken_on"),)
 
     id: Mapped[BigId]
-    personal_account_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("personal_account.id")
-    )
+    personal_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("personal_account.id"))
     meter_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("meter.id"), index=True)
     taken_on: Mapped[dt.date]
     zones: Mapped[list[str]] = mapped_column(ARRAY(String(16)))

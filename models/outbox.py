@@ -1,4 +1,5 @@
 """The mail outbox: written with its cause, sent later by the worker."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Money received for a personal account, from any channel, and the card payments behind it."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,9 +44,7 @@ class Payment(Base):
     )
 
     id: Mapped[BigId]
-    personal_account_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("personal_account.id")
-    )
+    personal_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("personal_account.id"))
     paid_on: Mapped[dt.date]
     amount: Mapped[Decimal]
     category: Mapped[ChargeCategory] = mapped_column(enum_column(ChargeCategory))
@@ -53,17 +52,13 @@ class Payment(Base):
     # A payment made for a chosen bill pays that bill first.
     bill_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("bill.id"))
     # At most one credit per source: these are unique where set.
-    internet_payment_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("internet_payment.id")
-    )
+    internet_payment_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("internet_payment.id"))
     aggregator_payment_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("aggregator_payment.id"), unique=True
     )
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     # A reversal is a negative payment pointing at the one it undoes.
-    reverses_payment_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("payment.id"), unique=True
-    )
+    reverses_payment_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("payment.id"), unique=True)
     created_at: Mapped[Created]
 
 
@@ -80,9 +75,7 @@ class InternetPayment(Base):
     id: Mapped[BigId]
     # The number shown to people (ID платежу); continues after imported ones.
     number: Mapped[int] = mapped_column(BigInteger, Identity(start=100000), unique=True)
-    personal_account_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("personal_account.id")
-    )
+    personal_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("personal_account.id"))
     account_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("account.id", ondelete="SET NULL"), index=True
     )
@@ -106,12 +99,8 @@ class BankCallback(Base):
     __tablename__ = "bank_callback"
 
     id: Mapped[BigId]
-    internet_payment_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("internet_payment.id"), index=True
-    )
-    personal_account_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("personal_account.id")
-    )
+    internet_payment_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("internet_payment.id"), index=True)
+    personal_account_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("personal_account.id"))
     received_at: Mapped[Created]
     data: Mapped[str]
     signature: Mapped[str] = mapped_column(String(200))
@@ -145,9 +134,7 @@ class AggregatorPayment(Base):
     id: Mapped[BigId]
     api_client_id: Mapped[int] = mapped_column(ForeignKey("api_client.id"))
     transaction_id: Mapped[str] = mapped_column(String(64))
-    personal_account_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("personal_account.id")
-    )
+    personal_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("personal_account.id"))
     category: Mapped[ChargeCategory] = mapped_column(enum_column(ChargeCategory))
     amount: Mapped[Decimal]
     paid_at: Mapped[dt.datetime]

@@ -1,4 +1,5 @@
 """Personal accounts (особові рахунки) and the requests that link them to logins."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -53,9 +54,7 @@ class ActivationRequest(Base):
     )
     res_id: Mapped[int] = mapped_column(ForeignKey("res.id"))
     personal_account_number: Mapped[str] = mapped_column(String(32))
-    personal_account_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("personal_account.id"), index=True
-    )
+    personal_account_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("personal_account.id"), index=True)
     # Evidence given with the request.
     last_payment_amount: Mapped[Decimal | None]
     meter_serial_number: Mapped[str | None] = mapped_column(String(64))
@@ -65,7 +64,5 @@ class ActivationRequest(Base):
     method: Mapped[ActivationMethod | None] = mapped_column(enum_column(ActivationMethod))
     created_at: Mapped[Created]
     decided_at: Mapped[dt.datetime | None]
-    decided_by_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("account.id", ondelete="SET NULL")
-    )
+    decided_by_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("account.id", ondelete="SET NULL"))
     rejection_reason: Mapped[str | None] = mapped_column(String(1000))

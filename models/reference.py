@@ -1,4 +1,5 @@
 """Oblasts and RES (district offices), with the supplier details a bill needs."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,4 +39,3 @@ class Terms(Base):
     version: Mapped[str] = mapped_column(String(32), primary_key=True)
     text: Mapped[str]
     in_force_from: Mapped[dt.date]
-

@@ -1,4 +1,5 @@
 """ГПЗ (repayment schedules) with instalments, and violation acts."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,9 +16,7 @@ class RepaymentSchedule(Base):
     __table_args__ = (UniqueConstraint("personal_account_id", "number"),)
 
     id: Mapped[BigId]
-    personal_account_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("personal_account.id"), index=True
-    )
+    personal_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("personal_account.id"), index=True)
     number: Mapped[str] = mapped_column(String(32))
     # ELECTRICITY_SCHEDULE or ACTS_SCHEDULE; the debt came from ELECTRICITY or ACTS.
     category: Mapped[ChargeCategory] = mapped_column(enum_column(ChargeCategory))
@@ -34,9 +33,7 @@ class Instalment(Base):
     schedule_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("repayment_schedule.id", ondelete="CASCADE"), index=True
     )
-    personal_account_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("personal_account.id")
-    )
+    personal_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("personal_account.id"))
     due_on: Mapped[dt.date]
     amount: Mapped[Decimal]
     # The INSTALLMENT bill; its issued_on is due_on, so it is debt from that day on.
@@ -48,9 +45,7 @@ class ViolationAct(Base):
     __table_args__ = (UniqueConstraint("personal_account_id", "number"),)
 
     id: Mapped[BigId]
-    personal_account_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("personal_account.id"), index=True
-    )
+    personal_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("personal_account.id"), index=True)
     number: Mapped[str] = mapped_column(String(32))
     drawn_up_on: Mapped[dt.date]
     description: Mapped[str]

@@ -1,4 +1,5 @@
 """Tariff versions: the price blocks in force from a date."""
+
 from __future__ import annotations
 
 import datetime as dt

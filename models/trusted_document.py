@@ -1,4 +1,5 @@
 """Trusted documents: the operations a frontend's build registered, by their SHA-256."""
+
 from __future__ import annotations
 
 from sqlalchemy import String, Text

@@ -1,4 +1,5 @@
 """The bank's status API (LiqPay `action=status`), for payments whose callback never came."""
+
 from __future__ import annotations
 
 import json

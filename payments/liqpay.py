@@ -5,6 +5,7 @@ The same pair goes to the bank's page (a browser form), comes back to the
 signatures in constant time. The hash algorithm is configurable (SHA-1 is
 what LiqPay documents; SHA-3-256 is offered by its newer API).
 """
+
 from __future__ import annotations
 
 import base64

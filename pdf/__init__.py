@@ -1,4 +1,5 @@
 """PDF documents (bill, payment receipt): rendered from plain data, knowing no services."""
+
 from pdf.data import (
     BillDocument,
     BillLine,
@@ -14,6 +15,18 @@ from pdf.data import (
 from pdf.render import RenderError, bill_payment_url, bill_pdf, receipt_pdf
 
 __all__ = [
-    "BillDocument", "BillLine", "CategoryDebt", "Meter", "MonthKwh", "PaymentSlip", "Readings", "ReceiptDocument",
-    "RenderError", "Supplier", "ZoneReading", "bill_payment_url", "bill_pdf", "receipt_pdf",
+    "BillDocument",
+    "BillLine",
+    "CategoryDebt",
+    "Meter",
+    "MonthKwh",
+    "PaymentSlip",
+    "Readings",
+    "ReceiptDocument",
+    "RenderError",
+    "Supplier",
+    "ZoneReading",
+    "bill_payment_url",
+    "bill_pdf",
+    "receipt_pdf",
 ]

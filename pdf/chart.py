@@ -3,6 +3,7 @@
 Uses matplotlib's object API on the Agg canvas (no pyplot, no global state),
 so renders in worker threads do not share a figure.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -3,6 +3,7 @@
 Categories, kinds, zones and statuses are their enum names as plain strings
 ("ELECTRICITY", "CONSUMPTION", "DAY", "PROCESSED"); money is Decimal.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -4,6 +4,7 @@ xhtml2pdf's built-in fonts (the PDF base 14) have no Cyrillic; DejaVu Sans has
 Ukrainian's ґ є ї і, the hryvnia sign and №. It is declared to xhtml2pdf with
 @font-face (regular and bold) and embedded (subset) in every PDF.
 """
+
 from __future__ import annotations
 
 from functools import cache

@@ -1,4 +1,5 @@
 """Ukrainian words and number formats of the documents."""
+
 from __future__ import annotations
 
 import datetime as dt

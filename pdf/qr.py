@@ -25,6 +25,7 @@ phone camera opens it as a link and a banking app reads the fields. The
 printed code has a QR version from 10 to 20, error correction M or better,
 and the hryvnia sign in a white circle in its centre.
 """
+
 from __future__ import annotations
 
 import base64
@@ -64,9 +65,7 @@ def nbu_payment_lines(
     ]
 
 
-def nbu_payment_url(
-    *, recipient: str, iban: str, amount: Decimal | None, recipient_code: str, purpose: str
-) -> str:
+def nbu_payment_url(*, recipient: str, iban: str, amount: Decimal | None, recipient_code: str, purpose: str) -> str:
     lines = nbu_payment_lines(
         recipient=recipient, iban=iban, amount=amount, recipient_code=recipient_code, purpose=purpose
     )
@@ -78,7 +77,7 @@ def nbu_payment_decode(url: str) -> list[str]:
     """The lines a payment URL carries (for tests and support: what the code says)."""
     for prefix in (URL_PREFIX, LEGACY_URL_PREFIX):
         if url.startswith(prefix):
-            encoded = url[len(prefix):]
+            encoded = url[len(prefix) :]
             break
     else:
         raise ValueError("not an NBU payment QR link")

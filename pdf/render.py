@@ -1,4 +1,5 @@
 """HTML to PDF with xhtml2pdf. Blocking and CPU-bound: callers run it in a thread."""
+
 from __future__ import annotations
 
 import io

@@ -2,6 +2,7 @@
 
 Every value is escaped; images come in as data: URIs.
 """
+
 from __future__ import annotations
 
 import base64
@@ -200,9 +201,7 @@ def _slip(doc: BillDocument, qr_png: bytes | None) -> str:
     s = doc.supplier
     slip = doc.slip
     if slip is None:
-        return (
-            "<div class='notice' style='margin-top: 8pt;'>Рахунок зменшує нарахування: сплачувати за ним не потрібно.</div>"
-        )
+        return "<div class='notice' style='margin-top: 8pt;'>Рахунок зменшує нарахування: сплачувати за ним не потрібно.</div>"
     if slip.paid:  # _due says so; a slip to tear off would only invite paying twice
         return ""
     qr = (

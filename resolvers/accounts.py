@@ -1,4 +1,5 @@
 """Accounts: registration, recovery, profile, more personal accounts, merge, admin review."""
+
 from __future__ import annotations
 
 from decimal import Decimal

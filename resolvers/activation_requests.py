@@ -1,4 +1,5 @@
 """Activation requests as their requester or an admin may see them."""
+
 from __future__ import annotations
 
 from models import ActivationRequest
@@ -9,9 +10,7 @@ from services.errors import AuthError
 from services.visibility import activation_request_visible, activation_target_visible, login_visible
 
 
-async def of_account(
-    ctx: RequestContext, account_id: int, status: ActivationStatus | None
-) -> list[ActivationRequest]:
+async def of_account(ctx: RequestContext, account_id: int, status: ActivationStatus | None) -> list[ActivationRequest]:
     if not login_visible(viewer=await ctx.viewer(), account_id=account_id):
         raise AuthError("FORBIDDEN")
     rows = await loaders.activation_requests_of(ctx).load(account_id)

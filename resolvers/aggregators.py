@@ -1,4 +1,5 @@
 """Aggregators: debt lookup, posting payments, their own registry (scopes: the fields' permissions)."""
+
 from __future__ import annotations
 
 import datetime as dt

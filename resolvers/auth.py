@@ -1,4 +1,5 @@
 """Sign-in mutations and the viewer."""
+
 from __future__ import annotations
 
 from models import Account
@@ -25,9 +26,7 @@ async def token_create(ctx: RequestContext, *, login: str, password: str) -> Iss
 async def token_refresh(ctx: RequestContext, *, refresh_token: str) -> IssuedTokens:
     return await in_transaction(
         ctx,
-        lambda s: auth.token_refresh(
-            session=s, settings=ctx.settings, refresh_token=refresh_token, now=utc_now()
-        ),
+        lambda s: auth.token_refresh(session=s, settings=ctx.settings, refresh_token=refresh_token, now=utc_now()),
     )
 
 

@@ -1,4 +1,5 @@
 """paymentStart for a personal account one may see; paymentCancel for a payment one may see."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -9,8 +10,8 @@ from resolvers.context import RequestContext
 from resolvers.ids import pk_of
 from resolvers.transaction import in_transaction
 from services import card_payments
-from services.errors import NotFound
 from services.card_payments import StartOutcome
+from services.errors import NotFound
 
 
 async def payment_start(

@@ -1,4 +1,5 @@
 """What every resolver gets: settings, the database, the caller, the language, loaders."""
+
 from __future__ import annotations
 
 import asyncio
@@ -68,14 +69,18 @@ class RequestContext:
         if self.fresh_reads:
             return await self.db.read(work)
         if self.snapshot is None:
-            self.snapshot = self.db.read_snapshot(replica=None if self.db.replicas is None else self._replica_for_snapshot)
+            self.snapshot = self.db.read_snapshot(
+                replica=None if self.db.replicas is None else self._replica_for_snapshot
+            )
         return await self.snapshot.run(work)
 
     async def read_driver(self, work: Callable[[Any, Any], Awaitable[T]], *, alone: bool = False) -> T:
         """A read on asyncpg itself, on the request's snapshot (db.ReadSnapshot.run_driver);
         `alone`: nothing else is read from this moment, so no BEGIN/ROLLBACK is needed."""
         if self.snapshot is None:
-            self.snapshot = self.db.read_snapshot(replica=None if self.db.replicas is None else self._replica_for_snapshot)
+            self.snapshot = self.db.read_snapshot(
+                replica=None if self.db.replicas is None else self._replica_for_snapshot
+            )
         return await self.snapshot.run_driver(work, alone=alone)
 
     async def snapshot_end(self) -> None:

@@ -2,6 +2,7 @@
 
 A malformed ID decodes to None, so it behaves exactly like a missing one.
 """
+
 from __future__ import annotations
 
 import base64

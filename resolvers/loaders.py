@@ -1,4 +1,5 @@
 """Per-request DataLoaders over the read snapshot: each batches many ids into one statement."""
+
 from __future__ import annotations
 
 import asyncio
@@ -132,9 +133,7 @@ def bill_lines(ctx: RequestContext) -> DataLoader:
 
 def tariff_starts(ctx: RequestContext) -> DataLoader:
     """One key (None): the tariff versions' start days, read once per request."""
-    return _loader(
-        ctx, "tariff_starts", lambda s, keys: _for_all(keys, tariffs_service.tariff_starts_load(session=s))
-    )
+    return _loader(ctx, "tariff_starts", lambda s, keys: _for_all(keys, tariffs_service.tariff_starts_load(session=s)))
 
 
 async def _for_all(keys: Sequence, value: Awaitable[Any]) -> dict:
@@ -147,9 +146,7 @@ def internet_payment(ctx: RequestContext) -> DataLoader:
 
 
 def schedules(ctx: RequestContext) -> DataLoader:
-    return _loader(
-        ctx, "schedules", lambda s, ids: pa_service.schedules_of(session=s, personal_account_ids=ids), list
-    )
+    return _loader(ctx, "schedules", lambda s, ids: pa_service.schedules_of(session=s, personal_account_ids=ids), list)
 
 
 def acts(ctx: RequestContext) -> DataLoader:
@@ -174,9 +171,7 @@ def activation_requests_of(ctx: RequestContext) -> DataLoader:
 
 
 def activation_request(ctx: RequestContext) -> DataLoader:
-    return _loader(
-        ctx, "activation_request", lambda s, ids: activation_service.requests_get(session=s, ids=ids)
-    )
+    return _loader(ctx, "activation_request", lambda s, ids: activation_service.requests_get(session=s, ids=ids))
 
 
 def account(ctx: RequestContext) -> DataLoader:

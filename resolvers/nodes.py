@@ -1,4 +1,5 @@
 """Query.node's reads: the row a global ID names, if the viewer may see it (services/visibility.py), else None."""
+
 from __future__ import annotations
 
 from typing import Any

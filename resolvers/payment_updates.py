@@ -1,4 +1,5 @@
 """internetPaymentUpdated: the payment's state at once, then each change, until it is final."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """Personal accounts and their lists, as the signed-in person may see them."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -114,7 +115,9 @@ async def payments(
     after: str | None,
 ) -> tuple[Listing, Page]:
     period_ = await period(ctx, personal_account_id, categories=categories, start=start, end=end)
-    listing = ledger_service.payments_listing(await ledger(ctx, personal_account_id), categories=categories, period=period_)
+    listing = ledger_service.payments_listing(
+        await ledger(ctx, personal_account_id), categories=categories, period=period_
+    )
     return _page(listing, ledger_service.payment_key, first, after)
 
 

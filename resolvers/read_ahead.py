@@ -6,6 +6,7 @@ account (loaders._ahead), the bill lines of the window, the tariff starts.
 Whatever it does not read, the resolvers read as before; whatever goes wrong here, they read
 it all again and answer (or fail) as they would have.
 """
+
 from __future__ import annotations
 
 import datetime as dt

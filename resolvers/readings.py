@@ -1,4 +1,5 @@
 """Meter readings: preview and submit for a personal account one may see."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Reference data for the registration form."""
+
 from __future__ import annotations
 
 from models import Oblast, Res, Terms

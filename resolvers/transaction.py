@@ -1,4 +1,5 @@
 """One transaction per mutation: all or nothing."""
+
 from __future__ import annotations
 
 import logging

@@ -6,6 +6,7 @@ page's script reads it, takes it out of the address bar, and calls the API's pas
 accountEmailConfirm mutation with fetch. A frontend of its own (CABINET_FRONTEND_URL) serves
 these paths itself.
 """
+
 from __future__ import annotations
 
 import html
@@ -74,7 +75,6 @@ form.addEventListener("submit", function (event) {
 });
 })();"""
 )
-
 
 
 def _back(request: Request) -> str:

@@ -4,6 +4,7 @@ uvicorn's ProxyHeadersMiddleware reads X-Forwarded-For; `uvicorn_proxy_options`
 turns it on only for CABINET_TRUSTED_PROXIES. uvicorn's own default believes
 127.0.0.1 and ::1, so anything on the machine could choose its address.
 """
+
 from __future__ import annotations
 
 import ipaddress

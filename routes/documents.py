@@ -6,6 +6,7 @@ payment not processed). The PDF is rendered off the event loop, stored, and
 served with its ETag while it fits (a receipt always, a bill while its slip's
 day and amount due are the same); If-None-Match gives 304.
 """
+
 from __future__ import annotations
 
 import asyncio

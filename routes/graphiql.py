@@ -3,6 +3,7 @@
 The assets (GraphiQL 3 and React 18 UMD builds) are copied from the npm
 registry at build time by `make assets` into static/graphiql/.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,5 +1,6 @@
 """GET / — a small page that says where things are: GraphiQL, the sandbox bank and, in the
 demo, the demo logins (their password is published in the README anyway)."""
+
 from __future__ import annotations
 
 import html

@@ -1,4 +1,5 @@
 """Transport limits: one cap on request bodies and WebSocket messages, before anything parses them."""
+
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -48,7 +49,6 @@ class BodySizeLimit:
         except _BodyTooLarge:
             if not started:
                 await _too_large(send)
-
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         closed = False

@@ -1,4 +1,5 @@
 """Operations endpoints: liveness, readiness, and Prometheus metrics."""
+
 from __future__ import annotations
 
 import hmac
@@ -72,7 +73,12 @@ class RequestMetrics:
 def _route_label(path: str) -> str:
     """A bounded label: the first path segment only (ids never become labels)."""
     first = path.strip("/").split("/", 1)[0]
-    return "/" + first if first in {"graphql", "payments", "documents", "sandbox-bank", "healthz", "livez", "readyz", "metrics", "static"} else "/other"
+    return (
+        "/" + first
+        if first
+        in {"graphql", "payments", "documents", "sandbox-bank", "healthz", "livez", "readyz", "metrics", "static"}
+        else "/other"
+    )
 
 
 async def livez(request: Request) -> Response:

@@ -1,6 +1,7 @@
 """The app's own small HTML pages (the payment return page, the account link pages): one
 layout, and a Content-Security-Policy that lets run only the page's own inline script, by its
 hash, and lets it talk only to this origin."""
+
 from __future__ import annotations
 
 import base64
@@ -39,7 +40,9 @@ def page_headers(script: str | None) -> dict[str, str]:
     }
 
 
-def html_page(title: str, body: str, *, script: str | None = None, status: int = 200, refresh: int | None = None) -> HTMLResponse:
+def html_page(
+    title: str, body: str, *, script: str | None = None, status: int = 200, refresh: int | None = None
+) -> HTMLResponse:
     """A Ukrainian page; `body` is trusted HTML (escape what goes into it), `script` a constant."""
     meta = f"<noscript><meta http-equiv='refresh' content='{refresh}'></noscript>" if refresh else ""
     document = (

@@ -1,5 +1,6 @@
 """What the return page says, in Ukrainian, for each state of the payment; while the bank has
 not said its word, a small script polls the payment's status and reloads on a change."""
+
 from __future__ import annotations
 
 import html
@@ -47,15 +48,12 @@ def _back(frontend_root: str) -> str:
 def return_page(*, state: ReturnState, status_url: str, frontend_root: str) -> HTMLResponse:
     heading, text = TEXTS[state.status]
     what = f"платіж № {state.number} на суму {L.money(state.amount)} грн"
-    sentence = text.format(
-        what=what, what_cap=what[0].upper() + what[1:], confirmed=L.kyiv_time(state.confirmed_at)
-    )
+    sentence = text.format(what=what, what_cap=what[0].upper() + what[1:], confirmed=L.kyiv_time(state.confirmed_at))
     waiting = state.status in OPEN
     body = (
         f"<h1>{html.escape(heading)}</h1>"
         f"<p id='payment' data-status='{state.status.value}' data-status-url='{html.escape(status_url)}'>"
-        f"{html.escape(sentence)}</p>"
-        + _back(frontend_root)
+        f"{html.escape(sentence)}</p>" + _back(frontend_root)
     )
     return html_page(heading, body, script=POLL_SCRIPT if waiting else None, refresh=5 if waiting else None)
 

@@ -1,4 +1,5 @@
 """HTTP routes of card payments: the bank's callback and the browser's return page."""
+
 from __future__ import annotations
 
 import logging
@@ -52,7 +53,10 @@ async def _returned_payment(request: Request) -> tuple[ReturnState | None, bool]
     query = request.query_params
     given = any(name in query for name in ("payment", "expires", "sig"))
     pk = payment_return_reference(
-        settings=settings, payment=query.get("payment"), expires=query.get("expires"), sig=query.get("sig"),
+        settings=settings,
+        payment=query.get("payment"),
+        expires=query.get("expires"),
+        sig=query.get("sig"),
         now=settings.now(),
     )
     if pk is None:

@@ -7,6 +7,7 @@ trusted documents run, by an earlier request of this process that sent the text 
 hash (the protocol: `PersistedQueryNotFound`, then the client sends both). A registered text
 is the same string every time, so the parser and validation caches serve it after the first.
 """
+
 from __future__ import annotations
 
 import time
@@ -55,7 +56,11 @@ class PersistedQueries:
                 if body is not None:
                     self.automatic.move_to_end(sha256)
             # Apollo's link sends the text with the hash when it reads this message.
-            return body if body is not None else Refusal("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND", malformed=False)
+            return (
+                body
+                if body is not None
+                else Refusal("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND", malformed=False)
+            )
         if not isinstance(query, str) or document_sha256(query) != sha256:
             return Refusal("provided sha does not match query")
         if self.settings.trusted_documents_only:

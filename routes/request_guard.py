@@ -9,6 +9,7 @@ and validation rules, which run on every transport; message sizes are capped per
 before any of this parses (routes/limits.py). A WebSocket connection also needs a signed-in
 person at connection_init (`connection_refusal`): its only operation is a person's payment.
 """
+
 from __future__ import annotations
 
 import enum

@@ -1,4 +1,5 @@
 """The GraphQL schema: types, the error policy, limits and caches."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,12 +15,12 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
-from schema.mutation import Mutation
-from schema.query import Query
-from schema.subscription import Subscription
 from schema.execution import QueryExecutionContext
 from schema.extensions import NulFreeStrings, RequestScope
+from schema.mutation import Mutation
+from schema.query import Query
 from schema.scalars import SCALAR_MAP
+from schema.subscription import Subscription
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 # Limits on the document itself, on every transport (the request guard parses with MAX_TOKENS too).

@@ -1,4 +1,5 @@
 """Account (a login on the site) and its activation requests."""
+
 from __future__ import annotations
 
 import datetime as dt

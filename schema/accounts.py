@@ -1,5 +1,6 @@
 """Account mutations (registration, recovery, profile, personal accounts, merge, admin review)
 and the admins' activation request list."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -10,10 +11,10 @@ import strawberry
 import models
 from resolvers import accounts as account_resolvers
 from schema.account import Account, ActivationRequest
-from schema.permissions import IsAdmin
 from schema.common import PageInfo
 from schema.enums import ActivationStatus
 from schema.errors import OperationError, ValidationError, result_of
+from schema.permissions import IsAdmin
 from schema.personal_account import PersonalAccount
 from services.activation import LinkOutcome
 from services.merge import MergeOutcome

@@ -3,6 +3,7 @@
 Callers authenticate with `Authorization: ApiKey <key>`; they never see
 customer data beyond the holder's surname and initials and the debt.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,13 +15,13 @@ import strawberry
 from models.base import CATEGORY_ORDER
 from resolvers import aggregators as aggregator_resolvers
 from schema.common import DateRange, PageInfo
-from schema.permissions import scoped
-from services.api_clients import SCOPE_DEBT_READ, SCOPE_PAYMENTS_WRITE
 from schema.enums import ChargeCategory
 from schema.errors import OperationError, ValidationError, result_of
 from schema.extensions import period_check
+from schema.permissions import scoped
 from schema.personal_account import CategoryDebt, Debt
 from services.aggregators import AggregatorPaymentView, DebtLookupData, PostOutcome, Registry
+from services.api_clients import SCOPE_DEBT_READ, SCOPE_PAYMENTS_WRITE
 
 
 @strawberry.type
@@ -153,9 +154,7 @@ class AggregatorQueries:
     @strawberry.field(
         description="Aggregators (scope debt:read): debt of one personal account.", extensions=scoped(SCOPE_DEBT_READ)
     )
-    async def debt_lookup(
-        self, info: strawberry.Info, res_code: str, personal_account_number: str
-    ) -> DebtLookupResult:
+    async def debt_lookup(self, info: strawberry.Info, res_code: str, personal_account_number: str) -> DebtLookupResult:
         return await result_of(
             info,
             aggregator_resolvers.debt_lookup(

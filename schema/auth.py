@@ -1,4 +1,5 @@
 """Sign-in mutations: tokenCreate, tokenRefresh, tokenRevoke."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -76,9 +77,6 @@ class AuthMutations:
     ) -> TokenRevokeResult:
         return await result_of(
             info,
-            auth_resolvers.token_revoke(
-                info.context, refresh_token=refresh_token, everywhere=bool(everywhere)
-            ),
+            auth_resolvers.token_revoke(info.context, refresh_token=refresh_token, everywhere=bool(everywhere)),
             lambda revoked: TokenRevokeSuccess(revoked=revoked),
         )
-

@@ -1,4 +1,5 @@
 """Bills and their lines."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -66,7 +67,9 @@ class Bill(Node):
     id: strawberry.ID = strawberry.field(default=None)
 
     @strawberry.field
-    async def personal_account(self, info: strawberry.Info) -> Annotated[PersonalAccount, strawberry.lazy("schema.personal_account")]:
+    async def personal_account(
+        self, info: strawberry.Info
+    ) -> Annotated[PersonalAccount, strawberry.lazy("schema.personal_account")]:
         from schema.personal_account import PersonalAccount
 
         return PersonalAccount(row=await loaders.personal_account(info.context).load(self.row.personal_account_id))

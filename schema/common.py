@@ -1,4 +1,5 @@
 """Shared types of the lists: DateRange and PageInfo."""
+
 from __future__ import annotations
 
 import datetime as dt

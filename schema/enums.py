@@ -1,4 +1,5 @@
 """The contract's enumerations, exposed from the domain's own."""
+
 from __future__ import annotations
 
 import strawberry

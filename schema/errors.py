@@ -1,4 +1,5 @@
 """The contract's error types, and the one place domain exceptions become them."""
+
 from __future__ import annotations
 
 import enum
@@ -91,9 +92,7 @@ def error_of(exc: DomainError, language: str) -> ValidationError | OperationErro
     """Map a domain exception to its contract type, with a message in the caller's language."""
     if isinstance(exc, InvalidInput):
         fields = [
-            FieldError(
-                path=list(p.path), code=ErrorCode(p.code), message=message(p.code, language, **p.params)
-            )
+            FieldError(path=list(p.path), code=ErrorCode(p.code), message=message(p.code, language, **p.params))
             for p in exc.problems
         ]
         first = exc.problems[0]

@@ -15,6 +15,7 @@ and it gives up; graphql-core's executor then runs the whole operation, with its
 semantics (null propagation, paths, the error policy). Queries change nothing, so running one
 twice is safe, and the request's DataLoaders keep what the walk already read.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -40,7 +41,6 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter, get_argumen
 
 from resolvers.read_ahead import read_ahead
 from schema.read_plan import read_plan
-
 
 
 class _GiveUp(Exception):

@@ -3,6 +3,7 @@
 Expected failures are data; auth failures are top-level errors with
 extensions.code; anything else is masked, with a request id that is in the log.
 """
+
 from __future__ import annotations
 
 import logging
@@ -126,7 +127,12 @@ def error_public(error: GraphQLError, context) -> GraphQLError:
     if unavailable(original):
         # The database is out of reach (restarting, failing over): nothing is wrong with the
         # request, and the same request will succeed shortly. Retryable, unlike a masked error.
-        log.warning("database unavailable in %s (request %s): %s", ".".join(map(str, error.path or [])), context.request_id, original)
+        log.warning(
+            "database unavailable in %s (request %s): %s",
+            ".".join(map(str, error.path or [])),
+            context.request_id,
+            original,
+        )
         return service_unavailable_error(context.language, nodes=error.nodes, path=error.path)
     log.error(
         "unexpected error in %s (request %s)",

@@ -13,6 +13,7 @@ a malformed date, `from` after `to`), goes to the general executor, which
 gives the errors. tests/test_main_screen_fast_path.py holds the two answers
 byte-identical.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,8 +33,8 @@ from services import ledger as ledger_service
 from services.errors import AuthError
 from services.main_screen import ScreenAccount, main_screen_read
 from services.pagination import paginate
-from services.personal_accounts import bill_lines_of
 from services.periods import period_resolve
+from services.personal_accounts import bill_lines_of
 
 MAIN_SCREEN = """query MainScreen($from: Date, $to: Date, $first: Int) { viewer { personalAccounts {
   id number holderName address
@@ -126,10 +127,7 @@ async def main_screen_answer(context: RequestContext, query: str, variables: Any
     }
     # A default period reaching back to an old unpaid bill shows lines the statement did not read.
     older = [
-        b.id
-        for a in accounts
-        for b in _bill_page(a, periods[a.id], first).rows
-        if b.issued_on < read_period.start
+        b.id for a in accounts for b in _bill_page(a, periods[a.id], first).rows if b.issued_on < read_period.start
     ]
     if older:
         lines = await context.read(lambda s: bill_lines_of(session=s, bill_ids=older))

@@ -1,4 +1,5 @@
 """The root Mutation, assembled from each area's mutations."""
+
 from __future__ import annotations
 
 import strawberry

@@ -1,4 +1,5 @@
 """The Node interface with IDs the project encodes and decodes itself."""
+
 from __future__ import annotations
 
 import strawberry

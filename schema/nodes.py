@@ -4,6 +4,7 @@ Someone else's ID, a malformed ID and a missing one all give null. Who may see
 what is services/visibility.py's, the reads resolvers/nodes.py's; here each row
 is wrapped in its type.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable

@@ -1,4 +1,5 @@
 """Payments from every channel, and card payments made in the cabinet."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -60,10 +61,11 @@ class PaymentEdge:
 
 @strawberry.type
 class PaymentConnection(AmountListingFields):
-
     @strawberry.field
     def edges(self) -> list[PaymentEdge]:
-        return [PaymentEdge(node=Payment(row=r), cursor=c) for r, c in zip(self.page.rows, self.page.cursors, strict=True)]
+        return [
+            PaymentEdge(node=Payment(row=r), cursor=c) for r, c in zip(self.page.rows, self.page.cursors, strict=True)
+        ]
 
 
 @strawberry.type(description="A card payment started in the cabinet and confirmed by the bank.")
@@ -115,7 +117,6 @@ class InternetPaymentEdge:
 
 @strawberry.type
 class InternetPaymentConnection(AmountListingFields):
-
     @strawberry.field
     def edges(self) -> list[InternetPaymentEdge]:
         return [

@@ -1,4 +1,5 @@
 """paymentCancel: end a card payment the bank has not begun, so the category can be paid afresh."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -15,7 +16,9 @@ from schema.payment import InternetPayment
 class PaymentCancelSuccess:
     payment_id: strawberry.Private[int]
 
-    @strawberry.field(description="EXPIRED now (or already FAILED or EXPIRED); a success the bank still reports credits.")
+    @strawberry.field(
+        description="EXPIRED now (or already FAILED or EXPIRED); a success the bank still reports credits."
+    )
     async def payment(self, info: strawberry.Info) -> InternetPayment:
         return InternetPayment(row=await loaders.internet_payment(info.context).load(self.payment_id))
 

@@ -1,4 +1,5 @@
 """paymentStart: an InternetPayment and the form that sends the browser to the bank's page."""
+
 from __future__ import annotations
 
 from decimal import Decimal

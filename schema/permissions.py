@@ -4,6 +4,7 @@
 A refusal is the request context's own AuthError (UNAUTHENTICATED when nobody is signed in or
 the key is unknown, FORBIDDEN otherwise), a top-level error with its code as everywhere.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """PersonalAccount (особовий рахунок): the main screen and its tabs."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -117,7 +118,9 @@ class PersonalAccount(Node):
             categories=[CategoryDebt(category=c, amount=debt[c]) for c in CATEGORY_ORDER],
         )
 
-    @strawberry.field(description="Tabs: [ELECTRICITY]; ГПЗ is [ELECTRICITY_SCHEDULE, ACTS_SCHEDULE]; all when omitted.")
+    @strawberry.field(
+        description="Tabs: [ELECTRICITY]; ГПЗ is [ELECTRICITY_SCHEDULE, ACTS_SCHEDULE]; all when omitted."
+    )
     async def bills(
         self,
         info: strawberry.Info,

@@ -1,4 +1,5 @@
 """The root Query."""
+
 from __future__ import annotations
 
 import datetime as dt

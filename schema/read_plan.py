@@ -5,6 +5,7 @@ document before it runs: graphql-core's own field collection (fragments, aliases
 `alone`: every field selected is answered from that one read (plain attributes, or resolvers
 that take only what it reads), so the request needs no transaction around it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -118,9 +119,12 @@ class _Walker:
                 self.plan.accounts = True
             elif (parent.name, name) == ("Bill", "lines") and window is not None:
                 self.plan.windows.append(window)
-            elif (parent.name, name) not in COVERED and definition.base_resolver is not None:
-                if not (parent.name == "Account" and not _has_object(field_def)):
-                    self.plan.alone = False  # reads on its own (the account's plain fields aside)
+            elif (
+                (parent.name, name) not in COVERED
+                and definition.base_resolver is not None
+                and not (parent.name == "Account" and not _has_object(field_def))
+            ):
+                self.plan.alone = False  # reads on its own (the account's plain fields aside)
             named = get_named_type(field_def.type)
             if isinstance(named, GraphQLObjectType):
                 sub = collect_subfields(
@@ -143,7 +147,9 @@ class _Walker:
         names = tuple(str(getattr(c, "value", c)) for c in categories) if categories is not None else None
         after = args.get("after")
         before = cursor_position(after, (self.today, 0)) if after is not None else None
-        return LinesWindow(args.get("from"), args.get("to") or self.today, names, first_check(args.get("first")), before)
+        return LinesWindow(
+            args.get("from"), args.get("to") or self.today, names, first_check(args.get("first")), before
+        )
 
 
 def _has_object(field_def) -> bool:

@@ -1,4 +1,5 @@
 """Meter readings."""
+
 from __future__ import annotations
 
 import datetime as dt

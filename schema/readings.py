@@ -1,4 +1,5 @@
 """meterReadingPreview («Рассчитать») and meterReadingSubmit («Подтвердить»)."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Oblasts, RES and the user agreement."""
+
 from __future__ import annotations
 
 import strawberry
@@ -44,9 +45,7 @@ class Oblast:
     async def res(self, info: strawberry.Info) -> list[Res]:
         rows = self.res_rows
         if rows is None:
-            rows = next(
-                (r for o, r in await reference_resolvers.oblasts(info.context) if o.code == self.row.code), []
-            )
+            rows = next((r for o, r in await reference_resolvers.oblasts(info.context) if o.code == self.row.code), [])
         return [Res(row=r, oblast_row=self.row) for r in rows]
 
 

@@ -3,6 +3,7 @@
 Decimal: a plain string ("1870.54"), never NaN, Infinity or an exponent.
 DateTime: ISO 8601 with a UTC offset, always.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,10 +18,10 @@ _DECIMAL = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,8})?")
 
 def decimal_parse(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError("Decimal must be a string like \"12.34\"")
+        raise ValueError('Decimal must be a string like "12.34"')
     text = str(value).strip()
     if not _DECIMAL.fullmatch(text):
-        raise ValueError("Decimal must be a plain number like \"12.34\" (no exponent, NaN or Infinity)")
+        raise ValueError('Decimal must be a plain number like "12.34" (no exponent, NaN or Infinity)')
     try:
         return Decimal(text)
     except InvalidOperation as e:  # pragma: no cover - the pattern admits only valid numbers

@@ -1,4 +1,5 @@
 """ГПЗ (repayment schedules) and violation acts."""
+
 from __future__ import annotations
 
 import datetime as dt

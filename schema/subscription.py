@@ -1,4 +1,5 @@
 """The root Subscription: live status of a card payment."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
@@ -13,7 +14,9 @@ from schema.payment import InternetPayment
 
 @strawberry.type
 class Subscription:
-    @strawberry.subscription(description="The payment's current state at once, then each change, ending when it is final.")
+    @strawberry.subscription(
+        description="The payment's current state at once, then each change, ending when it is final."
+    )
     async def internet_payment_updated(
         self, info: strawberry.Info, id: strawberry.ID
     ) -> AsyncGenerator[InternetPayment, None]:

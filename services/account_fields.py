@@ -3,6 +3,7 @@
 Each checker adds its problems to a shared `Problems` (so a form gets every
 error at once) and returns the normalised value, or None when it is unusable.
 """
+
 from __future__ import annotations
 
 import re

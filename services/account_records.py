@@ -8,6 +8,7 @@ the separate reads had, so the ledger, the listings and the types take them as t
 Arrays inside a record travel as text[] (the one array type asyncpg decodes in an anonymous
 record without introspection); the integers are read back here.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,9 +35,12 @@ ReadingRow = namedtuple(
 BillRow = namedtuple(
     "BillRow", "id personal_account_id number category kind issued_on period_start period_end reading_id due_on amount"
 )
-PaymentRow = namedtuple("PaymentRow", "id personal_account_id paid_on amount category channel bill_id reverses_payment_id")
+PaymentRow = namedtuple(
+    "PaymentRow", "id personal_account_id paid_on amount category channel bill_id reverses_payment_id"
+)
 InternetPaymentRow = namedtuple(
-    "InternetPaymentRow", "id personal_account_id number amount category bill_id status created_at expires_at confirmed_at"
+    "InternetPaymentRow",
+    "id personal_account_id number amount category bill_id status created_at expires_at confirmed_at",
 )
 
 RECORDS_SQL = text(

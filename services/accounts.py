@@ -1,4 +1,5 @@
 """Logins: lookups and the CLI's admin tasks."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

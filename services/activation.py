@@ -4,6 +4,7 @@ An APPROVED request is the link. A request is approved at once when its
 evidence matches and nobody else holds the personal account; otherwise it
 waits for an admin, and the holders are told that someone asked.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -84,9 +85,7 @@ async def target_lookup(
     """The RES and personal account of a form, the account row locked; problems when unknown."""
     if form.res_code is None or form.number is None:
         return None
-    res = (
-        await session.execute(select(Res).where(func.lower(Res.code) == form.res_code.lower()))
-    ).scalar_one_or_none()
+    res = (await session.execute(select(Res).where(func.lower(Res.code) == form.res_code.lower()))).scalar_one_or_none()
     if res is None:
         problems.add((*path, "resCode"), "UNKNOWN_RES")
         return None
@@ -288,7 +287,9 @@ async def activation_requests_page(
     if status is not None:
         filters.append(ActivationRequest.status == status)
     if res_code is not None:
-        filters.append(ActivationRequest.res_id.in_(select(Res.id).where(func.lower(Res.code) == res_code.strip().lower())))
+        filters.append(
+            ActivationRequest.res_id.in_(select(Res.id).where(func.lower(Res.code) == res_code.strip().lower()))
+        )
     key = tuple_(ActivationRequest.created_at, ActivationRequest.id)
     query = select(ActivationRequest).where(*filters)
     has_previous = False

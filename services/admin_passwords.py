@@ -1,5 +1,6 @@
 """Admin passwords: production does not start while an admin has a published one, and the
 operator's way to set a new one (`cabinet set-password`)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -62,5 +63,7 @@ async def password_set(
         raise OperationRefused("NOT_FOUND")
     operator_password_check(new_password, login=account.login, email=account.email)
     account.password_hash = await password_hash(settings, new_password)
-    await sessions_end_others(session=session, account_id=account.id, keep_session_id=None, reason="PASSWORD_RESET", now=now)
+    await sessions_end_others(
+        session=session, account_id=account.id, keep_session_id=None, reason="PASSWORD_RESET", now=now
+    )
     await throttle_clear(session=session, key="login:" + account.login.lower())

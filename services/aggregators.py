@@ -8,6 +8,7 @@ other data under the same id is refused. Each new post is exactly one
 Payment (channel AGGREGATOR), written in the same transaction under a lock on
 the personal account, so the debt the customer sees drops at once.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,9 +21,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kyiv import KYIV, kyiv_date
-from money import kopecks, whole_kopecks
 from models import AggregatorPayment, Payment, PersonalAccount, Res
 from models.base import ChargeCategory, PaymentChannel
+from money import kopecks, whole_kopecks
 from services.allocation import Allocation
 from services.errors import BadUserInput, OperationRefused, Problems
 from services.ledger import ledgers_load
@@ -135,9 +136,9 @@ async def debt_lookup(
     )
     problems.raise_if_any()
     assert target is not None
-    ledger = (
-        await ledgers_load(session=session, personal_account_ids=[target.personal_account_id], today=today)
-    )[target.personal_account_id]
+    ledger = (await ledgers_load(session=session, personal_account_ids=[target.personal_account_id], today=today))[
+        target.personal_account_id
+    ]
     return DebtLookupData(
         res_code=target.res_code,
         personal_account_number=target.number,
@@ -401,7 +402,4 @@ async def aggregator_payments_registry(
         has_next=len(rows) > limit,
         has_previous=totals[2] > 0,
     )
-    return Registry(
-        page=page, period=period, total_count=totals[0], total_amount=kopecks(Decimal(totals[1]))
-    )
-
+    return Registry(page=page, period=period, total_count=totals[0], total_amount=kopecks(Decimal(totals[1])))

@@ -5,6 +5,7 @@ within a category, a payment made for a chosen bill pays that bill first;
 then every remaining credit (payments and negative correction bills) pays
 the remaining charges oldest first, by (issued date, number).
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -4,6 +4,7 @@ A key is a random 256-bit value shown once when it is made; the database
 keeps only its SHA-256. A key carries scopes: `debt:read` (debtLookup) and
 `payments:write` (aggregatorPaymentPost and the client's own registry).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -70,9 +71,7 @@ def _name_check(name: str, problems: Problems) -> str:
     return name
 
 
-async def api_client_create(
-    *, session: AsyncSession, name: str, scopes: Sequence[str]
-) -> tuple[ApiClientInfo, str]:
+async def api_client_create(*, session: AsyncSession, name: str, scopes: Sequence[str]) -> tuple[ApiClientInfo, str]:
     """A new client and its key. The key is returned once and never stored."""
     problems = Problems()
     name = _name_check(name, problems)
@@ -115,9 +114,9 @@ async def api_client_by_key(*, session: AsyncSession, key: str) -> ApiCaller | N
 async def api_clients_list(*, session: AsyncSession) -> list[ApiClientInfo]:
     rows = (
         await session.execute(
-            select(
-                ApiClient.id, ApiClient.name, ApiClient.scopes, ApiClient.created_at, ApiClient.revoked_at
-            ).order_by(ApiClient.name)
+            select(ApiClient.id, ApiClient.name, ApiClient.scopes, ApiClient.created_at, ApiClient.revoked_at).order_by(
+                ApiClient.name
+            )
         )
     ).all()
     return [_info(r) for r in rows]

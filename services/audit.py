@@ -1,4 +1,5 @@
 """The audit trail: who did what to logins, kept after the things themselves are gone."""
+
 from __future__ import annotations
 
 import json

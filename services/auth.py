@@ -1,4 +1,5 @@
 """Sign-in: access and refresh tokens, rotation, revocation, and who is calling."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -80,9 +81,7 @@ async def credentials_check(
             select(Account).where(func.lower(Account.login) == login.strip().lower()).with_for_update()
         )
     ).scalar_one_or_none()
-    await subjects_check(
-        session=session, key=address, limit=settings.throttle_address_failed_logins_per_hour, now=now
-    )
+    await subjects_check(session=session, key=address, limit=settings.throttle_address_failed_logins_per_hour, now=now)
     await attempt_reserve(session=session, settings=settings, key=key, now=now)
     stored = account.password_hash if account is not None else dummy_hash(settings)
     matches, needs_rehash = await password_verify(settings, stored, password)

@@ -3,6 +3,7 @@
 Every callback is kept, genuine or not. A forged or altered one gets a 4xx and
 changes nothing; a verified duplicate gets 200 and changes nothing.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Forming bills: due dates, lines, the bill and its lines in one statement, and the "bill formed" mail."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -153,9 +154,7 @@ async def _bill_formed_mail(
     due_on: dt.date,
     language: str,
 ) -> None:
-    account = (
-        await session.execute(select(Account.email, Account.full_name).where(Account.id == account_id))
-    ).one()
+    account = (await session.execute(select(Account.email, Account.full_name).where(Account.id == account_id))).one()
     await mail_enqueue(
         session=session,
         kind="bill_formed",

@@ -5,6 +5,7 @@ A verified success credits exactly once, even after FAILED or EXPIRED (the
 card was charged); a reversal writes a negative Payment. Only the bank's
 signed word moves a payment; the browser's return never does.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,10 +40,27 @@ BANK_SUCCESS = {"success"}
 BANK_FAILURE = {"failure", "error"}
 BANK_REVERSED = {"reversed"}
 BANK_WAITING = {
-    "processing", "prepared", "wait_secure", "3ds_verify", "otp_verify", "cvv_verify",
-    "wait_accept", "wait_card", "wait_compensation", "hold_wait", "invoice_wait",
-    "wait_reserve", "wait_lc", "password_verify", "phone_verify", "pin_verify",
-    "receiver_verify", "sender_verify", "senderapp_verify", "ivr_verify", "captcha_verify",
+    "processing",
+    "prepared",
+    "wait_secure",
+    "3ds_verify",
+    "otp_verify",
+    "cvv_verify",
+    "wait_accept",
+    "wait_card",
+    "wait_compensation",
+    "hold_wait",
+    "invoice_wait",
+    "wait_reserve",
+    "wait_lc",
+    "password_verify",
+    "phone_verify",
+    "pin_verify",
+    "receiver_verify",
+    "sender_verify",
+    "senderapp_verify",
+    "ivr_verify",
+    "captcha_verify",
 }
 
 
@@ -257,7 +275,9 @@ def _outcome(
     if payment.status in FINAL or payment.expires_at <= now:
         return StartOutcome(payment.id, None, resumed)
     form = checkout_form(
-        settings=settings, payment=payment, personal_account_number=number,
+        settings=settings,
+        payment=payment,
+        personal_account_number=number,
         bill_number=bill.number if bill is not None else None,
     )
     return StartOutcome(payment.id, form, resumed)
@@ -293,7 +313,9 @@ async def payment_cancel(*, session: AsyncSession, payment_id: int, account_id: 
 
 async def payment_notify(*, session: AsyncSession, payment_id: int) -> None:
     """Tell live subscribers (in any process) after commit, through PostgreSQL."""
-    await session.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": NOTIFY_CHANNEL, "payload": str(payment_id)})
+    await session.execute(
+        text("SELECT pg_notify(:channel, :payload)"), {"channel": NOTIFY_CHANNEL, "payload": str(payment_id)}
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,7 +396,9 @@ async def _credit(*, session: AsyncSession, settings: Settings, payment: Interne
     if inserted is not None and payment.account_id is not None:
         account = await session.get(Account, payment.account_id)
         number = (
-            await session.execute(select(PersonalAccount.number).where(PersonalAccount.id == payment.personal_account_id))
+            await session.execute(
+                select(PersonalAccount.number).where(PersonalAccount.id == payment.personal_account_id)
+            )
         ).scalar_one()
         await mail_enqueue(
             session=session,
@@ -419,9 +443,7 @@ async def payment_by_order(*, session: AsyncSession, order: str) -> InternetPaym
     if not isinstance(order, str) or not order.startswith("uens-") or not order[5:].isdigit() or len(order) > 30:
         return None
     return (
-        await session.execute(
-            select(InternetPayment).where(InternetPayment.number == int(order[5:])).with_for_update()
-        )
+        await session.execute(select(InternetPayment).where(InternetPayment.number == int(order[5:])).with_for_update())
     ).scalar_one_or_none()
 
 

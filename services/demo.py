@@ -6,6 +6,7 @@ utility would load its own.
 Loaded once by `make run` (and by tests that want the manual's world).
 Logins and the password are for the demo only.
 """
+
 from __future__ import annotations
 
 import datetime as dt

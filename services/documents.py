@@ -10,6 +10,7 @@ zero or less has no slip: "bill:<id>", rendered once.) Links are short-lived
 and signed (HMAC-SHA256 over kind, id and expiry with `document_link_secret`),
 so they work without headers: in a browser tab, a download manager, a mail.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -159,7 +160,11 @@ async def document_head(*, session: AsyncSession, kind: str, pk: int, today: dt.
     row = (
         await session.execute(
             select(
-                InternetPayment.number, InternetPayment.status, Document.key, Document.etag, Document.content,
+                InternetPayment.number,
+                InternetPayment.status,
+                Document.key,
+                Document.etag,
+                Document.content,
                 Document.created_at,
             )
             .outerjoin(Document, Document.key == key)
@@ -185,7 +190,9 @@ async def _bill_head(session: AsyncSession, pk: int, today: dt.date) -> Document
         session=session, bill_id=bill.id, personal_account_id=bill.personal_account_id, amount=bill.amount, today=today
     )
     key = document_key(BILL, pk, slip)
-    return DocumentHead(number=bill.number, available=True, key=key, stored=await document_find(session=session, key=key))
+    return DocumentHead(
+        number=bill.number, available=True, key=key, stored=await document_find(session=session, key=key)
+    )
 
 
 async def document_find(*, session: AsyncSession, key: str) -> StoredDocument | None:
@@ -314,9 +321,7 @@ def _months_back(day: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-async def consumption_history(
-    *, session: AsyncSession, personal_account_id: int, day: dt.date
-) -> tuple[MonthKwh, ...]:
+async def consumption_history(*, session: AsyncSession, personal_account_id: int, day: dt.date) -> tuple[MonthKwh, ...]:
     """kWh by month, the twelve months up to the day (gaps are 0): each reading split over the
     months of the days it covers as its bill lines split it, the rule of the API's
     monthlyConsumption (services.ledger.consumption_by_month)."""
@@ -395,13 +400,17 @@ async def bill_document_data(*, session: AsyncSession, bill_id: int, today: dt.d
         return None
     owner, supplier = await _owner(session, bill.personal_account_id)
     lines = (
-        await session.execute(select(BillLine).where(BillLine.bill_id == bill.id).order_by(BillLine.position))
-    ).scalars().all()
+        (await session.execute(select(BillLine).where(BillLine.bill_id == bill.id).order_by(BillLine.position)))
+        .scalars()
+        .all()
+    )
     consumption_bill = bill.kind == BillKind.CONSUMPTION
     meter, readings = await _meter_and_readings(session, bill) if consumption_bill else (None, None)
     kwh = None
     if consumption_bill and readings is None:
-        quantities = [line.quantity for line in lines if line.quantity is not None and (line.unit or "").startswith("кВт")]
+        quantities = [
+            line.quantity for line in lines if line.quantity is not None and (line.unit or "").startswith("кВт")
+        ]
         kwh = int(sum(quantities, Decimal(0))) if quantities else None
     document = BillDocument(
         supplier=supplier,
@@ -432,7 +441,10 @@ async def bill_document_data(*, session: AsyncSession, bill_id: int, today: dt.d
         debts=await debts_as_of(session=session, personal_account_id=bill.personal_account_id, day=bill.issued_on),
         purpose=purpose_text(bill.category.value, owner.number, bill.number),
         slip=await bill_slip(
-            session=session, bill_id=bill.id, personal_account_id=bill.personal_account_id, amount=bill.amount,
+            session=session,
+            bill_id=bill.id,
+            personal_account_id=bill.personal_account_id,
+            amount=bill.amount,
             today=today,
         ),
         meter=meter,
@@ -447,7 +459,9 @@ async def bill_document_data(*, session: AsyncSession, bill_id: int, today: dt.d
     return bill.personal_account_id, document
 
 
-async def receipt_document_data(*, session: AsyncSession, internet_payment_id: int) -> tuple[int, ReceiptDocument] | None:
+async def receipt_document_data(
+    *, session: AsyncSession, internet_payment_id: int
+) -> tuple[int, ReceiptDocument] | None:
     """A processed card payment's receipt data; None when there is none to give."""
     payment = await session.get(InternetPayment, internet_payment_id)
     if payment is None or payment.status not in RECEIPT_STATUSES:

@@ -1,4 +1,5 @@
 """Domain exceptions. The schema maps them, in one place, to the contract's error types."""
+
 from __future__ import annotations
 
 import math

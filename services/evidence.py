@@ -4,6 +4,7 @@ The last payment amount is that of the most recent ELECTRICITY payment made
 before the latest bill was formed: the holder finds it on that bill, while a
 stranger's fresh payment (after the bill) proves nothing.
 """
+
 from __future__ import annotations
 
 import datetime as dt

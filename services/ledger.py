@@ -5,6 +5,7 @@ status and amountDue, the bill and payment lists with their totals) comes
 from this one read, so the screen costs the same statements whatever the
 number of rows.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -80,13 +81,9 @@ async def ledgers_load(
     """The ledgers of several personal accounts: one statement for bills, one for payments."""
     ids = list(personal_account_ids)
     bills = (
-        await session.execute(
-            select(*BILL_COLUMNS).where(Bill.personal_account_id.in_(ids), Bill.issued_on <= today)
-        )
+        await session.execute(select(*BILL_COLUMNS).where(Bill.personal_account_id.in_(ids), Bill.issued_on <= today))
     ).all()
-    payments = (
-        await session.execute(select(*PAYMENT_COLUMNS).where(Payment.personal_account_id.in_(ids)))
-    ).all()
+    payments = (await session.execute(select(*PAYMENT_COLUMNS).where(Payment.personal_account_id.in_(ids)))).all()
     bills_of: dict[int, list[Row]] = defaultdict(list)
     payments_of: dict[int, list[Row]] = defaultdict(list)
     for b in bills:
@@ -101,9 +98,7 @@ def oldest_due_on(ledger: Ledger, *, categories: Sequence[ChargeCategory] | None
     still due, by the allocation; None when nothing is owed on a bill."""
     due = ledger.allocation.due
     owed = [
-        b.issued_on
-        for b in ledger.bills
-        if due.get(b.id, ZERO) > 0 and (not categories or b.category in categories)
+        b.issued_on for b in ledger.bills if due.get(b.id, ZERO) > 0 and (not categories or b.category in categories)
     ]
     return min(owed, default=None)
 
@@ -157,16 +152,12 @@ class Listing:
 
 
 def bills_listing(ledger: Ledger, *, categories: Sequence[ChargeCategory] | None, period: Period) -> Listing:
-    rows = [
-        b for b in ledger.bills if period.holds(b.issued_on) and (not categories or b.category in categories)
-    ]
+    rows = [b for b in ledger.bills if period.holds(b.issued_on) and (not categories or b.category in categories)]
     return Listing(rows, period, amount_sum([b.amount for b in rows]))
 
 
 def payments_listing(ledger: Ledger, *, categories: Sequence[ChargeCategory] | None, period: Period) -> Listing:
-    rows = [
-        p for p in ledger.payments if period.holds(p.paid_on) and (not categories or p.category in categories)
-    ]
+    rows = [p for p in ledger.payments if period.holds(p.paid_on) and (not categories or p.category in categories)]
     return Listing(rows, period, amount_sum([p.amount for p in rows]))
 
 
@@ -216,8 +207,11 @@ def consumption_by_month(
         if reading.consumption is None or not period.holds(reading.taken_on):
             continue
         bill = bills.get(reading.id)
-        if bill is not None and bill.period_start is not None and bill.period_end is not None and (
-            bill.period_start <= bill.period_end
+        if (
+            bill is not None
+            and bill.period_start is not None
+            and bill.period_end is not None
+            and (bill.period_start <= bill.period_end)
         ):
             start, end = bill.period_start, bill.period_end
         elif reading.id in previous:

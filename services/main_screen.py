@@ -5,6 +5,7 @@ meter, last reading, bills, payments, card payments, bill lines), so the answer
 is built by the same functions:
 allocation, listings, pagination. Exact decimals travel as text.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -118,9 +119,7 @@ async def main_screen_read(
             BillRow(b[0], b[1], b[2], _date(b[3]), _date(b[4]), _date(b[5]), _date(b[6]), Decimal(b[7]), b[8])
             for b in a["bills"] or []
         ]
-        payments = [
-            PaymentRow(p[0], _date(p[1]), Decimal(p[2]), p[3], p[4], p[5], p[6]) for p in a["payments"] or []
-        ]
+        payments = [PaymentRow(p[0], _date(p[1]), Decimal(p[2]), p[3], p[4], p[5], p[6]) for p in a["payments"] or []]
         internet = sorted(
             (
                 InternetRow(i[0], i[1], Decimal(i[2]), i[3], i[4], _moment(i[5]), _moment(i[6]))
@@ -133,8 +132,16 @@ async def main_screen_read(
         for line in a["lines"] or []:
             lines.setdefault(line[0], []).append(
                 LineRow(
-                    line[0], line[1], line[2], line[3], line[4], _decimal(line[5]), line[6],
-                    _decimal(line[7]), _decimal(line[8]), Decimal(line[9]),
+                    line[0],
+                    line[1],
+                    line[2],
+                    line[3],
+                    line[4],
+                    _decimal(line[5]),
+                    line[6],
+                    _decimal(line[7]),
+                    _decimal(line[8]),
+                    Decimal(line[9]),
                 )
             )
         reading = a["reading"]

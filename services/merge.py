@@ -6,6 +6,7 @@ deleted, so its login and email are free. Mail already queued for B keeps its
 address and still goes out. Both logins are locked in id order, so merges
 that cross cannot deadlock and a second merge of the same B finds it gone.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -115,9 +116,7 @@ async def account_merge(
     return MergeOutcome(account=account, moved_personal_account_ids=moved_ids, moved_requests=moved_requests)
 
 
-async def _requests_move(
-    *, session: AsyncSession, into: int, source: int
-) -> tuple[list[int], list[ActivationRequest]]:
+async def _requests_move(*, session: AsyncSession, into: int, source: int) -> tuple[list[int], list[ActivationRequest]]:
     """Move B's requests to A, skipping links A has and pending requests A already made."""
     mine = (
         await session.execute(
@@ -130,13 +129,17 @@ async def _requests_move(
     linked = {r.personal_account_id for r in mine if r.status == ActivationStatus.APPROVED}
     pending = {r.personal_account_id for r in mine if r.status == ActivationStatus.PENDING}
     theirs = (
-        await session.execute(
-            select(ActivationRequest)
-            .where(ActivationRequest.account_id == source)
-            .order_by(ActivationRequest.created_at, ActivationRequest.id)
-            .with_for_update()
+        (
+            await session.execute(
+                select(ActivationRequest)
+                .where(ActivationRequest.account_id == source)
+                .order_by(ActivationRequest.created_at, ActivationRequest.id)
+                .with_for_update()
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     # Links first, so a pending request of B for what B also holds is seen as a duplicate.
     ordered = sorted(theirs, key=lambda r: r.status != ActivationStatus.APPROVED)
     moved_ids: list[int] = []

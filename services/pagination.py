@@ -3,6 +3,7 @@
 A cursor encodes the row's sort key, not its position, so it stays valid
 while rows are added.
 """
+
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,5 @@
 """What a new password must be: 8..128 characters, not a common one, not the login."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

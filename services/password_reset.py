@@ -4,6 +4,7 @@ The request always gets the same answer, whether or not the login or email
 exists, and is throttled quietly (per client address and per login) so the
 form cannot be used to flood someone's mailbox.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,10 +65,14 @@ async def password_reset_request(
         return True
     folded = value.lower()
     account = (
-        await session.execute(
-            select(Account).where(or_(func.lower(Account.login) == folded, func.lower(Account.email) == folded))
+        (
+            await session.execute(
+                select(Account).where(or_(func.lower(Account.login) == folded, func.lower(Account.email) == folded))
+            )
         )
-    ).scalars().first()
+        .scalars()
+        .first()
+    )
     # A blocked login is refused at sign-in anyway; a link would only invite questions.
     if account is None or account.status == AccountStatus.BLOCKED:
         return True

@@ -1,4 +1,5 @@
 """Argon2id hashing with explicit parameters, off the event loop."""
+
 from __future__ import annotations
 
 import asyncio

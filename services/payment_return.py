@@ -5,6 +5,7 @@ The reference is signed like document links (services/documents.py) under its ow
 its expiry follows from the stored payment (its time plus a grace), so the checkout form built
 again for the same payment is the very same form.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,8 +65,9 @@ class ReturnState:
 async def payment_return_state(*, session: AsyncSession, payment_id: int) -> ReturnState | None:
     row = (
         await session.execute(
-            select(InternetPayment.number, InternetPayment.amount, InternetPayment.status, InternetPayment.confirmed_at)
-            .where(InternetPayment.id == payment_id)
+            select(
+                InternetPayment.number, InternetPayment.amount, InternetPayment.status, InternetPayment.confirmed_at
+            ).where(InternetPayment.id == payment_id)
         )
     ).first()
     if row is None:

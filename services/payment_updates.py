@@ -4,6 +4,7 @@ Each process keeps one listening connection; a state change anywhere runs
 pg_notify('internet_payment', id) in its transaction (card_payments.payment_notify),
 and PostgreSQL delivers it after commit to every process's listener.
 """
+
 from __future__ import annotations
 
 import asyncio

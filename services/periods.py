@@ -5,6 +5,7 @@ still owed (`due_since`), so a debt never shows without the bills it is made of.
 `from` after `to` is no error here: such a period holds no day, so its lists are
 empty, and the schema tells the caller on that field alone (schema/extensions.py).
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -2,6 +2,7 @@
 
 Every function takes many ids at once so the DataLoaders can batch.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -145,9 +146,7 @@ INTERNET_PAYMENT_COLUMNS = (
 
 
 async def internet_payments_get(*, session: AsyncSession, ids: Sequence[int]) -> dict[int, Row]:
-    rows = (
-        await session.execute(select(*INTERNET_PAYMENT_COLUMNS).where(InternetPayment.id.in_(list(ids))))
-    ).all()
+    rows = (await session.execute(select(*INTERNET_PAYMENT_COLUMNS).where(InternetPayment.id.in_(list(ids))))).all()
     return {r.id: r for r in rows}
 
 
@@ -156,17 +155,25 @@ async def schedules_of(
 ) -> dict[int, list[tuple[RepaymentSchedule, list[Instalment]]]]:
     ids = list(personal_account_ids)
     schedules = (
-        await session.execute(
-            select(RepaymentSchedule)
-            .where(RepaymentSchedule.personal_account_id.in_(ids))
-            .order_by(RepaymentSchedule.agreed_on.desc(), RepaymentSchedule.id.desc())
+        (
+            await session.execute(
+                select(RepaymentSchedule)
+                .where(RepaymentSchedule.personal_account_id.in_(ids))
+                .order_by(RepaymentSchedule.agreed_on.desc(), RepaymentSchedule.id.desc())
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     instalments = (
-        await session.execute(
-            select(Instalment).where(Instalment.personal_account_id.in_(ids)).order_by(Instalment.due_on)
+        (
+            await session.execute(
+                select(Instalment).where(Instalment.personal_account_id.in_(ids)).order_by(Instalment.due_on)
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     by_schedule: dict[int, list[Instalment]] = defaultdict(list)
     for instalment in instalments:
         by_schedule[instalment.schedule_id].append(instalment)
@@ -178,19 +185,20 @@ async def schedules_of(
 
 async def acts_of(*, session: AsyncSession, personal_account_ids: Sequence[int]) -> dict[int, list[ViolationAct]]:
     rows = (
-        await session.execute(
-            select(ViolationAct)
-            .where(ViolationAct.personal_account_id.in_(list(personal_account_ids)))
-            .order_by(ViolationAct.drawn_up_on.desc(), ViolationAct.id.desc())
+        (
+            await session.execute(
+                select(ViolationAct)
+                .where(ViolationAct.personal_account_id.in_(list(personal_account_ids)))
+                .order_by(ViolationAct.drawn_up_on.desc(), ViolationAct.id.desc())
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     return _group(rows, "personal_account_id")
 
 
 async def owner_of(*, session: AsyncSession, table, ids: Sequence[int]) -> dict[int, int]:
     """The personal account each row (bill, payment, reading, …) belongs to."""
-    rows = (
-        await session.execute(select(table.id, table.personal_account_id).where(table.id.in_(list(ids))))
-    ).all()
+    rows = (await session.execute(select(table.id, table.personal_account_id).where(table.id.in_(list(ids))))).all()
     return {r.id: r.personal_account_id for r in rows}
-

@@ -21,6 +21,7 @@ The computation, in order (see ``price_consumption``):
 7. One line per (version, block, zone) with kWh > 0, rounded half-up to the
    kopeck; the bill is the sum of its rounded lines.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -358,10 +359,7 @@ def _blocks_for_part(version: TariffVersion, part: _Part, kwh: int) -> list[int]
         return result
     # Monthly bounds shrink to the part's share of its calendar month.
     ratio = Fraction(part.days, _days_in_month(part.start))
-    bounds = [
-        None if b.upper_bound is None else _round_half_up(b.upper_bound * ratio)
-        for b in version.blocks
-    ]
+    bounds = [None if b.upper_bound is None else _round_half_up(b.upper_bound * ratio) for b in version.blocks]
     if version.mode is TariffMode.WHOLE_VOLUME:
         # All kWh go to the first block whose bound holds the total
         # (a total equal to a bound stays in the lower block).
@@ -418,8 +416,7 @@ def price_consumption(
             raise TypeError(f"{name} must be a date, got {value!r}")
     if current_date <= previous_date:
         raise ValueError(
-            f"current_date {current_date.isoformat()} must be after "
-            f"previous_date {previous_date.isoformat()}"
+            f"current_date {current_date.isoformat()} must be after previous_date {previous_date.isoformat()}"
         )
     coefficients = zone_coefficients(list(zone_consumption))
     zones = list(coefficients)

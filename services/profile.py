@@ -1,4 +1,5 @@
 """A login's own data: phones, email (confirmed from the new address) and password."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,9 +28,7 @@ def email_confirm_link(settings: Settings, token: str) -> str:
 
 
 async def _own_account_locked(*, session: AsyncSession, account_id: int) -> Account:
-    return (
-        await session.execute(select(Account).where(Account.id == account_id).with_for_update())
-    ).scalar_one()
+    return (await session.execute(select(Account).where(Account.id == account_id).with_for_update())).scalar_one()
 
 
 async def password_change(
@@ -109,8 +108,10 @@ async def account_update(
         account.pending_email = new_email if changes_email else None
         if new_email != account.email and not changes_email:
             account.email = new_email  # only the letter case differs: nothing to confirm
-    if changes_email and new_email is not None and not await _email_used(
-        session=session, email=new_email, other_than=account.id
+    if (
+        changes_email
+        and new_email is not None
+        and not await _email_used(session=session, email=new_email, other_than=account.id)
     ):
         token = token_new()
         session.add(

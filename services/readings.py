@@ -4,6 +4,7 @@ Submit stores the reading and forms its bill in one transaction under a lock
 on the personal account, so readings on different dates cannot both bill the
 same kWh, and the same reading sent twice is answered from what was stored.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -159,9 +160,7 @@ async def reading_evaluate(
     if taken_on > today:
         problems.add((*INPUT, "takenOn"), "READING_DATE_IN_FUTURE")
     elif facts.last_taken_on is not None and taken_on <= facts.last_taken_on:
-        problems.add(
-            (*INPUT, "takenOn"), "READING_DATE_NOT_AFTER_LAST", last=facts.last_taken_on.strftime("%d.%m.%Y")
-        )
+        problems.add((*INPUT, "takenOn"), "READING_DATE_NOT_AFTER_LAST", last=facts.last_taken_on.strftime("%d.%m.%Y"))
 
     given = [v.zone for v in values]
     if sorted(given) != sorted(meter.zones) or len(set(given)) != len(given):

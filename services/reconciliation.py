@@ -5,6 +5,7 @@ their time with no success from the bank expire; a success that comes later
 still credits (card_payments.bank_status_apply). The rounds and the loop, and the
 transactions, are workers/reconciliation.py's; nothing here commits.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,9 +15,9 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
-from money import kopecks
 from models import InternetPayment
 from models.base import InternetPaymentStatus
+from money import kopecks
 from services.card_payments import OPEN, bank_status_apply, order_id, payment_expire
 
 

@@ -1,4 +1,5 @@
 """Reference data: oblasts with their RES, and the user agreement in force."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,9 +26,6 @@ async def oblast_get(*, session: AsyncSession, code: str) -> Oblast | None:
 async def terms_in_force(*, session: AsyncSession, today: dt.date) -> Terms | None:
     return (
         await session.execute(
-            select(Terms)
-            .where(Terms.in_force_from <= today)
-            .order_by(Terms.in_force_from.desc())
-            .limit(1)
+            select(Terms).where(Terms.in_force_from <= today).order_by(Terms.in_force_from.desc()).limit(1)
         )
     ).scalar_one_or_none()

@@ -5,6 +5,7 @@ the same `activated: false` as a new login that waits for an admin, nothing
 is created, and the address's owner is told by mail. The password is hashed
 on both paths, so they also take the same time.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -167,7 +168,9 @@ async def _login_free_check(
         raise OperationRefused("LOGIN_TAKEN", keep_changes=True)
 
 
-async def _login_taken_count(*, session: AsyncSession, login: str, client_address: str | None, now: dt.datetime) -> None:
+async def _login_taken_count(
+    *, session: AsyncSession, login: str, client_address: str | None, now: dt.datetime
+) -> None:
     await subject_count(
         session=session, key=address_key("login-taken", client_address), subject="login:" + login.lower(), now=now
     )

@@ -1,4 +1,5 @@
 """Tariff versions as data, read for pricing."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,13 @@ async def tariffs_load(*, session: AsyncSession) -> list[pricing.TariffVersion]:
     rows = (
         await session.execute(
             select(
-                Tariff.id, Tariff.valid_from, Tariff.mode, Tariff.name,
-                TariffBlock.block, TariffBlock.upper_bound, TariffBlock.price,
+                Tariff.id,
+                Tariff.valid_from,
+                Tariff.mode,
+                Tariff.name,
+                TariffBlock.block,
+                TariffBlock.upper_bound,
+                TariffBlock.price,
             )
             .outerjoin(TariffBlock, TariffBlock.tariff_id == Tariff.id)
             .order_by(Tariff.valid_from, Tariff.id, TariffBlock.block)

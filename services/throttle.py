@@ -13,6 +13,7 @@
   database connection, so at most the pools' size). `hourly_reserve` counts
   exactly, under a lock on its key, where every use matters (a letter sent).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -81,12 +82,16 @@ async def throttle_clear(*, session: AsyncSession, key: str) -> None:
 async def subjects_check(*, session: AsyncSession, key: str, limit: int, now: dt.datetime) -> None:
     """TOO_MANY_ATTEMPTS while `key` has `limit` subjects counted in the last hour."""
     times = (
-        await session.execute(
-            select(ThrottleSubject.counted_at)
-            .where(ThrottleSubject.key == key, ThrottleSubject.counted_at > now - WINDOW)
-            .order_by(ThrottleSubject.counted_at)
+        (
+            await session.execute(
+                select(ThrottleSubject.counted_at)
+                .where(ThrottleSubject.key == key, ThrottleSubject.counted_at > now - WINDOW)
+                .order_by(ThrottleSubject.counted_at)
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     if len(times) >= limit:
         # Allowed again once enough of them are an hour old.
         raise _too_many(times[len(times) - limit] + WINDOW, now)
@@ -96,7 +101,9 @@ async def subject_count(*, session: AsyncSession, key: str, subject: str, now: d
     """Count `subject` for `key` (again: its time moves to now)."""
     stmt = insert(ThrottleSubject).values(key=key, subject=subject, counted_at=now)
     await session.execute(
-        stmt.on_conflict_do_update(index_elements=[ThrottleSubject.key, ThrottleSubject.subject], set_={"counted_at": now})
+        stmt.on_conflict_do_update(
+            index_elements=[ThrottleSubject.key, ThrottleSubject.subject], set_={"counted_at": now}
+        )
     )
 
 

@@ -1,4 +1,5 @@
 """Opaque random tokens: 256 bits for the holder, SHA-256 for the database."""
+
 from __future__ import annotations
 
 import hashlib

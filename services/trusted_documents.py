@@ -6,6 +6,7 @@ Apollo's `@apollo/generate-persisted-query-manifest`
 and GraphQL Code Generator's persisted documents ({"<sha256>": "<document>", …}).
 Every id must be the SHA-256 of its body, as the persisted-query protocol names documents.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -64,7 +65,7 @@ async def trusted_documents_load(*, session: AsyncSession, documents: list[Manif
     for start in range(0, len(documents), 1000):  # within PostgreSQL's bound on parameters
         stmt = (
             insert(TrustedDocument)
-            .values([{"sha256": d.sha256, "body": d.body, "name": d.name} for d in documents[start:start + 1000]])
+            .values([{"sha256": d.sha256, "body": d.body, "name": d.name} for d in documents[start : start + 1000]])
             .on_conflict_do_nothing(index_elements=[TrustedDocument.sha256])
             .returning(TrustedDocument.sha256)
         )

@@ -13,6 +13,7 @@ categories, and the tariff versions' start days (the consumption chart splits by
 services/auth.viewer_from_access_token, decided in Python from the row it returns);
 otherwise the caller has checked it (on the primary, with replicas) and gives the login's id.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -105,11 +106,24 @@ class ViewerRecords:
     tariff_starts: list[dt.date] | None
 
 
-ACCOUNT_COLUMNS = ["id", "login", "full_name", "email", "phones", "password_hash", "role", "status", "pending_email", "language", "created_at", "read_after_lsn"]
+ACCOUNT_COLUMNS = [
+    "id",
+    "login",
+    "full_name",
+    "email",
+    "phones",
+    "password_hash",
+    "role",
+    "status",
+    "pending_email",
+    "language",
+    "created_at",
+    "read_after_lsn",
+]
 
 _VIEWER_BY_TOKEN = f"""
 viewer AS (
-  SELECT t.expires_at, s.id AS session_id, s.revoked_at, {', '.join('a.' + c for c in ACCOUNT_COLUMNS)}
+  SELECT t.expires_at, s.id AS session_id, s.revoked_at, {", ".join("a." + c for c in ACCOUNT_COLUMNS)}
   FROM auth_token t JOIN auth_session s ON s.id = t.session_id JOIN account a ON a.id = s.account_id
   WHERE t.token_hash = $1 AND t.kind = 'ACCESS'
 ), allowed AS (
@@ -167,10 +181,16 @@ def statement(needs: Needs, *, by_token: bool) -> str:
     """The statement for one kind of selection, built once. Parameters: $1 the token's SHA-256
     (or the login's id), $2 now, $3 today, $4-$9 the lines' window (LinesWindow's fields)."""
     parts = [sql for name, sql in _PARTS.items() if getattr(needs, name)]
-    viewer_columns = "v.expires_at, v.session_id, v.revoked_at, " + ", ".join(f"v.{c}" for c in ACCOUNT_COLUMNS) \
-        if by_token else "v.id"
-    starts = ", (SELECT array_agg(valid_from ORDER BY valid_from) FROM tariff) AS tariff_starts" \
-        if needs.tariff_starts else ""
+    viewer_columns = (
+        "v.expires_at, v.session_id, v.revoked_at, " + ", ".join(f"v.{c}" for c in ACCOUNT_COLUMNS)
+        if by_token
+        else "v.id"
+    )
+    starts = (
+        ", (SELECT array_agg(valid_from ORDER BY valid_from) FROM tariff) AS tariff_starts"
+        if needs.tariff_starts
+        else ""
+    )
     return f"""
 WITH params AS (
   SELECT $2::timestamptz AS now, $3::date AS today, $4::date AS lines_from, $5::date AS lines_to,
@@ -183,7 +203,7 @@ links AS (
   ORDER BY ar.personal_account_id, ar.decided_at, ar.id
 )
 SELECT {viewer_columns}{starts},
-  p.id AS pa_id, p.number, p.holder_name, p.address, p.res_id, r.code AS res_code{''.join(', ' + s for s in parts)}
+  p.id AS pa_id, p.number, p.holder_name, p.address, p.res_id, r.code AS res_code{"".join(", " + s for s in parts)}
 FROM params, viewer v
 LEFT JOIN links l ON true
 LEFT JOIN personal_account p ON p.id = l.pa
@@ -217,7 +237,9 @@ def _parts(row: asyncpg.Record, needs: Needs) -> AccountParts:
     if needs.readings:
         parts.readings = [reading_row(r) for r in row["readings"] or ()]
     if needs.ledger:
-        parts.ledger = ledger_build([bill_row(b) for b in row["bills"] or ()], [payment_row(p) for p in row["payments"] or ()])
+        parts.ledger = ledger_build(
+            [bill_row(b) for b in row["bills"] or ()], [payment_row(p) for p in row["payments"] or ()]
+        )
     if needs.debt:
         sums = {ChargeCategory(c): amount for c, amount in row["debt"] or ()}
         parts.debt = {c: sums.get(c, ZERO) for c in CATEGORY_ORDER}
@@ -270,7 +292,9 @@ async def viewer_records_load(
         if row["pa_id"] is None:
             continue
         accounts.append(
-            PersonalAccountRow(row["pa_id"], row["number"], row["holder_name"], row["address"], row["res_id"], row["res_code"])
+            PersonalAccountRow(
+                row["pa_id"], row["number"], row["holder_name"], row["address"], row["res_id"], row["res_code"]
+            )
         )
         parts[row["pa_id"]] = _parts(row, needs)
     starts = list(rows[0]["tariff_starts"] or ()) if needs.tariff_starts else None

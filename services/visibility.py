@@ -5,6 +5,7 @@ an admin sees every login and personal account. Each rule is a plain function of
 viewer and what is known of the object, so the resolvers that load the object only ask. Schedules and acts by ID are looked
 for on the viewer's own linked personal accounts (resolvers/nodes.py).
 """
+
 from __future__ import annotations
 
 from collections.abc import Collection

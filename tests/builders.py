@@ -1,10 +1,11 @@
 """Rows for tests, inserted directly (the import and the mutations have their own tests)."""
+
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import (
@@ -34,7 +35,12 @@ KYIV_OFFSET = dt.timezone(dt.timedelta(hours=3))
 
 
 async def personal_account_make(
-    session: AsyncSession, *, number: str, res_code: str = "0101", holder: str = "Тестовий Т. Т.", login: str | None = None
+    session: AsyncSession,
+    *,
+    number: str,
+    res_code: str = "0101",
+    holder: str = "Тестовий Т. Т.",
+    login: str | None = None,
 ) -> int:
     res_id = (await session.execute(select(Res.id).where(Res.code == res_code))).scalar_one()
     pa_id = (
@@ -71,7 +77,12 @@ async def history_make(session: AsyncSession, *, personal_account_id: int, bills
     meter_id = (
         await session.execute(
             insert(Meter)
-            .values(personal_account_id=personal_account_id, serial_number=f"M{personal_account_id}", digits=5, zones=["TOTAL"])
+            .values(
+                personal_account_id=personal_account_id,
+                serial_number=f"M{personal_account_id}",
+                digits=5,
+                zones=["TOTAL"],
+            )
             .returning(Meter.id)
         )
     ).scalar_one()
@@ -117,10 +128,30 @@ async def history_make(session: AsyncSession, *, personal_account_id: int, bills
         await session.execute(
             insert(BillLine),
             [
-                dict(bill_id=bill_id, personal_account_id=personal_account_id, position=1, description="Блок 1",
-                     block=1, quantity=Decimal(150), unit="кВт·год", price=Decimal("0.2802"), coefficient=Decimal(1), amount=Decimal("42.03")),
-                dict(bill_id=bill_id, personal_account_id=personal_account_id, position=2, description="Блок 2",
-                     block=2, quantity=Decimal(50), unit="кВт·год", price=Decimal("0.3648"), coefficient=Decimal(1), amount=Decimal("18.24")),
+                dict(
+                    bill_id=bill_id,
+                    personal_account_id=personal_account_id,
+                    position=1,
+                    description="Блок 1",
+                    block=1,
+                    quantity=Decimal(150),
+                    unit="кВт·год",
+                    price=Decimal("0.2802"),
+                    coefficient=Decimal(1),
+                    amount=Decimal("42.03"),
+                ),
+                dict(
+                    bill_id=bill_id,
+                    personal_account_id=personal_account_id,
+                    position=2,
+                    description="Блок 2",
+                    block=2,
+                    quantity=Decimal(50),
+                    unit="кВт·год",
+                    price=Decimal("0.3648"),
+                    coefficient=Decimal(1),
+                    amount=Decimal("18.24"),
+                ),
             ],
         )
         internet_id = (
@@ -140,8 +171,12 @@ async def history_make(session: AsyncSession, *, personal_account_id: int, bills
         ).scalar_one()
         await session.execute(
             insert(Payment).values(
-                personal_account_id=personal_account_id, paid_on=taken_on, amount=Decimal("30.00"),
-                category=ChargeCategory.ELECTRICITY, channel=PaymentChannel.INTERNET, internet_payment_id=internet_id,
+                personal_account_id=personal_account_id,
+                paid_on=taken_on,
+                amount=Decimal("30.00"),
+                category=ChargeCategory.ELECTRICITY,
+                channel=PaymentChannel.INTERNET,
+                internet_payment_id=internet_id,
             )
         )
 
@@ -160,8 +195,11 @@ async def debt_pay_off(session: AsyncSession, *, personal_account_id: int, paid_
     ).scalar_one()
     await session.execute(
         insert(Payment).values(
-            personal_account_id=personal_account_id, paid_on=paid_on, amount=billed - paid,
-            category=ChargeCategory.ELECTRICITY, channel=PaymentChannel.BANK,
+            personal_account_id=personal_account_id,
+            paid_on=paid_on,
+            amount=billed - paid,
+            category=ChargeCategory.ELECTRICITY,
+            channel=PaymentChannel.BANK,
         )
     )
 
@@ -169,9 +207,6 @@ async def debt_pay_off(session: AsyncSession, *, personal_account_id: int, paid_
 def _months_before(day: dt.date, months: int) -> dt.date:
     index = day.year * 12 + day.month - 1 - months
     return dt.date(index // 12, index % 12 + 1, 1)
-
-
-
 
 
 async def tariffs_make(session: AsyncSession) -> None:
@@ -183,7 +218,9 @@ async def tariffs_make(session: AsyncSession) -> None:
         tariff_id = (
             await session.execute(
                 insert(Tariff)
-                .values(valid_from=version.valid_from, mode=version.mode.value, name=version.name or str(version.valid_from))
+                .values(
+                    valid_from=version.valid_from, mode=version.mode.value, name=version.name or str(version.valid_from)
+                )
                 .returning(Tariff.id)
             )
         ).scalar_one()

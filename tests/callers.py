@@ -5,6 +5,7 @@ login, the same rows `tokenCreate` writes) rather than through `tokenCreate`:
 the fuzzer's failed sign-ins from the test client's one address would
 otherwise throttle the very sign-in the test needs next.
 """
+
 from __future__ import annotations
 
 import datetime as dt

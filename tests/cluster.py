@@ -8,6 +8,7 @@ as root the servers run as the system user the embedded wheel uses (`pgserver`).
 `binaries()` is None where no server binaries with pg_basebackup exist: the tests that
 need them skip, saying so.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -108,7 +109,9 @@ class PostgresNode:
         )
 
     def init(self, **settings: str) -> PostgresNode:
-        self._tool("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C")
+        self._tool(
+            "initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8", "--locale=C"
+        )
         self.configure(
             **{
                 "listen_addresses": "'127.0.0.1'",
@@ -144,7 +147,9 @@ class PostgresNode:
         self._tool("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "30", "stop", check=False, timeout=60)
 
     def restart(self, mode: str = "fast") -> None:
-        self._tool("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-m", mode, "-w", "-t", "60", "restart", timeout=90)
+        self._tool(
+            "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-m", mode, "-w", "-t", "60", "restart", timeout=90
+        )
 
     def postmaster_pid(self) -> int | None:
         try:
@@ -169,8 +174,22 @@ class PostgresNode:
         """A streaming replica of this server: pg_basebackup -R into `folder`, started."""
         node = PostgresNode(folder, bin_dir=self.bin_dir)
         node._tool(
-            "pg_basebackup", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-            "-D", str(node.data), "-R", "-X", "stream", "-c", "fast", "--no-sync", timeout=120,
+            "pg_basebackup",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-D",
+            str(node.data),
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+            "--no-sync",
+            timeout=120,
         )
         node.configure(port=str(node.port), unix_socket_directories=f"'{folder}'")
         return node.start()

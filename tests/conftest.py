@@ -3,6 +3,7 @@
 Migrations run once into a template database; each test gets a copy of it
 and the copies are dropped at the end.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,8 +22,8 @@ import pytest
 from sqlalchemy import event
 
 from config import Settings
-from tests.callers import SIGN_IN
 from db import Database, EmbeddedPostgres, create_engine, migrate
+from tests.callers import SIGN_IN
 
 DEMO_DATE = dt.date(2014, 5, 26)
 

@@ -11,6 +11,7 @@ sandbox bank calls itself back at `public_url`) takes the port first:
 `sock = free_socket()`, then `serve(make, factory=True, sock=sock)`;
 `cabinet_served(settings)` does exactly that.
 """
+
 from __future__ import annotations
 
 import contextlib

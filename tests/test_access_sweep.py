@@ -17,6 +17,7 @@ mutations are refused there by the same request guard, and an aggregator's
 connection is refused at connection_init (4403); either way someone else's
 ID must get exactly what a missing one gets.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,15 +31,22 @@ from sqlalchemy import text
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.callers import Caller, api_key_make, post, token_mint
-from services.demo import demo_load
 from resolvers.ids import global_id
 from schema import schema_sdl
+from services.demo import demo_load
+from tests.callers import Caller, api_key_make, post, token_mint
 from tests.live import serve
 
 NODE_TYPES = (
-    "Account", "PersonalAccount", "Bill", "Payment", "InternetPayment", "MeterReading",
-    "ActivationRequest", "RepaymentSchedule", "ViolationAct",
+    "Account",
+    "PersonalAccount",
+    "Bill",
+    "Payment",
+    "InternetPayment",
+    "MeterReading",
+    "ActivationRequest",
+    "RepaymentSchedule",
+    "ViolationAct",
 )
 MISSING_PK = 999_999_999
 MALFORMED = ("", "!!", "not-an-id", "bm90LWEtaWQ", "QmlsbDo", "UGVyc29uYWxBY2NvdW50Oi0x", "x" * 300)
@@ -54,12 +62,21 @@ class Call:
 
 
 RESULT = "__typename ... on Error { code message } ... on ValidationError { fields { path code } }"
-READING = """query($input: MeterReadingInput!) { meterReadingPreview(input: $input) { %s
-  ... on ReadingPreview { consumption amount previous { id takenOn } } } }""" % RESULT
-SUBMIT = """mutation($input: MeterReadingInput!) { meterReadingSubmit(input: $input) { %s
-  ... on MeterReadingSubmitSuccess { replayed reading { id } } } }""" % RESULT
-START = """mutation($input: PaymentStartInput!) { paymentStart(input: $input) { %s
-  ... on PaymentStartSuccess { payment { id number } } } }""" % RESULT
+READING = (
+    """query($input: MeterReadingInput!) { meterReadingPreview(input: $input) { %s
+  ... on ReadingPreview { consumption amount previous { id takenOn } } } }"""
+    % RESULT
+)
+SUBMIT = (
+    """mutation($input: MeterReadingInput!) { meterReadingSubmit(input: $input) { %s
+  ... on MeterReadingSubmitSuccess { replayed reading { id } } } }"""
+    % RESULT
+)
+START = (
+    """mutation($input: PaymentStartInput!) { paymentStart(input: $input) { %s
+  ... on PaymentStartSuccess { payment { id number } } } }"""
+    % RESULT
+)
 DECIDE = "... on ActivationDecideSuccess { request { id status personalAccountNumber } }"
 
 
@@ -68,8 +85,15 @@ def _reading(pa: str) -> dict:
 
 
 def _start(pa: str, bill: str | None) -> dict:
-    return {"input": {"personalAccountId": pa, "category": None if bill else "ELECTRICITY", "billId": bill,
-                      "amount": "10.00", "idempotencyKey": "sweep-1"}}
+    return {
+        "input": {
+            "personalAccountId": pa,
+            "category": None if bill else "ELECTRICITY",
+            "billId": bill,
+            "amount": "10.00",
+            "idempotencyKey": "sweep-1",
+        }
+    }
 
 
 CALLS: dict[tuple[str, str], Call] = {
@@ -84,7 +108,8 @@ CALLS: dict[tuple[str, str], Call] = {
     # The caller's own personal account with someone else's bill.
     ("Mutation.paymentStart", "input.billId"): Call(START, lambda id_, own: _start(own, id_)),
     ("Mutation.paymentCancel", "id"): Call(
-        "mutation($id: ID!) { paymentCancel(id: $id) { %s ... on PaymentCancelSuccess { payment { id status } } } }" % RESULT,
+        "mutation($id: ID!) { paymentCancel(id: $id) { %s ... on PaymentCancelSuccess { payment { id status } } } }"
+        % RESULT,
         lambda id_, own: {"id": id_},
     ),
     ("Mutation.activationApprove", "id"): Call(
@@ -106,7 +131,9 @@ def id_arguments(schema: graphql.GraphQLSchema) -> set[tuple[str, str]]:
     """(Type.field, argument path) for every argument of type ID, inside input objects too."""
     found = set()
     for type_ in schema.type_map.values():
-        if type_.name.startswith("__") or not isinstance(type_, (graphql.GraphQLObjectType, graphql.GraphQLInterfaceType)):
+        if type_.name.startswith("__") or not isinstance(
+            type_, (graphql.GraphQLObjectType, graphql.GraphQLInterfaceType)
+        ):
             continue
         for field_name, field in type_.fields.items():
             for argument_name, argument in field.args.items():
@@ -127,8 +154,11 @@ def _id_paths(type_, prefix: tuple[str, ...], seen: tuple[str, ...]) -> Iterator
 def test_every_id_argument_is_in_the_table():
     walked = id_arguments(graphql.build_schema(schema_sdl()))
     # The walk itself sees what the contract names.
-    assert {("Query.node", "id"), ("Mutation.paymentStart", "input.billId"),
-            ("Subscription.internetPaymentUpdated", "id")} <= walked
+    assert {
+        ("Query.node", "id"),
+        ("Mutation.paymentStart", "input.billId"),
+        ("Subscription.internetPaymentUpdated", "id"),
+    } <= walked
     assert walked == set(CALLS), (
         f"not in CALLS: {sorted(walked - set(CALLS))}; in CALLS but gone from the schema: {sorted(set(CALLS) - walked)}"
     )
@@ -156,11 +186,18 @@ COUNTS = """SELECT
 
 
 def _ids_of(viewer: dict) -> dict[str, list[str]]:
-    ids: dict[str, list[str]] = {"Account": [viewer["id"]], "ActivationRequest": [r["id"] for r in viewer["activationRequests"]]}
+    ids: dict[str, list[str]] = {
+        "Account": [viewer["id"]],
+        "ActivationRequest": [r["id"] for r in viewer["activationRequests"]],
+    }
     for pa in viewer["personalAccounts"]:
         ids.setdefault("PersonalAccount", []).append(pa["id"])
-        for connection, type_name in (("bills", "Bill"), ("payments", "Payment"),
-                                      ("internetPayments", "InternetPayment"), ("readings", "MeterReading")):
+        for connection, type_name in (
+            ("bills", "Bill"),
+            ("payments", "Payment"),
+            ("internetPayments", "InternetPayment"),
+            ("readings", "MeterReading"),
+        ):
             ids.setdefault(type_name, []).extend(e["node"]["id"] for e in pa[connection]["edges"])
         ids.setdefault("RepaymentSchedule", []).extend(s["id"] for s in pa["repaymentSchedules"])
         ids.setdefault("ViolationAct", []).extend(a["id"] for a in pa["violationActs"])
@@ -253,8 +290,18 @@ async def test_someone_elses_ids_answer_exactly_as_missing_ones(sweep_world, who
 def _assert_refusal(field: str, baseline: object) -> None:
     """What a missing ID gets is itself a refusal: null, NOT_FOUND, or not signed in / not allowed."""
     text_ = json.dumps(baseline)
-    assert any(word in text_ for word in ('"node": null', "NOT_FOUND", "UNAUTHENTICATED", "FORBIDDEN",
-                                            "BAD_USER_INPUT", "BAD_REQUEST", '"closed": 4403')), (field, baseline)
+    assert any(
+        word in text_
+        for word in (
+            '"node": null',
+            "NOT_FOUND",
+            "UNAUTHENTICATED",
+            "FORBIDDEN",
+            "BAD_USER_INPUT",
+            "BAD_REQUEST",
+            '"closed": 4403',
+        )
+    ), (field, baseline)
     assert "Success" not in text_, (field, baseline)
 
 
@@ -264,8 +311,9 @@ async def _websocket_answers(base: str, caller: Caller, call: Call, probes: list
     url = base.replace("http://", "ws://") + "/graphql"
     async with connect(url, subprotocols=["graphql-transport-ws"]) as ws:
         credentials = caller.headers().get("authorization")
-        await ws.send(json.dumps({"type": "connection_init",
-                                  "payload": {"Authorization": credentials} if credentials else {}}))
+        await ws.send(
+            json.dumps({"type": "connection_init", "payload": {"Authorization": credentials} if credentials else {}})
+        )
         try:
             assert json.loads(await asyncio.wait_for(ws.recv(), timeout=15))["type"] == "connection_ack"
         except ConnectionClosed:
@@ -273,8 +321,15 @@ async def _websocket_answers(base: str, caller: Caller, call: Call, probes: list
         answers = []
         for number, (_what, value) in enumerate(probes):
             operation = str(number)
-            await ws.send(json.dumps({"id": operation, "type": "subscribe",
-                                      "payload": {"query": call.document, "variables": call.variables(value, "")}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "id": operation,
+                        "type": "subscribe",
+                        "payload": {"query": call.document, "variables": call.variables(value, "")},
+                    }
+                )
+            )
             while True:
                 message = json.loads(await asyncio.wait_for(ws.recv(), timeout=15))
                 if message.get("id") == operation and message["type"] in ("next", "error", "complete"):

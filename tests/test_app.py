@@ -1,4 +1,5 @@
 """The app as a whole: health, the exported schema, error masking, one snapshot per query."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,10 +10,9 @@ from pydantic import SecretStr
 from sqlalchemy import delete, event, text
 
 from config import DEMO_DOCUMENT_SECRET, DEMO_LIQPAY_PRIVATE_KEY, DEMO_LIQPAY_PUBLIC_KEY
-
-from services.demo import DEMO_PASSWORD, demo_basics
 from models import Terms
 from schema import SCHEMA_FILE, schema_sdl
+from services.demo import DEMO_PASSWORD, demo_basics
 
 
 async def test_healthz_answers_once_the_database_is_ready(http):
@@ -55,10 +55,14 @@ async def test_sibling_fields_share_one_connection_and_one_snapshot(db, settings
 
     event.listen(engine, "checkout", on_checkout)
     try:
-        query = "{ " + " ".join(
-            f"v{i}: viewer {{ login email }} o{i}: oblasts {{ code res {{ code oblast {{ name }} }} }} t{i}: terms {{ version }}"
-            for i in range(8)
-        ) + " }"
+        query = (
+            "{ "
+            + " ".join(
+                f"v{i}: viewer {{ login email }} o{i}: oblasts {{ code res {{ code oblast {{ name }} }} }} t{i}: terms {{ version }}"
+                for i in range(8)
+            )
+            + " }"
+        )
         result = await gql(query)
     finally:
         event.remove(engine, "checkout", on_checkout)
@@ -91,7 +95,9 @@ async def test_graphiql_page_is_served_from_the_app(http):
 
 
 async def test_mutations_are_refused_over_get(http):
-    response = await http.get("/graphql", params={"query": 'mutation { tokenCreate(login: "a", password: "b") { __typename } }'})
+    response = await http.get(
+        "/graphql", params={"query": 'mutation { tokenCreate(login: "a", password: "b") { __typename } }'}
+    )
     assert response.status_code in (400, 405)
 
 
@@ -103,7 +109,9 @@ async def test_the_read_snapshot_is_repeatable_read_and_read_only(db):
         row = (
             await snapshot.run(
                 lambda s: s.execute(
-                    text("SELECT current_setting('transaction_read_only') AS ro, current_setting('transaction_isolation') AS iso")
+                    text(
+                        "SELECT current_setting('transaction_read_only') AS ro, current_setting('transaction_isolation') AS iso"
+                    )
                 )
             )
         ).one()
@@ -131,7 +139,9 @@ def contract_problems(contract_sdl: str, schema_sdl: str) -> list[str]:
         if have is None or type(have) is not type(wanted):
             problems.append(f"{name}: missing or not a {type(wanted).__name__}")
             continue
-        if isinstance(wanted, (graphql.GraphQLObjectType, graphql.GraphQLInterfaceType, graphql.GraphQLInputObjectType)):
+        if isinstance(
+            wanted, (graphql.GraphQLObjectType, graphql.GraphQLInterfaceType, graphql.GraphQLInputObjectType)
+        ):
             for field_name, field in wanted.fields.items():
                 mine = have.fields.get(field_name)
                 if mine is None or str(mine.type) != str(field.type):
@@ -161,7 +171,11 @@ def test_the_exported_schema_holds_the_public_contract():
 def test_the_check_finds_what_the_contract_lacks():
     contract = "type Query { a(x: Int!): String! b: Int } enum E { X Y } union U = Query"
     ours = "type Query { a(x: Int): String! } enum E { X } union U = Query"
-    assert contract_problems(contract, ours) == ["Query.a(x): Int is not Int!", "Query.b: None is not Int", "E.Y: missing"]
+    assert contract_problems(contract, ours) == [
+        "Query.a(x): Int is not Int!",
+        "Query.b: None is not Int",
+        "E.Y: missing",
+    ]
 
 
 def test_the_kept_contract_is_the_shared_one_where_it_is_beside_the_checkout():
@@ -175,7 +189,9 @@ def test_the_kept_contract_is_the_shared_one_where_it_is_beside_the_checkout():
         "docs/contract.graphql differs from the shared contract: copy the new one in"
     )
     checker = SHARED / "tools" / "contract_check.py"
-    result = subprocess.run([sys.executable, str(checker), str(SCHEMA_FILE), str(shared_contract)], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(checker), str(SCHEMA_FILE), str(shared_contract)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout
 
 
@@ -240,7 +256,9 @@ async def test_create_admin_refuses_a_published_password(settings, db, monkeypat
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     for password in (DEMO_PASSWORD, "password"):
         with pytest.raises(SystemExit):
-            await asyncio.to_thread(cli.main, ["create-admin", "root", "--email", "root@uens.example", "--password", password])
+            await asyncio.to_thread(
+                cli.main, ["create-admin", "root", "--email", "root@uens.example", "--password", password]
+            )
     async with db.sessions() as s:
         assert (await s.execute(text("SELECT count(*) FROM account WHERE login = 'root'"))).scalar_one() == 0
 

@@ -1,4 +1,5 @@
 """Sign-in: tokens, rotation, revocation, expiry, throttling, hashing."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,10 +7,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from services.demo import DEMO_PASSWORD, demo_basics
 from models import Account, AuthToken
 from models.base import AccountStatus
 from services import auth as auth_service
+from services.demo import DEMO_PASSWORD, demo_basics
 from services.passwords import _hasher, dummy_hash
 from services.tokens import token_digest
 
@@ -211,8 +212,12 @@ async def test_throttle_is_per_login_and_the_address_counts_the_login(demo, gql,
 
 @pytest.mark.parametrize(
     ("language", "text"),
-    [(None, "Неправильний логін або пароль."), ("ru-RU,ru;q=0.9", "Неверный логин или пароль."),
-     ("en-GB,en;q=0.8", "Wrong login or password."), ("de", "Неправильний логін або пароль.")],
+    [
+        (None, "Неправильний логін або пароль."),
+        ("ru-RU,ru;q=0.9", "Неверный логин или пароль."),
+        ("en-GB,en;q=0.8", "Wrong login or password."),
+        ("de", "Неправильний логін або пароль."),
+    ],
 )
 async def test_error_messages_follow_accept_language(demo, gql, language, text):
     headers = {"accept-language": language} if language else None

@@ -1,5 +1,6 @@
 """The address a request is counted on: the socket's, unless CABINET_TRUSTED_PROXIES names the
 proxy. Through a real uvicorn on 127.0.0.1, started with the options `cabinet run` uses."""
+
 from __future__ import annotations
 
 import httpx
@@ -21,7 +22,8 @@ async def demo(db, settings):
 
 async def sign_in_forwarded(client: httpx.AsyncClient, login: str, password: str, forwarded_for: str) -> str:
     response = await client.post(
-        "/graphql", json={"query": SIGN_IN, "variables": {"l": login, "p": password}},
+        "/graphql",
+        json={"query": SIGN_IN, "variables": {"l": login, "p": password}},
         headers={"x-forwarded-for": forwarded_for},
     )
     payload = response.json()["data"]["tokenCreate"]
@@ -39,7 +41,10 @@ async def test_rotating_x_forwarded_for_does_not_escape_the_address_limit(demo, 
     with cabinet_served(settings, throttle_address_failed_logins_per_hour=3) as url:
         async with httpx.AsyncClient(base_url=url, trust_env=False, timeout=30) as client:
             for i in range(3):
-                assert await sign_in_forwarded(client, f"nobody-{i}", "wrong password", f"203.0.113.{i}") == "INVALID_CREDENTIALS"
+                assert (
+                    await sign_in_forwarded(client, f"nobody-{i}", "wrong password", f"203.0.113.{i}")
+                    == "INVALID_CREDENTIALS"
+                )
             # uvicorn's own default would believe 127.0.0.1 and see four different clients.
             assert await sign_in_forwarded(client, "lysenko", DEMO_PASSWORD, "203.0.113.99") == "TOO_MANY_ATTEMPTS"
     assert await address_keys(db) == {"sign-in-ip:127.0.0.1"}
@@ -51,7 +56,9 @@ async def test_a_trusted_proxy_names_the_client(demo, db, settings):
             for i in range(3):
                 # The proxy appends the client it saw; what the client wrote before that is not believed.
                 forwarded = f"198.51.100.{i}, 203.0.113.7"
-                assert await sign_in_forwarded(client, f"nobody-{i}", "wrong password", forwarded) == "INVALID_CREDENTIALS"
+                assert (
+                    await sign_in_forwarded(client, f"nobody-{i}", "wrong password", forwarded) == "INVALID_CREDENTIALS"
+                )
             assert await sign_in_forwarded(client, "lysenko", DEMO_PASSWORD, "203.0.113.7") == "TOO_MANY_ATTEMPTS"
             # Another client behind the same proxy is not held back.
             assert await sign_in_forwarded(client, "lysenko", DEMO_PASSWORD, "203.0.113.8") == "TokenCreateSuccess"
@@ -71,8 +78,12 @@ def test_uvicorn_reads_x_forwarded_for_only_with_trusted_proxies(settings):
 
 @pytest.mark.parametrize(
     ("host", "counted"),
-    [("192.0.2.1", "192.0.2.1"), ("::ffff:192.0.2.1", "192.0.2.1"), ("2001:db8::1", "2001:db8::/64"),
-     ("testclient", "testclient")],
+    [
+        ("192.0.2.1", "192.0.2.1"),
+        ("::ffff:192.0.2.1", "192.0.2.1"),
+        ("2001:db8::1", "2001:db8::/64"),
+        ("testclient", "testclient"),
+    ],
 )
 def test_the_counted_address(host, counted):
     request = Request({"type": "http", "client": (host, 50000), "headers": []})

@@ -1,4 +1,5 @@
 """One clock: Settings.today() and Settings.now(), and what the API tells forms about them."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """The manual's own screens on the demo data, loaded through the import."""
+
 from __future__ import annotations
 
 import pytest
@@ -30,9 +31,21 @@ async def test_the_main_screen_is_the_manuals_figure_5_and_6(manual, gql):
     assert account["meter"] == {"serialNumber": "01010100", "digits": 5, "zones": ["TOTAL"]}
     assert [c["amount"] for c in account["debt"]["categories"]] == ["1870.54", "771.36", "8149.11", "8098.62", "589.16"]
     assert [c["category"] for c in account["debt"]["categories"]] == [
-        "ELECTRICITY", "ELECTRICITY_SCHEDULE", "ACTS", "ACTS_SCHEDULE", "SERVICES"]
+        "ELECTRICITY",
+        "ELECTRICITY_SCHEDULE",
+        "ACTS",
+        "ACTS_SCHEDULE",
+        "SERVICES",
+    ]
     bills = [
-        (e["node"]["number"], e["node"]["issuedOn"], e["node"]["periodStart"], e["node"]["periodEnd"], e["node"]["amount"], e["node"]["status"])
+        (
+            e["node"]["number"],
+            e["node"]["issuedOn"],
+            e["node"]["periodStart"],
+            e["node"]["periodEnd"],
+            e["node"]["amount"],
+            e["node"]["status"],
+        )
         for e in account["bills"]["edges"]
     ]
     assert bills == [
@@ -51,8 +64,16 @@ async def test_the_main_screen_is_the_manuals_figure_5_and_6(manual, gql):
         if node["kind"] == "CONSUMPTION":
             assert sum(float(l["amount"]) for l in node["lines"]) == pytest.approx(float(node["amount"]))
     assert [(e["node"]["paidOn"], e["node"]["amount"]) for e in account["payments"]["edges"]] == [
-        ("2014-04-10", "10.00"), ("2014-04-10", "100.55"), ("2014-04-10", "20.00"), ("2014-04-10", "55.63"), ("2014-04-04", "561.18")]
-    internet = [(e["node"]["number"], e["node"]["amount"], e["node"]["confirmedAt"], e["node"]["status"]) for e in account["internetPayments"]["edges"]]
+        ("2014-04-10", "10.00"),
+        ("2014-04-10", "100.55"),
+        ("2014-04-10", "20.00"),
+        ("2014-04-10", "55.63"),
+        ("2014-04-04", "561.18"),
+    ]
+    internet = [
+        (e["node"]["number"], e["node"]["amount"], e["node"]["confirmedAt"], e["node"]["status"])
+        for e in account["internetPayments"]["edges"]
+    ]
     assert internet == [
         (1714, "10.00", "2014-04-10T10:18:42Z", "PROCESSED"),
         (1708, "100.55", "2014-04-10T09:50:05Z", "PROCESSED"),
@@ -90,7 +111,11 @@ async def test_the_tabs_from_one_query_each(manual, gql):
         assert all(i["bill"] is not None for i in due) and all(i["bill"] is None for i in later)
         assert sum(float(i["amount"]) for i in schedule["instalments"]) == pytest.approx(float(schedule["total"]))
     assert account["violationActs"] and all(a["bill"] for a in account["violationActs"])
-    assert account["schedules"]["totalCount"] > 0 and account["acts"]["totalCount"] > 0 and account["services"]["totalCount"] > 0
+    assert (
+        account["schedules"]["totalCount"] > 0
+        and account["acts"]["totalCount"] > 0
+        and account["services"]["totalCount"] > 0
+    )
     assert sum(m["kwh"] for m in account["monthlyConsumption"]) > 0
 
 
@@ -98,8 +123,10 @@ async def test_zakharov_sees_only_his_account(db, settings, gql):
     await demo_load(db, settings)
     await gql.sign_in("zakharov", DEMO_PASSWORD)
     accounts = (await gql(SCREEN))["data"]["viewer"]["personalAccounts"]
-    assert [(a["number"], a["res"]["name"], a["lastReading"]["values"][0]["value"], a["lastReading"]["takenOn"]) for a in accounts] == [
-        ("0101030", "Київ1", 3603, "2013-03-19")]
+    assert [
+        (a["number"], a["res"]["name"], a["lastReading"]["values"][0]["value"], a["lastReading"]["takenOn"])
+        for a in accounts
+    ] == [("0101030", "Київ1", 3603, "2013-03-19")]
 
 
 async def test_the_manuals_reading_example_on_the_demo(manual, gql):
@@ -110,7 +137,10 @@ async def test_the_manuals_reading_example_on_the_demo(manual, gql):
         {"input": {"personalAccountId": pa, "takenOn": "2014-05-26", "values": [{"zone": "TOTAL", "value": 48500}]}},
     )
     # «Был сформирован новый счёт №13942590», 300 kWh, 97.51
-    assert result["data"]["meterReadingSubmit"] == {"bill": {"number": "13942590", "amount": "97.51"}, "reading": {"consumption": 300}}
+    assert result["data"]["meterReadingSubmit"] == {
+        "bill": {"number": "13942590", "amount": "97.51"},
+        "reading": {"consumption": 300},
+    }
 
 
 async def test_the_chart_splits_a_reading_over_its_months_as_its_bill_lines_do(manual, gql):
@@ -153,6 +183,8 @@ async def test_an_instalment_becomes_a_bill_on_its_due_date(manual, gql, setting
     now_due = next(i for i in schedule["instalments"] if i["dueOn"] == upcoming["dueOn"])
     assert now_due["bill"]["kind"] == "INSTALLMENT" and now_due["bill"]["issuedOn"] == upcoming["dueOn"]
     debts = lambda a: {c["category"]: float(c["amount"]) for c in a["debt"]["categories"]}  # noqa: E731
-    assert debts(after)["ELECTRICITY_SCHEDULE"] == pytest.approx(debts(before)["ELECTRICITY_SCHEDULE"] + float(upcoming["amount"]))
+    assert debts(after)["ELECTRICITY_SCHEDULE"] == pytest.approx(
+        debts(before)["ELECTRICITY_SCHEDULE"] + float(upcoming["amount"])
+    )
     # The schedule moved its debt out of ELECTRICITY for good: nothing comes back there.
     assert debts(after)["ELECTRICITY"] == debts(before)["ELECTRICITY"]

@@ -34,6 +34,7 @@ the event loop (no nested loops, no function-scoped-fixture health check) and
 CI repeatable: the same seed gives the same operations on every run. A
 failure lists every offending operation with its answer instead of shrinking.
 """
+
 from __future__ import annotations
 
 import base64
@@ -53,27 +54,71 @@ from hypothesis import strategies as st
 from hypothesis_graphql import nodes
 from sqlalchemy import text
 
-from tests.callers import Caller, callers_make, post, token_mint
-from services.demo import DEMO_PASSWORD, TERMS_VERSION, demo_load
 from resolvers.ids import global_id
 from schema import SCHEMA_FILE
+from services.demo import DEMO_PASSWORD, TERMS_VERSION, demo_load
+from tests.callers import Caller, callers_make, post, token_mint
 
 EXAMPLES = int(os.environ.get("CABINET_FUZZ_EXAMPLES", "150"))
 SEED = 20140526
 NODE_TYPES = (
-    "Account", "PersonalAccount", "Bill", "Payment", "InternetPayment", "MeterReading",
-    "ActivationRequest", "RepaymentSchedule", "ViolationAct",
+    "Account",
+    "PersonalAccount",
+    "Bill",
+    "Payment",
+    "InternetPayment",
+    "MeterReading",
+    "ActivationRequest",
+    "RepaymentSchedule",
+    "ViolationAct",
 )
 CATEGORIES = ("ELECTRICITY", "ELECTRICITY_SCHEDULE", "ACTS", "ACTS_SCHEDULE", "SERVICES")
 
 # Values the demo knows, so generated operations sometimes get past the first check.
 KNOWN_STRINGS = (
-    "lysenko", "zakharov", "admin", "LYSENKO", "0101", "0102", "9999", "0101010", "0101020", "0101030",
-    "01010100", "01010300", TERMS_VERSION, DEMO_PASSWORD, "a-new-password-1", "lysenko@demo.uens.example",
-    "https://cabinet.test/payments/result", "https://evil.example/", "T-1", "T-2",
-    "", " ", "\x00", "'; DROP TABLE bill; --", "%", "_", "\\", "Лысенко", "e\u0301", "\U0001f600", "x" * 300,
+    "lysenko",
+    "zakharov",
+    "admin",
+    "LYSENKO",
+    "0101",
+    "0102",
+    "9999",
+    "0101010",
+    "0101020",
+    "0101030",
+    "01010100",
+    "01010300",
+    TERMS_VERSION,
+    DEMO_PASSWORD,
+    "a-new-password-1",
+    "lysenko@demo.uens.example",
+    "https://cabinet.test/payments/result",
+    "https://evil.example/",
+    "T-1",
+    "T-2",
+    "",
+    " ",
+    "\x00",
+    "'; DROP TABLE bill; --",
+    "%",
+    "_",
+    "\\",
+    "Лысенко",
+    "e\u0301",
+    "\U0001f600",
+    "x" * 300,
 )
-MALFORMED_IDS = ("", "!!", "=", "bm90LWEtaWQ", "QmlsbDo", "QmlsbDotMQ", "QmlsbDoxZTU", "UGVyc29uYWxBY2NvdW50Ojk5OTk5OTk5OTk5OTk5OTk5OTk5", "x" * 500)
+MALFORMED_IDS = (
+    "",
+    "!!",
+    "=",
+    "bm90LWEtaWQ",
+    "QmlsbDo",
+    "QmlsbDotMQ",
+    "QmlsbDoxZTU",
+    "UGVyc29uYWxBY2NvdW50Ojk5OTk5OTk5OTk5OTk5OTk5OTk5",
+    "x" * 500,
+)
 
 
 def _ids() -> st.SearchStrategy[str]:
@@ -102,17 +147,39 @@ def _datetimes() -> st.SearchStrategy[str]:
         st.datetimes(dt.datetime(2012, 1, 1), dt.datetime(2015, 12, 31), timezones=st.timezones()).map(
             dt.datetime.isoformat
         ),
-        st.sampled_from([
-            "2014-05-26T10:00:00+03:00", "2014-05-26T10:00:00", "2014-05-26", "now",
-            "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "2014-05-26T10:00:00Z",
-        ]),
+        st.sampled_from(
+            [
+                "2014-05-26T10:00:00+03:00",
+                "2014-05-26T10:00:00",
+                "2014-05-26",
+                "now",
+                "0001-01-01T00:00:00+14:00",
+                "9999-12-31T23:59:59-12:00",
+                "2014-05-26T10:00:00Z",
+            ]
+        ),
     )
 
 
 AMOUNTS = st.decimals(Decimal("-100"), Decimal("2000"), places=2).map(lambda d: format(d, "f"))
 ODD_AMOUNTS = (
-    "0.01", "10.00", "55.63", "1870.54", "100000.00", "100000.01", "0", "-5.00", "0.001",
-    "999999999999999.99999999", "-999999999999999", "NaN", "Infinity", "1e5", "1,5", " 1.00", "",
+    "0.01",
+    "10.00",
+    "55.63",
+    "1870.54",
+    "100000.00",
+    "100000.01",
+    "0",
+    "-5.00",
+    "0.001",
+    "999999999999999.99999999",
+    "-999999999999999",
+    "NaN",
+    "Infinity",
+    "1e5",
+    "1,5",
+    " 1.00",
+    "",
 )
 
 
@@ -181,7 +248,9 @@ def corpus(kind: str) -> tuple[str, ...]:
     for i, name in enumerate(fields):
         drawn += examples(make(schema, fields=[name], custom_scalars=scalars), each, SEED + i)
     drawn += examples(make(schema, custom_scalars=scalars), max(EXAMPLES - len(drawn), 1), SEED - 1)
-    drawn += examples(make(schema, custom_scalars=scalars, mode=hypothesis_graphql.Mode.NEGATIVE), max(EXAMPLES // 10, 1), SEED - 2)
+    drawn += examples(
+        make(schema, custom_scalars=scalars, mode=hypothesis_graphql.Mode.NEGATIVE), max(EXAMPLES // 10, 1), SEED - 2
+    )
     return tuple(drawn)
 
 
@@ -249,39 +318,48 @@ def write_steps() -> st.SearchStrategy[tuple[str, dict]]:
     # Mostly lysenko's; then Petrenko's (nobody's), zakharov's and a missing one.
     account = st.sampled_from([0, 0, 0, 0, 1, 2, 3])
     amount = st.one_of(AMOUNTS, AMOUNTS, AMOUNTS, st.sampled_from(ODD_AMOUNTS))
-    post = st.fixed_dictionaries({
-        "resCode": st.sampled_from(["0101", "0102"]),
-        "personalAccountNumber": st.sampled_from(["0101010", "0101020", "0101030", "9999999"]),
-        "category": st.sampled_from(CATEGORIES),
-        "amount": amount,
-        "transactionId": st.sampled_from([f"T-{i}" for i in range(8)]),
-        "paidAt": st.one_of(
-            st.datetimes(dt.datetime(2014, 5, 1), dt.datetime(2014, 5, 27), timezones=st.timezones()).map(
-                dt.datetime.isoformat),
-            st.sampled_from(["2014-05-26T10:00:00+03:00"]),
-        ),
-    })
-    start = st.fixed_dictionaries({
-        "who": st.sampled_from(["customer", "admin"]),
-        "account": account,
-        "bill": st.none() | st.integers(0, 80),
-        "category": st.sampled_from((None, "ELECTRICITY", "ELECTRICITY", "ELECTRICITY") + CATEGORIES),
-        "amount": amount,
-        "idempotencyKey": st.sampled_from([f"K-{i}" for i in range(6)]),
-    })
-    callback = st.fixed_dictionaries({
-        "payment": st.integers(0, 30),
-        "status": st.sampled_from(BANK_STATUSES),
-        "amount_off": st.sampled_from([0, 0, 0, 0, 1]),
-        "forged": st.sampled_from([False, False, False, True]),
-    })
-    reading = st.fixed_dictionaries({
-        "who": st.sampled_from(["customer", "admin"]),
-        "account": account,
-        "takenOn": st.dates(dt.date(2014, 4, 20), dt.date(2014, 5, 28)).map(dt.date.isoformat),
-        "zone": st.sampled_from(["TOTAL", "TOTAL", "TOTAL", "DAY"]),
-        "value": st.one_of(st.integers(48150, 49200), st.integers(0, 99999)),
-    })
+    post = st.fixed_dictionaries(
+        {
+            "resCode": st.sampled_from(["0101", "0102"]),
+            "personalAccountNumber": st.sampled_from(["0101010", "0101020", "0101030", "9999999"]),
+            "category": st.sampled_from(CATEGORIES),
+            "amount": amount,
+            "transactionId": st.sampled_from([f"T-{i}" for i in range(8)]),
+            "paidAt": st.one_of(
+                st.datetimes(dt.datetime(2014, 5, 1), dt.datetime(2014, 5, 27), timezones=st.timezones()).map(
+                    dt.datetime.isoformat
+                ),
+                st.sampled_from(["2014-05-26T10:00:00+03:00"]),
+            ),
+        }
+    )
+    start = st.fixed_dictionaries(
+        {
+            "who": st.sampled_from(["customer", "admin"]),
+            "account": account,
+            "bill": st.none() | st.integers(0, 80),
+            "category": st.sampled_from((None, "ELECTRICITY", "ELECTRICITY", "ELECTRICITY") + CATEGORIES),
+            "amount": amount,
+            "idempotencyKey": st.sampled_from([f"K-{i}" for i in range(6)]),
+        }
+    )
+    callback = st.fixed_dictionaries(
+        {
+            "payment": st.integers(0, 30),
+            "status": st.sampled_from(BANK_STATUSES),
+            "amount_off": st.sampled_from([0, 0, 0, 0, 1]),
+            "forged": st.sampled_from([False, False, False, True]),
+        }
+    )
+    reading = st.fixed_dictionaries(
+        {
+            "who": st.sampled_from(["customer", "admin"]),
+            "account": account,
+            "takenOn": st.dates(dt.date(2014, 4, 20), dt.date(2014, 5, 28)).map(dt.date.isoformat),
+            "zone": st.sampled_from(["TOTAL", "TOTAL", "TOTAL", "DAY"]),
+            "value": st.one_of(st.integers(48150, 49200), st.integers(0, 99999)),
+        }
+    )
     return st.one_of(
         post.map(lambda d: ("post", d)),
         start.map(lambda d: ("start", d)),
@@ -302,7 +380,11 @@ async def steered_writes(world, http, db, settings) -> Counter:
             *(await s.execute(text("SELECT id FROM personal_account ORDER BY number"))).scalars(),
         ][:3] + [10**9]
         bills = {
-            pa: list((await s.execute(text("SELECT id FROM bill WHERE personal_account_id = :pa ORDER BY id"), {"pa": pa})).scalars())
+            pa: list(
+                (
+                    await s.execute(text("SELECT id FROM bill WHERE personal_account_id = :pa ORDER BY id"), {"pa": pa})
+                ).scalars()
+            )
             for pa in accounts
         }
     forms: list[dict] = []
@@ -313,9 +395,15 @@ async def steered_writes(world, http, db, settings) -> Counter:
                 continue
             form = forms[step["payment"] % len(forms)]
             message = {
-                "version": 3, "public_key": form["public_key"], "action": "pay", "status": step["status"],
-                "amount": float(Decimal(form["amount"]) + step["amount_off"]), "currency": "UAH",
-                "order_id": form["order_id"], "payment_id": 900000 + len(outcomes), "end_date": 1401087600000,
+                "version": 3,
+                "public_key": form["public_key"],
+                "action": "pay",
+                "status": step["status"],
+                "amount": float(Decimal(form["amount"]) + step["amount_off"]),
+                "currency": "UAH",
+                "order_id": form["order_id"],
+                "payment_id": 900000 + len(outcomes),
+                "end_date": 1401087600000,
             }
             data, signature = signed_pair(liqpay_keys(settings), message)
             response = await http.post(
@@ -331,17 +419,27 @@ async def steered_writes(world, http, db, settings) -> Counter:
             query, variables = POST, {"input": step}
         elif kind == "start":
             chosen = bills[pa][step["bill"] % len(bills[pa])] if step["bill"] is not None and bills.get(pa) else None
-            variables = {"input": {
-                "personalAccountId": global_id("PersonalAccount", pa), "amount": step["amount"],
-                "idempotencyKey": step["idempotencyKey"], "category": step["category"],
-                "billId": global_id("Bill", chosen) if chosen else None,
-            }}
+            variables = {
+                "input": {
+                    "personalAccountId": global_id("PersonalAccount", pa),
+                    "amount": step["amount"],
+                    "idempotencyKey": step["idempotencyKey"],
+                    "category": step["category"],
+                    "billId": global_id("Bill", chosen) if chosen else None,
+                }
+            }
             query = START
         else:
-            query, variables = SUBMIT, {"input": {
-                "personalAccountId": global_id("PersonalAccount", pa), "takenOn": step["takenOn"],
-                "values": [{"zone": step["zone"], "value": step["value"]}],
-            }}
+            query, variables = (
+                SUBMIT,
+                {
+                    "input": {
+                        "personalAccountId": global_id("PersonalAccount", pa),
+                        "takenOn": step["takenOn"],
+                        "values": [{"zone": step["zone"], "value": step["value"]}],
+                    }
+                },
+            )
         answer = await send(http, db, settings, caller, query, variables)
         if answer.problems:
             failures.append((caller.name, query, variables, answer.problems))
@@ -353,13 +451,18 @@ async def steered_writes(world, http, db, settings) -> Counter:
             forms.append(json.loads(base64.b64decode(fields["data"])))
     assert not failures, report(failures)
     # The writes got through, not only refused: each kind succeeded at least once.
-    for wanted in ("post AggregatorPaymentPostSuccess", "start PaymentStartSuccess",
-                   "reading MeterReadingSubmitSuccess", "callback success 200"):
+    for wanted in (
+        "post AggregatorPaymentPostSuccess",
+        "start PaymentStartSuccess",
+        "reading MeterReadingSubmitSuccess",
+        "callback success 200",
+    ):
         assert outcomes[wanted], (wanted, outcomes)
     return outcomes
 
 
 # ---------------------------------------------------------------- hand-written odd inputs
+
 
 def odd_operations(pa_id: str, bill_id: str) -> list[tuple[str, dict]]:
     """Operations with inputs a careless or hostile client sends; every one must be refused cleanly."""
@@ -393,14 +496,27 @@ def odd_operations(pa_id: str, bill_id: str) -> list[tuple[str, dict]]:
         return {"input": {**value, **changes}}
 
     def post_input(**changes):
-        value = {"resCode": "0101", "personalAccountNumber": "0101010", "category": "ELECTRICITY",
-                 "amount": "10.00", "transactionId": "odd-1", "paidAt": "2014-05-26T10:00:00+03:00"}
+        value = {
+            "resCode": "0101",
+            "personalAccountNumber": "0101010",
+            "category": "ELECTRICITY",
+            "amount": "10.00",
+            "transactionId": "odd-1",
+            "paidAt": "2014-05-26T10:00:00+03:00",
+        }
         return {"input": {**value, **changes}}
 
     def register_input(**changes):
-        value = {"fullName": "Тест Тестович", "login": "odd-login", "email": "odd@example.com", "phones": [],
-                 "password": "a-long-password-1", "resCode": "0101", "personalAccountNumber": "0101020",
-                 "acceptedTermsVersion": "1999-01"}
+        value = {
+            "fullName": "Тест Тестович",
+            "login": "odd-login",
+            "email": "odd@example.com",
+            "phones": [],
+            "password": "a-long-password-1",
+            "resCode": "0101",
+            "personalAccountNumber": "0101020",
+            "acceptedTermsVersion": "1999-01",
+        }
         return {"input": {**value, **changes}}
 
     operations: list[tuple[str, dict]] = []
@@ -442,22 +558,48 @@ def odd_operations(pa_id: str, bill_id: str) -> list[tuple[str, dict]]:
             (add, {"input": {"resCode": "0101", "personalAccountNumber": "0101020", "lastPaymentAmount": bad}}),
             (register, register_input(lastPaymentAmount=bad)),
         ]
-    for bad in ("NaN", "1e5", "Infinity", "-Infinity", "1,5", "", " ", "0x10", "1.005", "-0.01", "0.00",
-                "100000.01", "999999999999999.99", "-999999999999999.99999999", "1" * 40, huge):
+    for bad in (
+        "NaN",
+        "1e5",
+        "Infinity",
+        "-Infinity",
+        "1,5",
+        "",
+        " ",
+        "0x10",
+        "1.005",
+        "-0.01",
+        "0.00",
+        "100000.01",
+        "999999999999999.99",
+        "-999999999999999.99999999",
+        "1" * 40,
+        huge,
+    ):
         operations += [
             (start, start_input(amount=bad)),
             (post_, post_input(amount=bad, transactionId=f"odd-{len(operations)}")),
         ]
     # Bad date-times.
     operations += [(start, {"input": {**start_input()["input"], "amount": 10.5}}), (start, start_input(amount=True))]
-    for bad in ("2014-05-26T10:00:00", "2014-05-26", "now", "", "0001-01-01T00:00:00+14:00",
-                "9999-12-31T23:59:59-12:00", "2014-05-26T10:00:00+25:00", "2100-01-01T00:00:00+00:00"):
+    for bad in (
+        "2014-05-26T10:00:00",
+        "2014-05-26",
+        "now",
+        "",
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-12:00",
+        "2014-05-26T10:00:00+25:00",
+        "2100-01-01T00:00:00+00:00",
+    ):
         operations.append((post_, post_input(paidAt=bad, transactionId=f"odd-{len(operations)}")))
     # Huge ints, negative and over-large `first`, bad cursors, nested empty and null lists.
     operations += [
         (bills, {"id": pa_id, "first": 2**40}),
-        ("query($id: ID!) { node(id: $id) { ... on PersonalAccount { bills(first: 1099511627776) { totalCount } } } }",
-         {"id": pa_id}),
+        (
+            "query($id: ID!) { node(id: $id) { ... on PersonalAccount { bills(first: 1099511627776) { totalCount } } } }",
+            {"id": pa_id},
+        ),
         (bills, {"id": pa_id, "first": -1}),
         (bills, {"id": pa_id, "first": 101}),
         (bills, {"id": pa_id, "first": 0}),
@@ -476,7 +618,10 @@ def odd_operations(pa_id: str, bill_id: str) -> list[tuple[str, dict]]:
         (reading, reading_input(values=[{"zone": "DAY", "value": 48500}, {"zone": "NIGHT", "value": 1}])),
         (reading, reading_input(values=None)),
         (preview, reading_input(values=[{"zone": "TOTAL", "value": 10**6}])),
-        ("mutation { meterReadingSubmit(input: {personalAccountId: \"x\", takenOn: \"2014-05-26\", values: [[]]}) { __typename } }", {}),
+        (
+            'mutation { meterReadingSubmit(input: {personalAccountId: "x", takenOn: "2014-05-26", values: [[]]}) { __typename } }',
+            {},
+        ),
         ("query { activationRequests(first: -5) { totalCount } }", {}),
         ("query { activationRequests(first: 2147483648) { totalCount } }", {}),
         ("query { viewer { activationRequests(status: [[]]) { id } } }", {}),
@@ -502,21 +647,24 @@ def odd_operations(pa_id: str, bill_id: str) -> list[tuple[str, dict]]:
         (post_, post_input(transactionId="\x00")),
         (post_, post_input(resCode=huge, personalAccountNumber=huge)),
         (post_, post_input(personalAccountNumber="\x00")),
-        ("mutation { tokenRevoke(refreshToken: \"%s\") { __typename } }" % ("r" * 5000), {}),
-        ("mutation { passwordReset(token: \"\\u0000\", newPassword: \"\\u0000\") { __typename } }", {}),
-        ("mutation { passwordResetRequest(loginOrEmail: \"\\u0000\") { __typename } }", {}),
-        ("mutation { accountEmailConfirm(token: \"\\u0000\") { __typename } }", {}),
-        ("mutation { accountMerge(login: \"\\u0000\", password: \"\\u0000\") { __typename } }", {}),
-        ("mutation { activationApprove(id: \"\\u0000\") { __typename } }", {}),
-        ("mutation { activationReject(id: \"%s\", reason: \"%s\") { __typename } }"
-         % (global_id("ActivationRequest", 1), "r" * 100_000), {}),
-        ("mutation { accountUpdate(input: {phones: [\"\\u0000\"], email: \"\\u0000\"}) { __typename } }", {}),
-        ("mutation { passwordChange(currentPassword: \"x\", newPassword: \"%s\") { __typename } }" % ("p" * 100_000), {}),
+        ('mutation { tokenRevoke(refreshToken: "%s") { __typename } }' % ("r" * 5000), {}),
+        ('mutation { passwordReset(token: "\\u0000", newPassword: "\\u0000") { __typename } }', {}),
+        ('mutation { passwordResetRequest(loginOrEmail: "\\u0000") { __typename } }', {}),
+        ('mutation { accountEmailConfirm(token: "\\u0000") { __typename } }', {}),
+        ('mutation { accountMerge(login: "\\u0000", password: "\\u0000") { __typename } }', {}),
+        ('mutation { activationApprove(id: "\\u0000") { __typename } }', {}),
+        (
+            'mutation { activationReject(id: "%s", reason: "%s") { __typename } }'
+            % (global_id("ActivationRequest", 1), "r" * 100_000),
+            {},
+        ),
+        ('mutation { accountUpdate(input: {phones: ["\\u0000"], email: "\\u0000"}) { __typename } }', {}),
+        ('mutation { passwordChange(currentPassword: "x", newPassword: "%s") { __typename } }' % ("p" * 100_000), {}),
         # Not even GraphQL.
         ("{", {}),
         ("", {}),
         ("query { node(id: ) }", {}),
-        ("subscription { internetPaymentUpdated(id: \"x\") { id } }", {}),
+        ('subscription { internetPaymentUpdated(id: "x") { id } }', {}),
         ("query A { terms { version } } query B { terms { version } }", {}),
     ]
     return operations
@@ -536,7 +684,9 @@ async def row_counts(db) -> tuple:
 async def test_odd_inputs_are_refused_cleanly_and_change_nothing(world, http, db, settings):
     async with db.sessions() as s:
         pa_pk = (await s.execute(text("SELECT id FROM personal_account WHERE number = '0101010'"))).scalar_one()
-        bill_pk = (await s.execute(text("SELECT min(id) FROM bill WHERE personal_account_id = :pa"), {"pa": pa_pk})).scalar_one()
+        bill_pk = (
+            await s.execute(text("SELECT min(id) FROM bill WHERE personal_account_id = :pa"), {"pa": pa_pk})
+        ).scalar_one()
     operations = odd_operations(global_id("PersonalAccount", pa_pk), global_id("Bill", bill_pk))
     before = await row_counts(db)
     failures, accepted = [], []
@@ -545,7 +695,7 @@ async def test_odd_inputs_are_refused_cleanly_and_change_nothing(world, http, db
             answer = await send(http, db, settings, caller, query, variables)
             if answer.problems:
                 failures.append((caller.name, query, variables, answer.problems))
-            payload = ((answer.body or {}).get("data") or {})
+            payload = (answer.body or {}).get("data") or {}
             for value in payload.values():
                 if isinstance(value, dict) and value.get("__typename", "").endswith("Success"):
                     accepted.append((caller.name, query[:80], str(variables)[:200]))
@@ -565,23 +715,42 @@ async def test_refusals_say_what_was_wrong(world, http):
         answer = await post(http, customer, query, variables)
         [error] = answer.body["errors"]
         assert error["extensions"] == {"code": "BAD_USER_INPUT"} and "real date" in error["message"], error
-    answer = await post(http, customer, 'mutation { paymentStart(input: {personalAccountId: "x", amount: "NaN", '
-                                         'idempotencyKey: "k", category: ELECTRICITY}) { __typename } }')
+    answer = await post(
+        http,
+        customer,
+        'mutation { paymentStart(input: {personalAccountId: "x", amount: "NaN", '
+        'idempotencyKey: "k", category: ELECTRICITY}) { __typename } }',
+    )
     assert answer.body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}
     # NUL cannot be stored or compared by PostgreSQL: refused in variables and in literals.
-    token = "mutation($l: String!) { tokenCreate(login: $l, password: \"x\") { __typename } }"
+    token = 'mutation($l: String!) { tokenCreate(login: $l, password: "x") { __typename } }'
     assert (await post(http, customer, token, {"l": "lysenko\x00"})).status == 400
-    answer = await post(http, customer, 'mutation { tokenCreate(login: "lysenko\\u0000", password: "x") { __typename } }')
+    answer = await post(
+        http, customer, 'mutation { tokenCreate(login: "lysenko\\u0000", password: "x") { __typename } }'
+    )
     assert answer.body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}, answer.body
     # Subscriptions run over graphql-transport-ws only.
     answer = await post(http, customer, 'subscription { internetPaymentUpdated(id: "x") { id } }')
     assert answer.status == 400 and "WebSocket" in answer.text
     # The admin may name any personal account, so a missing one is NOT_FOUND there too.
-    answer = await post(http, world["admin"], """mutation($input: PaymentStartInput!) { paymentStart(input: $input) {
-        ... on ValidationError { code fields { path } } } }""", {"input": {
-        "personalAccountId": global_id("PersonalAccount", 10**9), "category": "ELECTRICITY", "amount": "10.00",
-        "idempotencyKey": "k"}})
-    assert answer.body["data"]["paymentStart"] == {"code": "NOT_FOUND", "fields": [{"path": ["input", "personalAccountId"]}]}
+    answer = await post(
+        http,
+        world["admin"],
+        """mutation($input: PaymentStartInput!) { paymentStart(input: $input) {
+        ... on ValidationError { code fields { path } } } }""",
+        {
+            "input": {
+                "personalAccountId": global_id("PersonalAccount", 10**9),
+                "category": "ELECTRICITY",
+                "amount": "10.00",
+                "idempotencyKey": "k",
+            }
+        },
+    )
+    assert answer.body["data"]["paymentStart"] == {
+        "code": "NOT_FOUND",
+        "fields": [{"path": ["input", "personalAccountId"]}],
+    }
 
 
 async def test_extreme_well_formed_evidence_breaks_no_rule(world, http, db, settings):
@@ -595,14 +764,40 @@ async def test_extreme_well_formed_evidence_breaks_no_rule(world, http, db, sett
     for i, amount in enumerate(("999999999999999.99", "-999999999999999.99999999", "0.00000001", "123456789012.34")):
         login = f"extreme-{i}"
         operations = [
-            (world["customer"], add, {"input": {"resCode": "0101", "personalAccountNumber": "0101020",
-                                                "lastPaymentAmount": amount, "meterSerialNumber": "x" * 10_000}}),
-            (world["admin"], add, {"input": {"resCode": "0101", "personalAccountNumber": "0101020",
-                                             "lastPaymentAmount": amount}}),
-            (world["anonymous"], register, {"input": {
-                "fullName": "Тест Тестович", "login": login, "email": f"{login}@example.com", "phones": ["+380501234567"],
-                "password": "a-long-password-1", "resCode": "0101", "personalAccountNumber": "0101020",
-                "lastPaymentAmount": amount, "acceptedTermsVersion": TERMS_VERSION}}),
+            (
+                world["customer"],
+                add,
+                {
+                    "input": {
+                        "resCode": "0101",
+                        "personalAccountNumber": "0101020",
+                        "lastPaymentAmount": amount,
+                        "meterSerialNumber": "x" * 10_000,
+                    }
+                },
+            ),
+            (
+                world["admin"],
+                add,
+                {"input": {"resCode": "0101", "personalAccountNumber": "0101020", "lastPaymentAmount": amount}},
+            ),
+            (
+                world["anonymous"],
+                register,
+                {
+                    "input": {
+                        "fullName": "Тест Тестович",
+                        "login": login,
+                        "email": f"{login}@example.com",
+                        "phones": ["+380501234567"],
+                        "password": "a-long-password-1",
+                        "resCode": "0101",
+                        "personalAccountNumber": "0101020",
+                        "lastPaymentAmount": amount,
+                        "acceptedTermsVersion": TERMS_VERSION,
+                    }
+                },
+            ),
         ]
         for caller, query, variables in operations:
             answer = await send(http, db, settings, caller, query, variables)
@@ -634,31 +829,39 @@ async def invariants_check(http, db, settings) -> None:
         ).all():
             expected.setdefault(pa, {})[category] = Decimal(amount)
         doubled_bills = (
-            await s.execute(text("SELECT reading_id FROM bill WHERE reading_id IS NOT NULL GROUP BY 1 HAVING count(*) > 1"))
+            await s.execute(
+                text("SELECT reading_id FROM bill WHERE reading_id IS NOT NULL GROUP BY 1 HAVING count(*) > 1")
+            )
         ).all()
         doubled_credits = (
-            await s.execute(text(
-                "SELECT internet_payment_id FROM payment WHERE internet_payment_id IS NOT NULL"
-                " AND reverses_payment_id IS NULL GROUP BY 1 HAVING count(*) > 1"
-            ))
+            await s.execute(
+                text(
+                    "SELECT internet_payment_id FROM payment WHERE internet_payment_id IS NOT NULL"
+                    " AND reverses_payment_id IS NULL GROUP BY 1 HAVING count(*) > 1"
+                )
+            )
         ).all()
         doubled_posts = (
-            await s.execute(text(
-                "SELECT aggregator_payment_id FROM payment WHERE aggregator_payment_id IS NOT NULL"
-                " GROUP BY 1 HAVING count(*) > 1"
-            ))
+            await s.execute(
+                text(
+                    "SELECT aggregator_payment_id FROM payment WHERE aggregator_payment_id IS NOT NULL"
+                    " GROUP BY 1 HAVING count(*) > 1"
+                )
+            )
         ).all()
         # Each aggregator transaction (client, transaction id) is one post and one credit.
         uncredited_posts = (
-            await s.execute(text(
-                "SELECT ap.id FROM aggregator_payment ap LEFT JOIN payment p ON p.aggregator_payment_id = ap.id"
-                " GROUP BY ap.id HAVING count(p.id) <> 1"
-            ))
+            await s.execute(
+                text(
+                    "SELECT ap.id FROM aggregator_payment ap LEFT JOIN payment p ON p.aggregator_payment_id = ap.id"
+                    " GROUP BY ap.id HAVING count(p.id) <> 1"
+                )
+            )
         ).all()
         doubled_transactions = (
-            await s.execute(text(
-                "SELECT api_client_id, transaction_id FROM aggregator_payment GROUP BY 1, 2 HAVING count(*) > 1"
-            ))
+            await s.execute(
+                text("SELECT api_client_id, transaction_id FROM aggregator_payment GROUP BY 1, 2 HAVING count(*) > 1")
+            )
         ).all()
     assert not doubled_bills and not doubled_credits and not doubled_posts
     assert not uncredited_posts and not doubled_transactions

@@ -7,6 +7,7 @@ mutation is refused by the request guard with BAD_REQUEST (or, for a document th
 parse, the protocol's 4400 close); generated subscriptions (drawn by hypothesis-graphql from
 the schema's Subscription type) answer by the error policy. Nothing in the database changes.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -20,12 +21,10 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from schema import SCHEMA_FILE
+from services.demo import demo_load
 from tests.callers import LEAK_MARKERS, Caller, callers_make
 from tests.live import serve
 from tests.test_fuzz import EXAMPLES, SEED, corpus, custom_scalars, examples
-from services.demo import demo_load
-
-import pytest
 
 
 @functools.cache
@@ -50,8 +49,9 @@ class Connection:
         """Open and initialise; the close code when the server refuses the connection."""
         self.ws = await connect(self.url, subprotocols=["graphql-transport-ws"]).__aenter__()
         credentials = self.caller.headers().get("authorization")
-        await self.ws.send(json.dumps({"type": "connection_init",
-                                       "payload": {"Authorization": credentials} if credentials else {}}))
+        await self.ws.send(
+            json.dumps({"type": "connection_init", "payload": {"Authorization": credentials} if credentials else {}})
+        )
         try:
             assert json.loads(await asyncio.wait_for(self.ws.recv(), timeout=15))["type"] == "connection_ack"
         except ConnectionClosed:
@@ -101,10 +101,18 @@ def problems(message: dict, *, subscription: bool) -> list[str]:
 
 async def _row_counts(db) -> dict[str, int]:
     async with db.sessions() as s:
-        tables = (await s.execute(text(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
-            " AND table_type = 'BASE TABLE' AND table_name <> 'alembic_version'"
-        ))).scalars().all()
+        tables = (
+            (
+                await s.execute(
+                    text(
+                        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+                        " AND table_type = 'BASE TABLE' AND table_name <> 'alembic_version'"
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
         return {t: (await s.execute(text(f'SELECT count(*) FROM "{t}"'))).scalar_one() for t in sorted(tables)}
 
 
@@ -128,7 +136,9 @@ async def test_generated_operations_over_websocket_run_only_subscriptions_and_ch
                 continue
             assert refused is None, caller.name
             for query in operations:
-                failures += [(caller.name, query, p) for p in [problems(await connection.first(query), subscription=False)] if p]
+                failures += [
+                    (caller.name, query, p) for p in [problems(await connection.first(query), subscription=False)] if p
+                ]
             for query in generated:
                 message = await connection.first(query)
                 subscribed += message["type"] == "next"

@@ -1,4 +1,5 @@
 """Limits, transport rules, introspection and operations endpoints."""
+
 from __future__ import annotations
 
 import asyncio
@@ -72,7 +73,7 @@ async def test_a_document_is_validated_once_and_its_verdict_kept(gql, monkeypatc
     inner = "code"
     for level in range(12):
         inner = f"res {{ {inner} }}" if level % 2 == 0 else f"oblast {{ {inner} }}"
-    too_deep = '{ oblasts { ' + inner + ' } __type(name: "Res") { name } ' + unique + " }"
+    too_deep = "{ oblasts { " + inner + ' } __type(name: "Res") { name } ' + unique + " }"
     for _ in range(2):
         errors = (await gql(too_deep)).get("errors", [])
         assert any("exceeds maximum operation depth" in e["message"] for e in errors)
@@ -141,7 +142,7 @@ async def test_introspection_policy(settings, gql, production, is_demo, login, a
         assert result["data"]["__schema"]["queryType"]["name"] == "Query"
     else:
         assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    fragment = await gql("query { ...F } fragment F on Query { __type(name: \"Bill\") { name } }")
+    fragment = await gql('query { ...F } fragment F on Query { __type(name: "Bill") { name } }')
     assert ("errors" in fragment) is not allowed
 
 

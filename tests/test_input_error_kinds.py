@@ -3,6 +3,7 @@ union, so a bad `first` or cursor is a BAD_USER_INPUT error on that field's path
 propagation nulls `viewer`); a period with `from` after `to` is an empty list with a
 localized BAD_USER_INPUT error on that field alone; a malformed scalar literal stops the
 request."""
+
 from __future__ import annotations
 
 import pytest
@@ -52,13 +53,21 @@ async def test_from_after_to_is_a_localized_error_on_that_field_and_the_rest_sta
     account = result["data"]["viewer"]["personalAccounts"][0]
     # The rest of the screen answers; the inverted lists hold no day, so nothing.
     assert (account["number"], account["debt"]["total"], account["payments"]["totalCount"]) == (
-        "0101010", "19478.79", 5)
+        "0101010",
+        "19478.79",
+        5,
+    )
     assert account["bills"] == {
-        "totalCount": 0, "totalAmount": "0.00", "period": {"from": "2014-05-01", "to": "2014-04-01"}, "edges": []}
+        "totalCount": 0,
+        "totalAmount": "0.00",
+        "period": {"from": "2014-05-01", "to": "2014-04-01"},
+        "edges": [],
+    }
     assert account["readings"]["totalCount"] == 0 and account["monthlyConsumption"] == []
     errors = sorted(result["errors"], key=lambda e: e["path"])
     assert [e["path"] for e in errors] == [
-        ["viewer", "personalAccounts", 0, field] for field in ("bills", "monthlyConsumption", "readings")]
+        ["viewer", "personalAccounts", 0, field] for field in ("bills", "monthlyConsumption", "readings")
+    ]
     for error in errors:
         assert error["extensions"] == {"code": "BAD_USER_INPUT"} and error["message"] == text, error
 

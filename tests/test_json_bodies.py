@@ -1,4 +1,5 @@
 """Bodies that are not JSON, or JSON nested past reason, get a 400 with a GraphQL-shaped error."""
+
 from __future__ import annotations
 
 import pytest

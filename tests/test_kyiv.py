@@ -1,4 +1,5 @@
 """Kyiv's clock (kyiv.py): a moment's Kyiv date across midnight and the DST changes."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -59,5 +60,5 @@ def test_today_is_kyivs_date_not_the_servers():
 
 def test_the_kyiv_zone_is_made_in_kyiv_py_only():
     sources = [p for p in ROOT.rglob("*.py") if not {".venv", "tests", "bench", "node_modules"} & set(p.parts)]
-    offenders = [str(p.relative_to(ROOT)) for p in sources if p.name != "kyiv.py" and "Europe/Kyiv\")" in p.read_text()]
+    offenders = [str(p.relative_to(ROOT)) for p in sources if p.name != "kyiv.py" and 'Europe/Kyiv")' in p.read_text()]
     assert offenders == []

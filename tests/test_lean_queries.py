@@ -8,6 +8,7 @@ carry their expiry and `serverTime` moves on, so they are compared without those
 not give up on every document), and a document it cannot take still gets graphql-core's
 exact partial answer and errors.
 """
+
 from __future__ import annotations
 
 import re
@@ -57,8 +58,9 @@ async def test_generated_queries_answer_as_graphql_core_does(db, settings, http,
             lean, full = await _both(http, settings, caller, query)
             if (lean.status, _comparable(lean.body)) != (full.status, _comparable(full.body)):
                 differences.append((caller.name, query, lean.body, full.body))
-    assert not differences, "\n".join(f"--- {w}\n{q[:800]}\nlean: {str(a)[:600]}\nfull: {str(b)[:600]}"
-                                      for w, q, a, b in differences[:5])
+    assert not differences, "\n".join(
+        f"--- {w}\n{q[:800]}\nlean: {str(a)[:600]}\nfull: {str(b)[:600]}" for w, q, a, b in differences[:5]
+    )
     # Most generated queries the walk answers itself (the rest it hands to graphql-core).
     assert walked > len(corpus("query")), walked
 

@@ -1,4 +1,5 @@
 """Logs are JSON lines: the message escaped, the request id and the exception as fields."""
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """The main screen's fast path answers byte for byte what the general executor answers."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,9 +9,9 @@ import pytest
 from sqlalchemy import select, text
 
 from models import PersonalAccount
-from tests.builders import debt_pay_off, history_make, link, personal_account_make
-from services.demo import DEMO_PASSWORD, demo_load
 from schema.main_screen import MAIN_SCREEN, is_main_screen
+from services.demo import DEMO_PASSWORD, demo_load
+from tests.builders import debt_pay_off, history_make, link, personal_account_make
 
 VARIABLE_SETS = [
     {},
@@ -68,8 +69,13 @@ async def test_after_a_payment_reading_and_reversal_they_still_agree(world, http
 
 @pytest.mark.parametrize(
     ("variables", "token"),
-    [({"first": 101}, "lysenko"), ({"from": "2014-02-30"}, "lysenko"), ({"from": "2015-01-01", "to": "2014-01-01"}, "lysenko"),
-     ({}, None), ({}, "garbage")],
+    [
+        ({"first": 101}, "lysenko"),
+        ({"from": "2014-02-30"}, "lysenko"),
+        ({"from": "2015-01-01", "to": "2014-01-01"}, "lysenko"),
+        ({}, None),
+        ({}, "garbage"),
+    ],
 )
 async def test_every_error_case_is_the_general_executors(world, http, settings, variables, token):
     token = world.get(token, token)
@@ -84,7 +90,9 @@ async def test_a_spoiled_token_gets_the_general_executors_answer(world, http, se
     token = world["lysenko"]
     if spoiled == "expired":
         async with db.transaction() as s:
-            await s.execute(text("UPDATE auth_token SET expires_at = now() - interval '1 minute' WHERE kind = 'ACCESS'"))
+            await s.execute(
+                text("UPDATE auth_token SET expires_at = now() - interval '1 minute' WHERE kind = 'ACCESS'")
+            )
     elif spoiled == "revoked":
         gql.token = token
         assert (await gql("mutation { tokenRevoke(everywhere: true) { __typename } }"))["data"]
@@ -99,7 +107,9 @@ async def test_a_spoiled_token_gets_the_general_executors_answer(world, http, se
 async def _fast_statements(statements, http, settings, token) -> tuple[list[str], bytes]:
     settings.fast_paths = True
     with statements() as counted:
-        response = await http.post("/graphql", json={"query": MAIN_SCREEN}, headers={"authorization": f"Bearer {token}"})
+        response = await http.post(
+            "/graphql", json={"query": MAIN_SCREEN}, headers={"authorization": f"Bearer {token}"}
+        )
     return counted.statements, response.content
 
 
@@ -114,7 +124,9 @@ async def test_the_fast_path_is_the_token_check_and_one_statement(world, http, s
     assert len(counted) == 2 and "auth_token" in counted[0], counted
 
 
-async def test_a_default_period_reaching_back_reads_the_older_lines_in_one_more_statement(world, http, settings, statements):
+async def test_a_default_period_reaching_back_reads_the_older_lines_in_one_more_statement(
+    world, http, settings, statements
+):
     # Zakharov's 0101030 owes on bills of February and March 2013, over a year before today.
     counted, fast = await _fast_statements(statements, http, settings, world["zakharov"])
     screen = orjson.loads(fast)["data"]["viewer"]["personalAccounts"][0]

@@ -1,4 +1,5 @@
 """Migrations that move data: the bill-number counter row becomes a sequence and back."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """Money to the kopeck (money.py): half-up rounding, as DESIGN pins, and the whole-kopeck check."""
+
 from __future__ import annotations
 
 from decimal import Decimal as D
@@ -49,4 +50,4 @@ def test_kopeck_rounding_lives_in_money_only():
         if p.name != "money.py" and ('Decimal("0.01")' in (text := p.read_text()) or "ROUND_HALF" in text)
     ]
     assert offenders == []
-    assert KOPECK == D("0.01")
+    assert D("0.01") == KOPECK

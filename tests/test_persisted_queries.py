@@ -5,6 +5,7 @@ not know is PERSISTED_QUERY_NOT_FOUND, the hash with its text registers it, the 
 then runs it; a text that is not its hash is refused. With CABINET_TRUSTED_DOCUMENTS_ONLY
 only what `cabinet trusted-documents load` registered from a manifest runs.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -71,10 +72,15 @@ async def test_a_hash_that_does_not_name_the_text_is_refused(http, extensions):
 async def test_only_trusted_documents_run_when_the_deployment_says_so(http, db, settings, tmp_path, monkeypatch):
     await demo_basics(db, settings)
     manifest = tmp_path / "persisted-query-manifest.json"
-    manifest.write_text(json.dumps({
-        "format": "apollo-persisted-query-manifest", "version": 1,
-        "operations": [{"id": sha(TERMS), "name": "Terms", "type": "query", "body": TERMS}],
-    }))
+    manifest.write_text(
+        json.dumps(
+            {
+                "format": "apollo-persisted-query-manifest",
+                "version": 1,
+                "operations": [{"id": sha(TERMS), "name": "Terms", "type": "query", "body": TERMS}],
+            }
+        )
+    )
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
     await asyncio.to_thread(cli.main, ["trusted-documents", "load", str(manifest)])
     settings.trusted_documents_only = True
@@ -95,17 +101,24 @@ async def test_the_same_rules_over_websocket(world, settings, tmp_path, monkeypa
     async with ws_session(world["base"], f"Bearer {world['token']}") as ws:
         unknown = await ws_first(ws, {"extensions": persisted(subscription), "variables": variables}, "1")
         assert unknown["type"] == "error" and ws_errors(unknown)[0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
-        registered = await ws_first(ws, {"query": subscription, "extensions": persisted(subscription), "variables": variables}, "2")
+        registered = await ws_first(
+            ws, {"query": subscription, "extensions": persisted(subscription), "variables": variables}, "2"
+        )
         by_hash = await ws_first(ws, {"extensions": persisted(subscription), "variables": variables}, "3")
         assert registered["type"] == by_hash["type"] == "next" and registered["payload"] == by_hash["payload"]
         settings.trusted_documents_only = True
         refused = await ws_first(ws, {"query": subscription, "variables": variables}, "4")
-        assert refused["type"] == "error" and ws_errors(refused)[0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
+        assert (
+            refused["type"] == "error" and ws_errors(refused)[0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
+        )
 
 
 def test_manifests_of_both_tools_are_read_and_checked():
-    apollo = {"format": "apollo-persisted-query-manifest", "version": 1,
-              "operations": [{"id": sha(TERMS), "name": "Terms", "type": "query", "body": TERMS}]}
+    apollo = {
+        "format": "apollo-persisted-query-manifest",
+        "version": 1,
+        "operations": [{"id": sha(TERMS), "name": "Terms", "type": "query", "body": TERMS}],
+    }
     codegen = {sha(TERMS): TERMS, sha(OTHER): OTHER}
     assert [(d.sha256, d.name) for d in manifest_documents(apollo)] == [(sha(TERMS), "Terms")]
     assert {d.body for d in manifest_documents(codegen)} == {TERMS, OTHER}

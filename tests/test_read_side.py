@@ -1,14 +1,14 @@
 """The read side on generated data: statement counts, periods, paging, access."""
+
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
 
-from tests.builders import debt_pay_off, history_make, personal_account_make
-from services.demo import DEMO_PASSWORD, demo_basics
-
 from bench.read_side_documents import APOLLO_MAIN_SCREEN, MAIN_SCREEN, READ_SIDE_DOCUMENTS
+from services.demo import DEMO_PASSWORD, demo_basics
+from tests.builders import debt_pay_off, history_make, personal_account_make
 
 
 @pytest.fixture
@@ -30,7 +30,9 @@ STATEMENTS_AT = {}
 
 @pytest.mark.parametrize("bills", [10, 500])
 @pytest.mark.parametrize("name", sorted(READ_SIDE_DOCUMENTS))
-async def test_every_read_side_document_costs_at_most_four_statements(world, db, statements, gql, settings, name, bills):
+async def test_every_read_side_document_costs_at_most_four_statements(
+    world, db, statements, gql, settings, name, bills
+):
     from resolvers.ids import global_id
 
     settings.fast_paths = False  # the general executor, whatever the text
@@ -66,13 +68,18 @@ async def test_the_main_screen_answers_the_same_whatever_the_text(world, db, gql
 
     def without_typenames_and_ids(value):
         if isinstance(value, dict):
-            return {k: without_typenames_and_ids(v) for k, v in sorted(value.items()) if k not in ("__typename", "id", "cursor")}
+            return {
+                k: without_typenames_and_ids(v)
+                for k, v in sorted(value.items())
+                if k not in ("__typename", "id", "cursor")
+            }
         if isinstance(value, list):
             return [without_typenames_and_ids(v) for v in value]
         return value
 
     pick = without_typenames_and_ids(apollo)
     want = without_typenames_and_ids(plain)
+
     # Apollo's selection holds every field of the README's, and the same values for them.
     def common(a, b):
         if isinstance(a, dict):
@@ -80,6 +87,7 @@ async def test_the_main_screen_answers_the_same_whatever_the_text(world, db, gql
         if isinstance(a, list):
             return [common(x, y) for x, y in zip(a, b, strict=True)]
         return a
+
     assert common(want, pick) == want
     assert pick["viewer"]["personalAccounts"][0]["bills"]["totalCount"] == 30
 
@@ -155,6 +163,7 @@ async def test_cursors_page_through_and_stay_valid_when_rows_are_added(world, db
             # A new bill arrives between pages: the next page continues where it was.
             async with db.transaction() as s:
                 from tests.builders import history_make as _  # noqa: F401
+
                 await s.execute(
                     __import__("sqlalchemy").text(
                         "INSERT INTO bill (personal_account_id, number, category, kind, issued_on, amount, source)"
@@ -170,7 +179,9 @@ async def test_cursors_page_through_and_stay_valid_when_rows_are_added(world, db
 async def test_bad_cursors_are_bad_user_input(world, db, gql, cursor):
     await _history(db, 3)
     await gql.sign_in("lysenko", DEMO_PASSWORD)
-    query = """query($after: String) { viewer { personalAccounts { bills(first: 1, after: $after) { totalCount } } } }"""
+    query = (
+        """query($after: String) { viewer { personalAccounts { bills(first: 1, after: $after) { totalCount } } } }"""
+    )
     result = await gql(query, {"after": cursor})
     assert result["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
@@ -261,7 +272,12 @@ async def test_the_read_follows_the_selection(world, db, gql, settings, statemen
         assert "errors" not in result and len(counter.statements) == 1, (name, result)
         seen[name] = counter.statements[0]
     mobile = seen["mobile"]
-    assert "AS debt" in mobile and "AS bills" not in mobile and "AS readings" not in mobile and ") AS lines\n" not in mobile
+    assert (
+        "AS debt" in mobile
+        and "AS bills" not in mobile
+        and "AS readings" not in mobile
+        and ") AS lines\n" not in mobile
+    )
     assert "AS internet" not in mobile and "AS meter" not in mobile
     screen = seen["main screen"]
     for part in ("AS bills", "AS payments", "AS internet", "AS meter", "AS last_reading", ") AS lines"):

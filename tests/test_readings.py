@@ -1,4 +1,5 @@
 """Meter readings: preview, submit, every rule, and exactly-once under concurrency."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,11 +8,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import event, func, select, text
 
-from tests.builders import metered_account_make, tariffs_make
-from services.demo import DEMO_PASSWORD, demo_basics
 from models import Bill, BillLine, MeterReading, OutboxMessage
 from resolvers.ids import global_id
-
+from services.demo import DEMO_PASSWORD, demo_basics
+from tests.builders import metered_account_make, tariffs_make
 
 PREVIEW = """query($input: MeterReadingInput!) { meterReadingPreview(input: $input) {
   __typename
@@ -37,14 +37,25 @@ async def account(db, settings, gql):
     async with db.transaction() as s:
         await tariffs_make(s)
         pa = await metered_account_make(
-            s, number="7000001", login="lysenko", zones=["TOTAL"], last_values=[48200], last_taken_on=dt.date(2014, 4, 27)
+            s,
+            number="7000001",
+            login="lysenko",
+            zones=["TOTAL"],
+            last_values=[48200],
+            last_taken_on=dt.date(2014, 4, 27),
         )
     await gql.sign_in("lysenko", DEMO_PASSWORD)
     return global_id("PersonalAccount", pa)
 
 
 def reading(pa_id, day="2014-05-26", **zones):
-    return {"input": {"personalAccountId": pa_id, "takenOn": day, "values": [{"zone": z, "value": v} for z, v in (zones or {"TOTAL": 48500}).items()]}}
+    return {
+        "input": {
+            "personalAccountId": pa_id,
+            "takenOn": day,
+            "values": [{"zone": z, "value": v} for z, v in (zones or {"TOTAL": 48500}).items()],
+        }
+    }
 
 
 async def test_preview_is_the_manuals_calculation_and_changes_nothing(account, gql, db):
@@ -113,7 +124,13 @@ async def test_bill_numbers_continue_after_the_highest_seen(account, gql, db):
         ("2014-05-26", {"DAY": 48500}, "ValidationError", "READING_ZONES_MISMATCH", ["input", "values"]),
         ("2014-05-26", {"TOTAL": 100000}, "ValidationError", "READING_OUT_OF_RANGE", ["input", "values", "0", "value"]),
         ("2014-05-26", {"TOTAL": -1}, "ValidationError", "READING_OUT_OF_RANGE", ["input", "values", "0", "value"]),
-        ("2014-05-26", {"TOTAL": 48100}, "ValidationError", "READING_LESS_THAN_PREVIOUS", ["input", "values", "0", "value"]),
+        (
+            "2014-05-26",
+            {"TOTAL": 48100},
+            "ValidationError",
+            "READING_LESS_THAN_PREVIOUS",
+            ["input", "values", "0", "value"],
+        ),
         # 29 days × 240 kWh = 6960 is the cap
         ("2014-05-26", {"TOTAL": 48200 + 6961}, "ValidationError", "READING_IMPLAUSIBLE", ["input", "values"]),
     ],
@@ -140,8 +157,12 @@ async def test_no_meter_no_previous_reading_and_no_tariff(db, settings, gql):
         from tests.builders import personal_account_make
 
         bare = await personal_account_make(s, number="7000002", login="lysenko")
-        fresh = await metered_account_make(s, number="7000003", login="lysenko", zones=["TOTAL"], last_values=None, last_taken_on=dt.date(2014, 1, 1))
-        untariffed = await metered_account_make(s, number="7000004", login="lysenko", zones=["TOTAL"], last_values=[10], last_taken_on=dt.date(2014, 4, 27))
+        fresh = await metered_account_make(
+            s, number="7000003", login="lysenko", zones=["TOTAL"], last_values=None, last_taken_on=dt.date(2014, 1, 1)
+        )
+        untariffed = await metered_account_make(
+            s, number="7000004", login="lysenko", zones=["TOTAL"], last_values=[10], last_taken_on=dt.date(2014, 4, 27)
+        )
     await gql.sign_in("lysenko", DEMO_PASSWORD)
     for pa, code in ((bare, "NO_METER"), (fresh, "NO_PREVIOUS_READING"), (untariffed, "NO_TARIFF")):
         result = (await gql(SUBMIT, reading(global_id("PersonalAccount", pa), TOTAL=20)))["data"]["meterReadingSubmit"]
@@ -153,7 +174,14 @@ async def test_rollover_on_five_digits_and_its_implausible_twin(db, settings, gq
     settings.business_date = dt.date(2024, 7, 31)
     async with db.transaction() as s:
         await tariffs_make(s)
-        pa = await metered_account_make(s, number="7000005", login="lysenko", zones=["TOTAL"], last_values=[99950], last_taken_on=dt.date(2024, 6, 30))
+        pa = await metered_account_make(
+            s,
+            number="7000005",
+            login="lysenko",
+            zones=["TOTAL"],
+            last_values=[99950],
+            last_taken_on=dt.date(2024, 6, 30),
+        )
     await gql.sign_in("lysenko", DEMO_PASSWORD)
     pa_id = global_id("PersonalAccount", pa)
     twin = (await gql(PREVIEW, reading(pa_id, "2024-07-31", TOTAL=50000)))["data"]["meterReadingPreview"]
@@ -161,7 +189,9 @@ async def test_rollover_on_five_digits_and_its_implausible_twin(db, settings, gq
     result = (await gql(SUBMIT, reading(pa_id, "2024-07-31", TOTAL=30)))["data"]["meterReadingSubmit"]
     assert result["reading"]["consumption"] == 80
     assert result["bill"]["amount"] == "345.60"
-    assert result["bill"]["lines"] == [{"block": 1, "zone": "TOTAL", "quantity": "80", "price": "4.3200", "coefficient": "1.0", "amount": "345.60"}]
+    assert result["bill"]["lines"] == [
+        {"block": 1, "zone": "TOTAL", "quantity": "80", "price": "4.3200", "coefficient": "1.0", "amount": "345.60"}
+    ]
 
 
 async def test_two_zone_bill_is_the_golden_example(db, settings, gql):
@@ -169,11 +199,25 @@ async def test_two_zone_bill_is_the_golden_example(db, settings, gql):
     settings.business_date = dt.date(2017, 4, 30)
     async with db.transaction() as s:
         await tariffs_make(s)
-        pa = await metered_account_make(s, number="7000006", login="lysenko", zones=["DAY", "NIGHT"], last_values=[1000, 2000], last_taken_on=dt.date(2017, 3, 31))
+        pa = await metered_account_make(
+            s,
+            number="7000006",
+            login="lysenko",
+            zones=["DAY", "NIGHT"],
+            last_values=[1000, 2000],
+            last_taken_on=dt.date(2017, 3, 31),
+        )
     await gql.sign_in("lysenko", DEMO_PASSWORD)
-    result = (await gql(SUBMIT, reading(global_id("PersonalAccount", pa), "2017-04-30", DAY=1100, NIGHT=2250)))["data"]["meterReadingSubmit"]
+    result = (await gql(SUBMIT, reading(global_id("PersonalAccount", pa), "2017-04-30", DAY=1100, NIGHT=2250)))["data"][
+        "meterReadingSubmit"
+    ]
     lines = [(l["block"], l["zone"], l["quantity"], l["amount"]) for l in result["bill"]["lines"]]
-    assert lines == [(1, "DAY", "29", "26.10"), (1, "NIGHT", "71", "31.95"), (2, "DAY", "71", "119.28"), (2, "NIGHT", "179", "150.36")]
+    assert lines == [
+        (1, "DAY", "29", "26.10"),
+        (1, "NIGHT", "71", "31.95"),
+        (2, "DAY", "71", "119.28"),
+        (2, "NIGHT", "179", "150.36"),
+    ]
     assert result["bill"]["amount"] == "327.69"
 
 
@@ -190,17 +234,22 @@ async def test_fifty_identical_submissions_form_one_bill(account, gql, db):
 
 async def test_fifty_different_values_on_one_date_one_wins(account, gql, db):
     results = await asyncio.gather(*[gql(SUBMIT, reading(account, TOTAL=48300 + i)) for i in range(50)])
-    kinds = sorted((r["data"]["meterReadingSubmit"]["__typename"], r["data"]["meterReadingSubmit"].get("code")) for r in results)
+    kinds = sorted(
+        (r["data"]["meterReadingSubmit"]["__typename"], r["data"]["meterReadingSubmit"].get("code")) for r in results
+    )
     assert kinds == [("MeterReadingSubmitSuccess", None)] + [("OperationError", "READING_DATE_TAKEN")] * 49
 
 
 async def test_two_dates_at_once_cannot_bill_the_same_kwh(account, gql, db):
     settings_day = "2014-05-26"
     results = await asyncio.gather(
-        gql(SUBMIT, reading(account, "2014-05-20", TOTAL=48400)), gql(SUBMIT, reading(account, settings_day, TOTAL=48500))
+        gql(SUBMIT, reading(account, "2014-05-20", TOTAL=48400)),
+        gql(SUBMIT, reading(account, settings_day, TOTAL=48500)),
     )
     async with db.sessions() as s:
-        rows = (await s.execute(select(MeterReading.taken_on, MeterReading.consumption).order_by(MeterReading.taken_on))).all()
+        rows = (
+            await s.execute(select(MeterReading.taken_on, MeterReading.consumption).order_by(MeterReading.taken_on))
+        ).all()
         billed = (await s.execute(select(func.sum(BillLine.quantity)))).scalar_one()
     # Whatever the order, the kWh billed are exactly the meter's advance since 48200.
     stored = {r.taken_on: r.consumption for r in rows}
@@ -214,7 +263,11 @@ async def _accounts(db, settings, count: int, zones=("TOTAL",)) -> list[int]:
         await tariffs_make(s)
         return [
             await metered_account_make(
-                s, number=f"71000{i:02d}", login="lysenko", zones=list(zones), last_values=[100] * len(zones),
+                s,
+                number=f"71000{i:02d}",
+                login="lysenko",
+                zones=list(zones),
+                last_values=[100] * len(zones),
                 last_taken_on=dt.date(2014, 4, 27),
             )
             for i in range(count)
@@ -238,8 +291,13 @@ async def _submit_in(session, settings, pa: int, value: int = 200):
     from services.readings import ZoneReading, reading_submit
 
     return await reading_submit(
-        session=session, settings=settings, personal_account_id=pa, taken_on=dt.date(2014, 5, 26),
-        values=[ZoneReading("TOTAL", value)], account_id=None, language="uk",
+        session=session,
+        settings=settings,
+        personal_account_id=pa,
+        taken_on=dt.date(2014, 5, 26),
+        values=[ZoneReading("TOTAL", value)],
+        account_id=None,
+        language="uk",
     )
 
 
@@ -332,19 +390,27 @@ async def test_a_submit_is_a_few_statements_whatever_its_lines(db, settings, gql
     one_zone = (await _accounts(db, settings, 1))[0]
     async with db.transaction() as s:
         two_zones = await metered_account_make(
-            s, number="7200001", login="lysenko", zones=["DAY", "NIGHT"], last_values=[100, 100],
+            s,
+            number="7200001",
+            login="lysenko",
+            zones=["DAY", "NIGHT"],
+            last_values=[100, 100],
             last_taken_on=dt.date(2014, 4, 27),
         )
     await gql.sign_in("lysenko", DEMO_PASSWORD)
     counts = {}
     for pa, zones in ((one_zone, {"TOTAL": 400}), (two_zones, {"DAY": 300, "NIGHT": 200})):
         with _Statements(app) as seen:
-            result = (await gql(SUBMIT, reading(global_id("PersonalAccount", pa), **zones)))["data"]["meterReadingSubmit"]
+            result = (await gql(SUBMIT, reading(global_id("PersonalAccount", pa), **zones)))["data"][
+                "meterReadingSubmit"
+            ]
         counts[len(result["bill"]["lines"])] = len(seen)
         # One read snapshot for the caller and the links, the write, one snapshot for the answer.
         assert seen.checkouts == 3, seen.checkouts
     with _Statements(app) as seen:
-        replay = (await gql(SUBMIT, reading(global_id("PersonalAccount", one_zone), TOTAL=400)))["data"]["meterReadingSubmit"]
+        replay = (await gql(SUBMIT, reading(global_id("PersonalAccount", one_zone), TOTAL=400)))["data"][
+            "meterReadingSubmit"
+        ]
     assert replay["replayed"] is True
     assert set(counts) == {2, 4}  # 2 lines and 4 lines cost the same statements
     assert len(set(counts.values())) == 1, counts
@@ -371,7 +437,12 @@ async def test_an_admin_submitting_for_a_missing_personal_account_gets_not_found
     await gql.sign_in("admin", DEMO_PASSWORD)
     result = await gql(
         """mutation($i: MeterReadingInput!) { meterReadingSubmit(input: $i) { __typename ... on Error { code } } }""",
-        {"i": {"personalAccountId": global_id("PersonalAccount", 1_000_000_000), "takenOn": "2014-05-20",
-               "values": [{"zone": "TOTAL", "value": 48300}]}},
+        {
+            "i": {
+                "personalAccountId": global_id("PersonalAccount", 1_000_000_000),
+                "takenOn": "2014-05-20",
+                "values": [{"zone": "TOTAL", "value": 48300}],
+            }
+        },
     )
     assert result["data"]["meterReadingSubmit"] == {"__typename": "ValidationError", "code": "NOT_FOUND"}, result

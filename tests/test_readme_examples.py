@@ -1,5 +1,6 @@
 """The README's GraphQL blocks: one named operation each, valid against schema.graphql,
 so tools (GraphiQL, codegen, persisted-document builds) can take them as they are."""
+
 from __future__ import annotations
 
 import re

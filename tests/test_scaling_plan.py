@@ -1,5 +1,6 @@
 """docs/scaling.md against the tables: every table is distributed by the personal account,
 a reference table, or an exception the document names with its reason."""
+
 from __future__ import annotations
 
 import re

@@ -7,7 +7,12 @@ async def test_sign_in_and_viewer(db, settings, gql):
     result = await gql("{ viewer { login fullName role status } terms { version } }")
     assert result == {
         "data": {
-            "viewer": {"login": "lysenko", "fullName": "Лысенко Александра Афанасьевна", "role": "CUSTOMER", "status": "ACTIVE"},
+            "viewer": {
+                "login": "lysenko",
+                "fullName": "Лысенко Александра Афанасьевна",
+                "role": "CUSTOMER",
+                "status": "ACTIVE",
+            },
             "terms": {"version": "2014-01"},
         }
     }

@@ -6,6 +6,7 @@ started by the test. Both must be refused with the same code before anything run
 Then what only a WebSocket has: the connection's own authentication (4401/4403), a fresh
 token check on each subscribe, and the message-size cap (1009).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -65,8 +66,15 @@ async def test_every_http_refusal_holds_over_websocket(world, case):
     assert response.json().get("data") is None
     async with ws_session(world["base"], f"Bearer {world['token']}") as ws:
         if expected == "GRAPHQL_PARSE_FAILED":
-            await ws.send(json.dumps({"id": "1", "type": "subscribe",
-                                      "payload": {"query": _ws_document(selection), "variables": variables}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "id": "1",
+                        "type": "subscribe",
+                        "payload": {"query": _ws_document(selection), "variables": variables},
+                    }
+                )
+            )
             with pytest.raises(ConnectionClosed):
                 await asyncio.wait_for(ws.recv(), timeout=15)
             assert (ws.close_code, ws.close_reason) == (4400, http_errors[0]["message"]), http_errors
@@ -87,7 +95,11 @@ async def test_no_suggestions_and_no_introspection_in_production_over_either_tra
     settings.production, settings.demo = True, False
     authorization = f"Bearer {world['token']}"
     async with httpx.AsyncClient(base_url=world["base"], headers={"Authorization": authorization}) as client:
-        typo = (await client.post("/graphql", json={"query": _http_document("stauts"), "variables": {"id": world["payment"]}})).json()
+        typo = (
+            await client.post(
+                "/graphql", json={"query": _http_document("stauts"), "variables": {"id": world["payment"]}}
+            )
+        ).json()
         schema = (await client.post("/graphql", json={"query": "{ __schema { queryType { name } } }"})).json()
     async with ws_session(world["base"], authorization) as ws:
         ws_typo = await ws_first(ws, {"query": _ws_document("stauts"), "variables": {"id": world["payment"]}}, "1")
@@ -99,7 +111,7 @@ async def test_no_suggestions_and_no_introspection_in_production_over_either_tra
 
 async def test_a_mutation_with_nul_over_websocket_is_refused_and_reveals_nothing(world, settings):
     settings.production, settings.demo = True, False
-    mutation = "mutation($login: String!) { tokenCreate(login: $login, password: \"x\") { __typename } }"
+    mutation = 'mutation($login: String!) { tokenCreate(login: $login, password: "x") { __typename } }'
     async with ws_session(world["base"], f"Bearer {world['token']}") as ws:
         message = await ws_first(ws, {"query": mutation, "variables": {"login": "lysenko\x00"}})
     assert message["type"] == "error" and _code(message["payload"]) == "BAD_REQUEST", message
@@ -120,8 +132,15 @@ async def test_a_connection_without_a_signed_in_person_is_closed_4403(world, aut
 async def test_subscribing_before_connection_init_is_closed_4401(world):
     url = world["base"].replace("http://", "ws://") + "/graphql"
     async with connect(url, subprotocols=["graphql-transport-ws"]) as ws:
-        await ws.send(json.dumps({"id": "1", "type": "subscribe",
-                                  "payload": {"query": _ws_document("number"), "variables": {"id": world["payment"]}}}))
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": _ws_document("number"), "variables": {"id": world["payment"]}},
+                }
+            )
+        )
         with pytest.raises(ConnectionClosed):
             await asyncio.wait_for(ws.recv(), timeout=15)
     assert ws.close_code == 4401

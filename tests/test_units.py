@@ -1,4 +1,5 @@
 """Small pure pieces: languages, scalars, global IDs."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,8 +14,18 @@ from schema.scalars import datetime_parse, decimal_parse, decimal_serialize
 
 @pytest.mark.parametrize(
     ("header", "language"),
-    [(None, "uk"), ("", "uk"), ("ru", "ru"), ("en-US,en;q=0.9", "en"), ("de-DE,ru;q=0.5,en;q=0.7", "en"),
-     ("uk-UA,ru;q=0.9", "uk"), ("ua", "uk"), ("fr", "uk"), ("en;q=0", "uk"), ("ru;q=bogus,en", "en")],
+    [
+        (None, "uk"),
+        ("", "uk"),
+        ("ru", "ru"),
+        ("en-US,en;q=0.9", "en"),
+        ("de-DE,ru;q=0.5,en;q=0.7", "en"),
+        ("uk-UA,ru;q=0.9", "uk"),
+        ("ua", "uk"),
+        ("fr", "uk"),
+        ("en;q=0", "uk"),
+        ("ru;q=bogus,en", "en"),
+    ],
 )
 def test_pick_language(header, language):
     assert pick_language(header) == language
@@ -30,8 +41,27 @@ def test_decimal_accepts_plain_numbers(good):
     assert decimal_parse(good) == Decimal(str(good))
 
 
-@pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", "1e3", "1E-2", "", " ", "1,5", "0x10", 1.5, True, None, "1" * 40,
-                                 "１０", "١٢.٣٤", "12.３4"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "1e3",
+        "1E-2",
+        "",
+        " ",
+        "1,5",
+        "0x10",
+        1.5,
+        True,
+        None,
+        "1" * 40,
+        "１０",
+        "١٢.٣٤",
+        "12.３4",
+    ],
+)
 def test_decimal_refuses_odd_numbers(bad):
     with pytest.raises(ValueError):
         decimal_parse(bad)

@@ -1,4 +1,5 @@
 """WebSocket helpers for tests: a served app with a card payment, and graphql-transport-ws calls."""
+
 from __future__ import annotations
 
 import asyncio

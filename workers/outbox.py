@@ -1,5 +1,6 @@
 """The outbox worker: rounds of due letters, one transaction per letter (mail/sender.py holds
 how one letter is claimed, sent and settled)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -59,9 +60,7 @@ async def outbox_worker(db: Database, settings: Settings, stop: asyncio.Event) -
     failures = 0
     while not stop.is_set():
         try:
-            sent = await outbox_deliver_due(
-                db=db, settings=settings, transport=transport, limit=ROUND_LIMIT, stop=stop
-            )
+            sent = await outbox_deliver_due(db=db, settings=settings, transport=transport, limit=ROUND_LIMIT, stop=stop)
             failures = 0
         except Exception:
             failures += 1

@@ -1,5 +1,6 @@
 """The reconciliation worker: every poll interval, ask the bank's status API about the card
 payments that need it and settle each in its own transaction (services/reconciliation.py)."""
+
 from __future__ import annotations
 
 import asyncio

@@ -7,12 +7,13 @@ Create Date: 2026-12-02 19:00:00
 The sequence starts past both the highest bill number stored and the counter's
 last number, so no number ever handed out comes again.
 """
+
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005'
-down_revision = '0004'
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -27,15 +28,16 @@ def upgrade() -> None:
                       false)
         """
     )
-    op.alter_column('bill', 'number', server_default=sa.text("nextval('bill_number_seq')"))
-    op.drop_table('bill_number_counter')
+    op.alter_column("bill", "number", server_default=sa.text("nextval('bill_number_seq')"))
+    op.drop_table("bill_number_counter")
 
 
 def downgrade() -> None:
-    op.create_table('bill_number_counter',
-    sa.Column('id', sa.SmallInteger(), nullable=False),
-    sa.Column('last_number', sa.BigInteger(), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_bill_number_counter'))
+    op.create_table(
+        "bill_number_counter",
+        sa.Column("id", sa.SmallInteger(), nullable=False),
+        sa.Column("last_number", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bill_number_counter")),
     )
     # The counter goes on after every number the sequence handed out.
     op.execute(
@@ -45,5 +47,5 @@ def downgrade() -> None:
                            (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM bill_number_seq))
         """
     )
-    op.alter_column('bill', 'number', server_default=None)
+    op.alter_column("bill", "number", server_default=None)
     op.execute("DROP SEQUENCE bill_number_seq")

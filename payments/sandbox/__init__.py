@@ -23,6 +23,7 @@ Orders live in memory only (a restart forgets them). Never turn this on in produ
 Split by concept: protocol.py (the endpoints), state.py (orders and callbacks),
 pages.py (HTML), cards.py (the card form's checks), switches.py (misbehaviour).
 """
+
 from payments.sandbox.cards import card_check, luhn_ok, money
 from payments.sandbox.protocol import sandbox_bank_app
 from payments.sandbox.switches import SwitchError, switches_parse

@@ -1,4 +1,5 @@
 """The sandbox bank's card form: test card numbers (Luhn), expiry, CVV2, amounts as shown."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,7 +32,14 @@ def card_check(form: Mapping[str, str], today: dt.date) -> tuple[dict[str, str],
         errors["card"] = "Номер картки введено з помилкою (не сходиться контрольна цифра)."
     exp = form.get("exp", "").strip()
     month, _, year = exp.partition("/")
-    if not (len(month) == 2 and len(year) == 2 and exp.isascii() and month.isdigit() and year.isdigit() and 1 <= int(month) <= 12):
+    if not (
+        len(month) == 2
+        and len(year) == 2
+        and exp.isascii()
+        and month.isdigit()
+        and year.isdigit()
+        and 1 <= int(month) <= 12
+    ):
         errors["exp"] = "Термін дії — у форматі ММ/РР, наприклад 12/30."
     elif (2000 + int(year), int(month)) < (today.year, today.month):
         errors["exp"] = "Термін дії картки минув."

@@ -1,4 +1,5 @@
 """The sandbox bank's pages: the card form, 3-D Secure, the final page, refusals (Ukrainian)."""
+
 from __future__ import annotations
 
 import html
@@ -86,9 +87,7 @@ def refusal(message: str, status: int = 400) -> HTMLResponse:
 def _summary(order: Order) -> str:
     e = html.escape
     expires = (
-        f"<dt>Сторінка дійсна до</dt><dd>{kyiv_time(order.expires_at):%d.%m.%Y %H:%M}</dd>"
-        if order.expires_at
-        else ""
+        f"<dt>Сторінка дійсна до</dt><dd>{kyiv_time(order.expires_at):%d.%m.%Y %H:%M}</dd>" if order.expires_at else ""
     )
     return (
         f"<dl><dt>Замовлення</dt><dd>{e(order.order_id)}</dd>"
@@ -102,7 +101,9 @@ def _action(request: Request, order: Order) -> str:
     return html.escape(f"{request.scope.get('root_path', '')}/checkout/{quote(order.order_id, safe='')}{query}")
 
 
-def card_page(request: Request, order: Order, form: Mapping[str, str] | None = None, errors: Mapping[str, str] | None = None) -> HTMLResponse:
+def card_page(
+    request: Request, order: Order, form: Mapping[str, str] | None = None, errors: Mapping[str, str] | None = None
+) -> HTMLResponse:
     e = html.escape
     form, errors = form or {}, errors or {}
 
@@ -121,14 +122,28 @@ def card_page(request: Request, order: Order, form: Mapping[str, str] | None = N
         + ("<p class='errors' role='alert'>Перевірте дані картки.</p>" if errors else "")
         + f"<form method='post' action='{_action(request, order)}'>"
         f"<input type='hidden' name='token' value='{e(order.token)}'>"
-        + field_("card", "Номер картки", "inputmode='numeric' autocomplete='cc-number' maxlength='23' "
-                 "pattern='[0-9 ]{16,23}' placeholder='0000 0000 0000 0000' autofocus", form.get("card", ""))
+        + field_(
+            "card",
+            "Номер картки",
+            "inputmode='numeric' autocomplete='cc-number' maxlength='23' "
+            "pattern='[0-9 ]{16,23}' placeholder='0000 0000 0000 0000' autofocus",
+            form.get("card", ""),
+        )
         + "<div class='row'><div>"
-        + field_("exp", "Термін дії", "inputmode='numeric' autocomplete='cc-exp' maxlength='5' "
-                 "pattern='(0[1-9]|1[0-2])/[0-9]{2}' placeholder='ММ/РР'", form.get("exp", ""))
+        + field_(
+            "exp",
+            "Термін дії",
+            "inputmode='numeric' autocomplete='cc-exp' maxlength='5' "
+            "pattern='(0[1-9]|1[0-2])/[0-9]{2}' placeholder='ММ/РР'",
+            form.get("exp", ""),
+        )
         + "</div><div>"
-        + field_("cvv", "CVV2", "type='password' inputmode='numeric' autocomplete='cc-csc' maxlength='3' "
-                 "pattern='[0-9]{3}' placeholder='•••'")
+        + field_(
+            "cvv",
+            "CVV2",
+            "type='password' inputmode='numeric' autocomplete='cc-csc' maxlength='3' "
+            "pattern='[0-9]{3}' placeholder='•••'",
+        )
         + "</div></div>"
         "<p class='hint'>CVV2 — три цифри на звороті картки, на смузі для підпису. "
         "Тестова картка: 4242 4242 4242 4242, будь-який майбутній термін і CVV2.</p>"

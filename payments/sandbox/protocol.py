@@ -1,5 +1,6 @@
 """The sandbox bank's protocol: LiqPay's checkout and request APIs, the card page's buttons,
 the switches and order views, as Starlette endpoints over one SandboxBank."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -183,12 +184,22 @@ class SandboxProtocol:
             params = pair_verify(self.bank.keys, form.get("data", ""), form.get("signature", ""))
         except SignatureInvalid:
             return JSONResponse(
-                {"result": "error", "status": "error", "err_code": "invalid_signature", "err_description": "invalid signature"},
+                {
+                    "result": "error",
+                    "status": "error",
+                    "err_code": "invalid_signature",
+                    "err_description": "invalid signature",
+                },
                 status_code=400,
             )
         if params.get("public_key") != self.bank.keys.public_key:
             return JSONResponse(
-                {"result": "error", "status": "error", "err_code": "public_key_not_found", "err_description": "unknown public_key"},
+                {
+                    "result": "error",
+                    "status": "error",
+                    "err_code": "public_key_not_found",
+                    "err_description": "unknown public_key",
+                },
                 status_code=400,
             )
         action = params.get("action")
@@ -197,11 +208,25 @@ class SandboxProtocol:
             return JSONResponse({"result": "error", "status": "error", "err_code": "invalid_action"}, status_code=400)
         # An order whose page was opened but never paid has no payment yet, as at LiqPay.
         if order is None or order.status is None:
-            return JSONResponse({"result": "error", "status": "error", "err_code": "payment_not_found", "err_description": "payment not found"})
+            return JSONResponse(
+                {
+                    "result": "error",
+                    "status": "error",
+                    "err_code": "payment_not_found",
+                    "err_description": "payment not found",
+                }
+            )
         background = None
         if action == "refund":
             if order.status != "success":
-                return JSONResponse({"result": "error", "status": "error", "err_code": "refund_not_allowed", "err_description": f"payment is {order.status}"})
+                return JSONResponse(
+                    {
+                        "result": "error",
+                        "status": "error",
+                        "err_code": "refund_not_allowed",
+                        "err_description": f"payment is {order.status}",
+                    }
+                )
             self.bank.move(order, "reversed")
             deliver, sync = self.bank.delivery(order, "reversed")
             if sync:

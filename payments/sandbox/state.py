@@ -1,4 +1,5 @@
 """The sandbox bank's memory: orders, their statuses, the callbacks it sends (LiqPay's parameters)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -137,7 +138,9 @@ class SandboxBank:
                 if previous is not None:
                     await previous.wait()
                 if switches.silent or not order.server_url:
-                    order.callbacks.append({"status": status, "sent": False, "reason": "silent" if switches.silent else "no server_url"})
+                    order.callbacks.append(
+                        {"status": status, "sent": False, "reason": "silent" if switches.silent else "no server_url"}
+                    )
                     return
                 if switches.late:
                     await asyncio.sleep(switches.late)
@@ -160,4 +163,9 @@ class SandboxBank:
         except httpx.HTTPError as error:
             record["error"] = f"{type(error).__name__}: {error}"
         order.callbacks.append(record)
-        log.info("sandbox bank callback %s %s -> %s", order.order_id, params["status"], record.get("http_status", record.get("error")))
+        log.info(
+            "sandbox bank callback %s %s -> %s",
+            order.order_id,
+            params["status"],
+            record.get("http_status", record.get("error")),
+        )

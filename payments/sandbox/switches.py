@@ -1,4 +1,5 @@
 """The sandbox bank's misbehaviour on demand: duplicate, late, reordered, forged, silent, sync."""
+
 from __future__ import annotations
 
 import math

@@ -16,6 +16,7 @@ meters' verification dates) is updated.
 The columns of each kind are in its module's docstring and in the README ("Importing the utility's records").
 Kinds depend on earlier ones; KINDS is in a working order.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -16,6 +16,7 @@ bill_number     optional: its ACT bill (category ACTS, same personal account,
 
 Acts are immutable: an act that exists with other data is refused.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -55,7 +56,10 @@ COMPARED = ("drawn_up_on", "description", "kwh", "amount", "bill_id")
 
 async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
     rows = mark_duplicates(
-        rows=rows, key=lambda r: (r["res_code"], r["account_number"], r["number"]), what="personal account and act number", problems=problems
+        rows=rows,
+        key=lambda r: (r["res_code"], r["account_number"], r["number"]),
+        what="personal account and act number",
+        problems=problems,
     )
     rows = await resolve_personal_accounts(session=session, rows=rows, problems=problems)
     bills = await bills_by_number(session=session, numbers=(r["bill_number"] for r in rows if r["bill_number"]))
@@ -67,7 +71,9 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
     )
     in_file: dict[int, int] = {}
     for row in rows:
-        bill = link_optional_bill(row=row, column="bill_number", bills=bills, problems=problems, kinds=("ACT",), category="ACTS")
+        bill = link_optional_bill(
+            row=row, column="bill_number", bills=bills, problems=problems, kinds=("ACT",), category="ACTS"
+        )
         if bill is None:
             continue
         if bill.amount != row["amount"]:
@@ -86,7 +92,7 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
         session=session,
         key=("personal_account_id", "number"),
         sql=f"""
-        SELECT a.personal_account_id, a.number, {', '.join('a.' + c for c in COMPARED)}
+        SELECT a.personal_account_id, a.number, {", ".join("a." + c for c in COMPARED)}
         FROM unnest(CAST(:ids AS bigint[]), CAST(:numbers AS text[])) AS k(id, number)
         JOIN violation_act a ON a.personal_account_id = k.id AND a.number = k.number
         """,
@@ -103,7 +109,10 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
         problems=problems,
         plan=plan,
     )
-    inserts = [{"personal_account_id": r["personal_account_id"], "number": r["number"]} | {c: r[c] for c in COMPARED} for r in new]
+    inserts = [
+        {"personal_account_id": r["personal_account_id"], "number": r["number"]} | {c: r[c] for c in COMPARED}
+        for r in new
+    ]
     plan.inserted = len(inserts)
     plan.apply = inserting(table=ViolationAct.__table__, rows=inserts)
     return plan

@@ -16,6 +16,7 @@ bill_number     optional: the bill it was made for (same personal account and
 Each row is one Payment. Payments are immutable: an external_id that exists
 with other data is refused.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

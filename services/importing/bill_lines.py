@@ -22,6 +22,7 @@ price; a line with quantity and price must have amount = quantity × price ×
 coefficient (1 when empty), rounded to the kopeck (±0.01 allowed for
 historical rounding). A bill that already has lines takes no new ones.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -69,7 +70,9 @@ COMPARED = ("description", "tariff_id", "block", "zone", "quantity", "unit", "pr
 
 
 async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
-    rows = mark_duplicates(rows=rows, key=lambda r: (r["bill_number"], r["position"]), what="bill_number and position", problems=problems)
+    rows = mark_duplicates(
+        rows=rows, key=lambda r: (r["bill_number"], r["position"]), what="bill_number and position", problems=problems
+    )
     bills = await _bills_with_line_counts(session=session, numbers=sorted({r["bill_number"] for r in rows}))
     # bill_line has no unique (bill_id, position): serialise on the personal accounts, as the cabinet does.
     await lock_personal_accounts(session=session, ids=(b.personal_account_id for b in bills.values()))
@@ -177,7 +180,7 @@ async def _stored_lines(*, session: AsyncSession, bill_ids: list[int]) -> dict[i
     lines = await fetch(
         session=session,
         sql=f"""
-        SELECT l.bill_id, l.position, {', '.join('l.' + c for c in COMPARED)}
+        SELECT l.bill_id, l.position, {", ".join("l." + c for c in COMPARED)}
         FROM bill_line l WHERE l.bill_id = ANY(CAST(:ids AS bigint[]))
         """,
         ids=bill_ids,
@@ -188,7 +191,9 @@ async def _stored_lines(*, session: AsyncSession, bill_ids: list[int]) -> dict[i
     }
 
 
-def _repeats_the_stored_lines(*, number: int, lines: Sequence[Row], stored: Mapping[int, Any], problems: Problems) -> bool:
+def _repeats_the_stored_lines(
+    *, number: int, lines: Sequence[Row], stored: Mapping[int, Any], problems: Problems
+) -> bool:
     """A bill that has its lines takes no new ones: the file may only repeat them, all and exactly."""
     repeated = Plan()  # counts the lines stored with the same data
     for row in stored_versus_file(
@@ -221,7 +226,9 @@ def _positions_run_from_one(*, number: int, lines: Sequence[Row], problems: Prob
 def _lines_sum_to_the_bill(*, bill: Any, lines: Sequence[Row], problems: Problems) -> bool:
     total = sum((r["amount"] for r in lines), Decimal("0.00"))
     if total != bill.amount:
-        problems.add(lines[0].line, f"the lines of bill {bill.number} sum to {total}, the bill's amount is {bill.amount}")
+        problems.add(
+            lines[0].line, f"the lines of bill {bill.number} sum to {total}, the bill's amount is {bill.amount}"
+        )
         return False
     return True
 

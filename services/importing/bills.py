@@ -24,6 +24,7 @@ Bills are immutable: a number that exists with other data is refused.
 Imported bills have source IMPORT. Afterwards the cabinet's bill numbers
 (a sequence) continue after the highest bill number in the database.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -72,15 +73,25 @@ CATEGORIES_OF_KIND = {
     "INSTALLMENT": ("ELECTRICITY_SCHEDULE", "ACTS_SCHEDULE"),
 }
 COMPARED = (
-    "personal_account_id", "category", "kind", "issued_on", "period_start", "period_end", "reading_id",
-    "due_on", "amount",
+    "personal_account_id",
+    "category",
+    "kind",
+    "issued_on",
+    "period_start",
+    "period_end",
+    "reading_id",
+    "due_on",
+    "amount",
 )
 
 
 def _check_row(*, row: Row, problems: Problems) -> None:
     kind, category = row["kind"], row["category"]
     if category not in CATEGORIES_OF_KIND[kind]:
-        problems.add(row.line, f"a bill of kind {kind} cannot be in category {category} (allowed: {', '.join(CATEGORIES_OF_KIND[kind])})")
+        problems.add(
+            row.line,
+            f"a bill of kind {kind} cannot be in category {category} (allowed: {', '.join(CATEGORIES_OF_KIND[kind])})",
+        )
     if kind != "CORRECTION" and row["amount"] < 0:
         problems.add(row.line, f"amount: only a CORRECTION may be negative, this is a {kind} bill")
     start, end = row["period_start"], row["period_end"]
@@ -133,7 +144,8 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
             continue
         if row["period_end"] is not None and reading.taken_on != row["period_end"]:
             problems.add(
-                row.line, f"reading_external_id: reading {ext} was taken on {reading.taken_on}, the period ends {row['period_end']}"
+                row.line,
+                f"reading_external_id: reading {ext} was taken on {reading.taken_on}, the period ends {row['period_end']}",
             )
             continue
         if reading.bill_number is not None and reading.bill_number != row["number"]:

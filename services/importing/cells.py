@@ -3,6 +3,7 @@
 Each parser takes the stripped cell text and returns a value or raises ValueError
 with the reason, which the report shows after the column's name.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,15 +40,16 @@ def decimal_parser(
     places: int, *, integer_digits: int, minimum: Decimal | None = None, positive: bool = False
 ) -> Callable[[str], Decimal]:
     """A decimal with a dot, at most ``places`` decimals; no exponent, sign only as a leading minus."""
-    pattern = re.compile(rf"-?\d{{1,{integer_digits}}}(\.\d{{1,{places}}})?" if places else rf"-?\d{{1,{integer_digits}}}")
+    pattern = re.compile(
+        rf"-?\d{{1,{integer_digits}}}(\.\d{{1,{places}}})?" if places else rf"-?\d{{1,{integer_digits}}}"
+    )
 
     def parse(value: str) -> Decimal:
         if not pattern.fullmatch(value):
             if "," in value and "." not in value:
                 raise ValueError(f"{value!r}: use a dot for decimals")
             raise ValueError(
-                f"{value!r} is not a decimal number with at most {places} decimals "
-                f"(digits and a dot only, no exponent)"
+                f"{value!r} is not a decimal number with at most {places} decimals (digits and a dot only, no exponent)"
             )
         try:
             number = Decimal(value)

@@ -27,6 +27,7 @@ nothing more. A stored PROCESSED payment may become REVERSED by a later
 file (its reversal is then written); any other difference is refused.
 Afterwards the cabinet's numbering continues after the highest number.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -77,8 +78,15 @@ FIELDS = (
     opt("reversed_at", parse_timestamp),
 )
 COMPARED = (
-    "number", "personal_account_id", "account_id", "amount", "category", "bill_id", "created_at",
-    "confirmed_at", "bank_payment_id",
+    "number",
+    "personal_account_id",
+    "account_id",
+    "amount",
+    "category",
+    "bill_id",
+    "created_at",
+    "confirmed_at",
+    "bank_payment_id",
 )
 CREDITED = ("PROCESSED", "REVERSED")  # the statuses that have a Payment
 REVERSAL_ONLY = "only PROCESSED → REVERSED is taken from a later file"
@@ -161,7 +169,7 @@ async def _stored_payments(*, session: AsyncSession, rows: Sequence[Row]) -> dic
         session=session,
         key="external_id",
         sql=f"""
-        SELECT ip.id, ip.external_id, ip.status, {', '.join('ip.' + c for c in COMPARED)},
+        SELECT ip.id, ip.external_id, ip.status, {", ".join("ip." + c for c in COMPARED)},
                (SELECT p.id FROM payment p WHERE p.internet_payment_id = ip.id
                  AND p.reverses_payment_id IS NULL) AS credit_id,
                (SELECT p.paid_on FROM payment p WHERE p.internet_payment_id = ip.id
@@ -205,7 +213,9 @@ def _stored_versus_file(
             row=row, existing=existing
         )
         if diffs:
-            problems.add(row.line, conflict(what=f"internet payment {row['external_id']}", diffs=diffs, why=REVERSAL_ONLY))
+            problems.add(
+                row.line, conflict(what=f"internet payment {row['external_id']}", diffs=diffs, why=REVERSAL_ONLY)
+            )
         elif existing.status == row["status"]:
             plan.unchanged += 1
         elif existing.credit_id is None:
@@ -239,7 +249,9 @@ def _writes(*, new_rows: Sequence[Row], reversals: Sequence[_Reversal], renumber
             rows=[{"id": r.internet_payment_id, "status": "REVERSED"} for r in reversals],
         )
         reversed_new = [
-            _Reversal(ids[r["external_id"]], credit_ids[ids[r["external_id"]]], r) for r in new_rows if r["status"] == "REVERSED"
+            _Reversal(ids[r["external_id"]], credit_ids[ids[r["external_id"]]], r)
+            for r in new_rows
+            if r["status"] == "REVERSED"
         ]
         await _insert_reversals(session=session, reversals=[*reversed_new, *reversals])
         if renumber:
@@ -313,12 +325,12 @@ async def continue_numbering(*, session: AsyncSession) -> None:
     Never moves the sequence back below a value it has already handed out.
     (A sequence is not transactional: a rolled-back import leaves it moved on, which is harmless.)
     """
-    sequence = (
-        await session.execute(text("SELECT pg_get_serial_sequence('internet_payment', 'number')"))
-    ).scalar_one()
+    sequence = (await session.execute(text("SELECT pg_get_serial_sequence('internet_payment', 'number')"))).scalar_one()
     highest = (await session.execute(text("SELECT max(number) FROM internet_payment"))).scalar_one()
     if highest is None:
         return
     state = (await session.execute(text(f"SELECT last_value, is_called FROM {sequence}"))).one()
     issued = state.last_value if state.is_called else 0
-    await session.execute(text("SELECT setval(CAST(:seq AS regclass), :value, true)"), {"seq": sequence, "value": max(highest, issued)})
+    await session.execute(
+        text("SELECT setval(CAST(:seq AS regclass), :value, true)"), {"seq": sequence, "value": max(highest, issued)}
+    )

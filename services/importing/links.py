@@ -13,6 +13,7 @@ at_registration true, decided now). A login that was still PENDING becomes
 ACTIVE (its registration is approved); a BLOCKED one stays blocked.
 A login already linked to the account is left unchanged.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,7 +39,10 @@ FIELDS = (
 
 async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
     rows = mark_duplicates(
-        rows=rows, key=lambda r: (r["login"].lower(), r["res_code"], r["account_number"]), what="login and personal account", problems=problems
+        rows=rows,
+        key=lambda r: (r["login"].lower(), r["res_code"], r["account_number"]),
+        what="login and personal account",
+        problems=problems,
     )
     logins = await fetch_by(
         session=session,
@@ -104,7 +108,9 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
             await insert_rows(session=session, table=ActivationRequest.__table__, rows=inserts)
         if pending:
             await session.execute(
-                text("UPDATE account SET status = 'ACTIVE' WHERE id = ANY(CAST(:ids AS bigint[])) AND status = 'PENDING'"),
+                text(
+                    "UPDATE account SET status = 'ACTIVE' WHERE id = ANY(CAST(:ids AS bigint[])) AND status = 'PENDING'"
+                ),
                 {"ids": pending},
             )
 

@@ -1,4 +1,5 @@
 """Lookups of what rows refer to, one statement each whatever the number of rows, and the locks."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,7 +35,9 @@ async def fetch_grouped(
 
 async def res_ids(*, session: AsyncSession, codes: Iterable[str]) -> dict[str, int]:
     rows = await fetch(
-        session=session, sql="SELECT code, id FROM res WHERE code = ANY(CAST(:codes AS text[]))", codes=sorted(set(codes))
+        session=session,
+        sql="SELECT code, id FROM res WHERE code = ANY(CAST(:codes AS text[]))",
+        codes=sorted(set(codes)),
     )
     return {r.code: r.id for r in rows}
 
@@ -58,7 +61,8 @@ async def personal_account_ids(*, session: AsyncSession, keys: Iterable[tuple[st
 
 
 async def resolve_personal_accounts(
-    *, session: AsyncSession,
+    *,
+    session: AsyncSession,
     rows: Sequence[Row],
     problems: Problems,
     res_column: str = "res_code",
@@ -103,7 +107,8 @@ async def bills_by_number(*, session: AsyncSession, numbers: Iterable[int]) -> d
 
 
 def check_bill_reference(
-    *, row: Row,
+    *,
+    row: Row,
     column: str,
     bills: Mapping[int, Any],
     problems: Problems,
@@ -134,7 +139,8 @@ def check_bill_reference(
 
 
 def link_optional_bill(
-    *, row: Row,
+    *,
+    row: Row,
     column: str,
     bills: Mapping[int, Any],
     problems: Problems,

@@ -20,6 +20,7 @@ A meter's account, model, digits, zones and installed_on never change;
 verified_on and next_verification_on are updated from the file, and
 removed_on may be set once (it cannot come before the meter's last reading).
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -36,7 +37,11 @@ from services.importing.rows import Row, mark_duplicates, without_problems
 from services.importing.stored import differences, show
 from services.importing.writing import insert_rows, update_rows
 
-ZONE_LAYOUTS = {"TOTAL": ["TOTAL"], "DAY|NIGHT": ["DAY", "NIGHT"], "PEAK|SEMI_PEAK|NIGHT": ["PEAK", "SEMI_PEAK", "NIGHT"]}
+ZONE_LAYOUTS = {
+    "TOTAL": ["TOTAL"],
+    "DAY|NIGHT": ["DAY", "NIGHT"],
+    "PEAK|SEMI_PEAK|NIGHT": ["PEAK", "SEMI_PEAK", "NIGHT"],
+}
 
 
 def parse_zones(value: str) -> list[str]:
@@ -84,7 +89,9 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
         stored = stored_by_serial.get(row["serial_number"])
         if stored is None:
             current.installed(row=row)
-            new.append({**{k: row[k] for k in (*FIXED, *UPDATABLE, "removed_on")}, "serial_number": row["serial_number"]})
+            new.append(
+                {**{k: row[k] for k in (*FIXED, *UPDATABLE, "removed_on")}, "serial_number": row["serial_number"]}
+            )
             plan.inserted += 1
             continue
         meter = stored[0]
@@ -132,7 +139,9 @@ class _CurrentMeters:
     """Which meters will be current (no removed_on) at each personal account once the file is applied."""
 
     def __init__(self, stored: Sequence[Any]) -> None:
-        self.by_account: dict[int, dict[str, int | None]] = defaultdict(dict)  # account -> serial -> line (None: stored)
+        self.by_account: dict[int, dict[str, int | None]] = defaultdict(
+            dict
+        )  # account -> serial -> line (None: stored)
         for m in stored:
             self.by_account[m.personal_account_id][m.serial_number] = None
 

@@ -12,6 +12,7 @@ address         the supply address
 The key is (res_code, number). Reference data: an existing account's
 holder name and address are updated from the file.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -34,7 +35,9 @@ FIELDS = (
 
 
 async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
-    rows = mark_duplicates(rows=rows, key=lambda r: (r["res_code"], r["number"]), what="res_code and number", problems=problems)
+    rows = mark_duplicates(
+        rows=rows, key=lambda r: (r["res_code"], r["number"]), what="res_code and number", problems=problems
+    )
     known_res = await res_ids(session=session, codes=(r["res_code"] for r in rows))
     good = []
     for row in rows:

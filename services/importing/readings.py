@@ -20,6 +20,7 @@ historical (source IMPORT): no plausibility cap, no date limit. They must
 come after the meter's last stored reading (stored consumptions are never
 recomputed), and a personal account has one reading per date.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -93,7 +94,10 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
         and _after_the_last_stored(row=row, last_stored=last_stored, problems=problems)
     ]
     new_rows = mark_duplicates(
-        rows=new_rows, key=lambda r: (r["personal_account_id"], r["taken_on"]), what="personal account and taken_on", problems=problems
+        rows=new_rows,
+        key=lambda r: (r["personal_account_id"], r["taken_on"]),
+        what="personal account and taken_on",
+        problems=problems,
     )
     inserts = _with_consumption(rows=new_rows, last_stored=last_stored)
     plan.inserted = len(inserts)

@@ -6,6 +6,7 @@ An importer module (one per kind) declares ``FIELDS`` (its columns) and
 ``apply`` writes the changes with set-based statements. The package's
 ``import_csv`` applies the plan only when no row has a problem.
 """
+
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable

@@ -15,6 +15,7 @@ address         the supplier's address
 
 Reference data: a row whose code exists updates the RES (and its oblast's name).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -60,8 +61,7 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
         if code in oblast_names and oblast_names[code][0] != name:
             problems.add(
                 row.line,
-                f"oblast {code} is named {oblast_names[code][0]!r} on line {oblast_names[code][1]}, "
-                f"here {name!r}",
+                f"oblast {code} is named {oblast_names[code][0]!r} on line {oblast_names[code][1]}, here {name!r}",
             )
         oblast_names.setdefault(code, (name, row.line))
 
@@ -73,7 +73,10 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
         codes=[r["code"] for r in rows],
     )
     stored_oblasts = await fetch_by(
-        session=session, key="code", sql="SELECT code, name FROM oblast WHERE code = ANY(CAST(:codes AS text[]))", codes=list(oblast_names)
+        session=session,
+        key="code",
+        sql="SELECT code, name FROM oblast WHERE code = ANY(CAST(:codes AS text[]))",
+        codes=list(oblast_names),
     )
 
     plan = Plan()

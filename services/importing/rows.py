@@ -1,4 +1,5 @@
 """Reading a file: the header, the rows whose cells all parse, duplicates within the file, and its rows sorted out."""
+
 from __future__ import annotations
 
 import csv
@@ -28,7 +29,8 @@ class Row:
 
 
 def read_rows(
-    *, stream: TextIO,
+    *,
+    stream: TextIO,
     fields: Sequence[Field],
     problems: Problems,
     progress: Callable[[int], None] | None = None,

@@ -25,6 +25,7 @@ its issue date (= due date) on; a later one stays in the schedule only.
 Bills are imported first (``bills``). Schedules are immutable: one that
 exists with other data or other instalments is refused.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -81,7 +82,9 @@ Key = tuple[int, str]  # (personal account id, schedule number)
 async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
     rows = await resolve_personal_accounts(session=session, rows=rows, problems=problems)
     groups: dict[Key, list[Row]] = group_by(items=rows, key=lambda r: (r["personal_account_id"], r["schedule_number"]))
-    numbers = {r["correction_bill_number"] for r in rows} | {r["instalment_bill_number"] for r in rows if r["instalment_bill_number"]}
+    numbers = {r["correction_bill_number"] for r in rows} | {
+        r["instalment_bill_number"] for r in rows if r["instalment_bill_number"]
+    }
     bills = await bills_by_number(session=session, numbers=numbers)
     users = await _BillUsers.load(session=session, bill_ids=[b.id for b in bills.values()], problems=problems)
 
@@ -180,13 +183,20 @@ def _correction_bill_check(
     first = group[0]
     source = SOURCE_CATEGORY[first["category"]]
     bill = check_bill_reference(
-        row=first, column="correction_bill_number", bills=bills, problems=problems, kinds=("CORRECTION",), category=source
+        row=first,
+        column="correction_bill_number",
+        bills=bills,
+        problems=problems,
+        kinds=("CORRECTION",),
+        category=source,
     )
     if bill is None:
         return False
     ok = True
     if bill.amount != -first["total"]:
-        problems.add(first.line, f"correction_bill_number: bill {bill.number} is for {bill.amount}, expected {-first['total']}")
+        problems.add(
+            first.line, f"correction_bill_number: bill {bill.number} is for {bill.amount}, expected {-first['total']}"
+        )
         ok = False
     if bill.issued_on != first["agreed_on"]:
         problems.add(
@@ -212,7 +222,12 @@ def _instalment_bills_check(
     ok = True
     for row in group:
         bill = link_optional_bill(
-            row=row, column="instalment_bill_number", bills=bills, problems=problems, kinds=("INSTALLMENT",), category=category
+            row=row,
+            column="instalment_bill_number",
+            bills=bills,
+            problems=problems,
+            kinds=("INSTALLMENT",),
+            category=category,
         )
         if bill is None:
             if row["instalment_bill_number"] is not None:  # given, but not a good reference
@@ -270,10 +285,18 @@ def _stored_versus_file(
         existing = stored[key]
         head = existing[0]
         diffs = differences(
-            stored={"category": head.category, "agreed_on": head.agreed_on, "total": head.total,
-                    "correction bill": head.correction_bill_id},
-            new={"category": first["category"], "agreed_on": first["agreed_on"], "total": first["total"],
-                 "correction bill": first["correction_bill_id"]},
+            stored={
+                "category": head.category,
+                "agreed_on": head.agreed_on,
+                "total": head.total,
+                "correction bill": head.correction_bill_id,
+            },
+            new={
+                "category": first["category"],
+                "agreed_on": first["agreed_on"],
+                "total": first["total"],
+                "correction bill": first["correction_bill_id"],
+            },
             names=("category", "agreed_on", "total", "correction bill"),
         )
         stored_instalments = sorted((r.due_on, r.amount, r.bill_id) for r in existing if r.due_on is not None)
@@ -282,13 +305,20 @@ def _stored_versus_file(
             only_stored = [i for i in stored_instalments if i not in file_instalments]
             only_file = [i for i in file_instalments if i not in stored_instalments]
             diffs.append(
-                "instalments (stored only: " + (", ".join(f"{d} {a}" for d, a, _ in only_stored) or "none")
-                + "; file only: " + (", ".join(f"{d} {a}" for d, a, _ in only_file) or "none") + ")"
+                "instalments (stored only: "
+                + (", ".join(f"{d} {a}" for d, a, _ in only_stored) or "none")
+                + "; file only: "
+                + (", ".join(f"{d} {a}" for d, a, _ in only_file) or "none")
+                + ")"
             )
         if diffs:
             problems.add(
                 first.line,
-                conflict(what=f"schedule {first['schedule_number']}", diffs=diffs, why="stored schedules are not changed by import"),
+                conflict(
+                    what=f"schedule {first['schedule_number']}",
+                    diffs=diffs,
+                    why="stored schedules are not changed by import",
+                ),
             )
         else:
             plan.unchanged += len(group)

@@ -1,4 +1,5 @@
 """Stored versus file: a row whose key is stored must bring the same data (historical records never change)."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -16,6 +16,7 @@ gaps, bounds increasing, the last block open, exactly one block when FLAT.
 Published tariffs are immutable: a version that exists with other blocks,
 mode or name is refused.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -47,7 +48,9 @@ def _blocks(rows: Sequence[Row]) -> list[tuple[int, int | None, Decimal]]:
 
 
 async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problems) -> Plan:
-    rows = mark_duplicates(rows=rows, key=lambda r: (r["valid_from"], r["block"]), what="valid_from and block", problems=problems)
+    rows = mark_duplicates(
+        rows=rows, key=lambda r: (r["valid_from"], r["block"]), what="valid_from and block", problems=problems
+    )
     versions = group_by(items=rows, key=lambda r: r["valid_from"])
 
     good_versions = {}
@@ -63,7 +66,9 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
                     ok = False
         numbers = sorted(r["block"] for r in group)
         if numbers != list(range(1, len(group) + 1)):
-            problems.add(first.line, f"tariff valid from {valid_from}: blocks must be numbered 1..{len(group)}, got {numbers}")
+            problems.add(
+                first.line, f"tariff valid from {valid_from}: blocks must be numbered 1..{len(group)}, got {numbers}"
+            )
             ok = False
         if ok:
             try:
@@ -142,4 +147,6 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
 
 
 def _show(blocks: Sequence[tuple[int, int | None, Decimal]]) -> str:
-    return "; ".join(f"{b}: ≤{bound if bound is not None else '∞'} @ {price.normalize():f}" for b, bound, price in blocks)
+    return "; ".join(
+        f"{b}: ≤{bound if bound is not None else '∞'} @ {price.normalize():f}" for b, bound, price in blocks
+    )

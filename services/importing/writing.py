@@ -1,5 +1,6 @@
 """Writing: one INSERT … SELECT FROM unnest(column arrays) per chunk, not a statement per row;
 updates by key as one executemany."""
+
 from __future__ import annotations
 
 import enum
@@ -47,8 +48,8 @@ async def insert_rows(
             unnests.append(f"CAST(:c{i} AS {type_sql}[])")
             selects.append(f"u.c{i}")
     sql = (
-        f'INSERT INTO {table.name} ({", ".join(f"{chr(34)}{n}{chr(34)}" for n in names)}) '
-        f'SELECT {", ".join(selects)} FROM unnest({", ".join(unnests)}) AS u({", ".join(f"c{i}" for i in range(len(names)))})'
+        f"INSERT INTO {table.name} ({', '.join(f'{chr(34)}{n}{chr(34)}' for n in names)}) "
+        f"SELECT {', '.join(selects)} FROM unnest({', '.join(unnests)}) AS u({', '.join(f'c{i}' for i in range(len(names)))})"
     )
     if returning:
         sql += " RETURNING " + ", ".join(f'"{n}"' for n in returning)
@@ -78,7 +79,9 @@ def inserting(*, table: FromClause, rows: Sequence[Mapping[str, Any]]) -> Apply:
     return apply
 
 
-async def update_rows(*, session: AsyncSession, table: FromClause, rows: Sequence[Mapping[str, Any]], key: str = "id") -> None:
+async def update_rows(
+    *, session: AsyncSession, table: FromClause, rows: Sequence[Mapping[str, Any]], key: str = "id"
+) -> None:
     """Set the other columns of each row (dicts with the same keys) on the record whose ``key`` column matches."""
     if not rows:
         return

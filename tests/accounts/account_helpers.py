@@ -1,4 +1,5 @@
 """GraphQL documents and small helpers shared by the accounts tests."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,29 +30,60 @@ async def personal_account_with_evidence(session, *, number: str, res_code: str 
     pa = (
         await session.execute(
             insert(PersonalAccount)
-            .values(res_id=res_id, number=number, holder_name="Петренко І. М.", address="м. Горлівка, вул. Пушкінська, 17")
+            .values(
+                res_id=res_id, number=number, holder_name="Петренко І. М.", address="м. Горлівка, вул. Пушкінська, 17"
+            )
             .returning(PersonalAccount.id)
         )
     ).scalar_one()
     await session.execute(
         insert(Meter),
         [
-            dict(personal_account_id=pa, serial_number=OLD_METER, digits=5, zones=["TOTAL"],
-                 installed_on=dt.date(2001, 1, 1), removed_on=dt.date(2011, 9, 1)),
-            dict(personal_account_id=pa, serial_number=METER, digits=5, zones=["TOTAL"], installed_on=dt.date(2011, 9, 1)),
+            dict(
+                personal_account_id=pa,
+                serial_number=OLD_METER,
+                digits=5,
+                zones=["TOTAL"],
+                installed_on=dt.date(2001, 1, 1),
+                removed_on=dt.date(2011, 9, 1),
+            ),
+            dict(
+                personal_account_id=pa, serial_number=METER, digits=5, zones=["TOTAL"], installed_on=dt.date(2011, 9, 1)
+            ),
         ],
     )
     bill_numbers = {"0101": 70_000_000, "0102": 80_000_000}[res_code] + int(number[-4:]) * 10
     await session.execute(
         insert(Bill),
         [
-            dict(personal_account_id=pa, number=bill_numbers + 1, category=ChargeCategory.ELECTRICITY,
-                 kind=BillKind.CONSUMPTION, issued_on=dt.date(2014, 4, 25), amount=Decimal("63.58"), source=RecordSource.IMPORT),
-            dict(personal_account_id=pa, number=bill_numbers + 2, category=ChargeCategory.ELECTRICITY,
-                 kind=BillKind.CONSUMPTION, issued_on=dt.date(2014, 5, 20), amount=Decimal("56.07"), source=RecordSource.IMPORT),
+            dict(
+                personal_account_id=pa,
+                number=bill_numbers + 1,
+                category=ChargeCategory.ELECTRICITY,
+                kind=BillKind.CONSUMPTION,
+                issued_on=dt.date(2014, 4, 25),
+                amount=Decimal("63.58"),
+                source=RecordSource.IMPORT,
+            ),
+            dict(
+                personal_account_id=pa,
+                number=bill_numbers + 2,
+                category=ChargeCategory.ELECTRICITY,
+                kind=BillKind.CONSUMPTION,
+                issued_on=dt.date(2014, 5, 20),
+                amount=Decimal("56.07"),
+                source=RecordSource.IMPORT,
+            ),
             # Issued after the business date (an instalment falling due later): not formed yet.
-            dict(personal_account_id=pa, number=bill_numbers + 3, category=ChargeCategory.ELECTRICITY_SCHEDULE,
-                 kind=BillKind.INSTALLMENT, issued_on=dt.date(2014, 6, 20), amount=Decimal("10.00"), source=RecordSource.IMPORT),
+            dict(
+                personal_account_id=pa,
+                number=bill_numbers + 3,
+                category=ChargeCategory.ELECTRICITY_SCHEDULE,
+                kind=BillKind.INSTALLMENT,
+                issued_on=dt.date(2014, 6, 20),
+                amount=Decimal("10.00"),
+                source=RecordSource.IMPORT,
+            ),
         ],
     )
     entered = dt.datetime(2014, 5, 25, 8, 0, tzinfo=dt.UTC)
@@ -62,7 +94,13 @@ async def personal_account_with_evidence(session, *, number: str, res_code: str 
         dict(payment, paid_on=dt.date(2014, 5, 12), amount=Decimal("100.00"), created_at=entered),
         dict(payment, paid_on=dt.date(2014, 5, 12), amount=LAST_PAYMENT, created_at=entered + dt.timedelta(minutes=5)),
         # Another category, later, is no evidence for electricity.
-        dict(payment, paid_on=dt.date(2014, 5, 15), amount=Decimal("333.33"), category=ChargeCategory.ACTS, created_at=entered),
+        dict(
+            payment,
+            paid_on=dt.date(2014, 5, 15),
+            amount=Decimal("333.33"),
+            category=ChargeCategory.ACTS,
+            created_at=entered,
+        ),
         dict(payment, paid_on=dt.date(2014, 5, 23), amount=FRESH_PAYMENT, created_at=entered),
     ]:
         await session.execute(insert(Payment).values(**row))
@@ -74,8 +112,11 @@ ERROR_FIELDS = """
   ... on OperationError { code message retryAfter }
 """
 
-REGISTER = """mutation($input: AccountRegisterInput!) { accountRegister(input: $input) {
-  __typename ... on AccountRegisterSuccess { activated } %s } }""" % ERROR_FIELDS
+REGISTER = (
+    """mutation($input: AccountRegisterInput!) { accountRegister(input: $input) {
+  __typename ... on AccountRegisterSuccess { activated } %s } }"""
+    % ERROR_FIELDS
+)
 
 
 REQUEST_FIELDS = """id status method personalAccountNumber lastPaymentAmount meterSerialNumber
@@ -94,33 +135,57 @@ APPROVE = """mutation($id: ID!) { activationApprove(id: $id) {
 REJECT = """mutation($id: ID!, $reason: String!) { activationReject(id: $id, reason: $reason) {
   __typename ... on ActivationDecideSuccess { request { %s } } %s } }""" % (REQUEST_FIELDS, ERROR_FIELDS)
 
-QUEUE = """query($status: ActivationStatus, $res: String, $first: Int, $after: String) {
+QUEUE = (
+    """query($status: ActivationStatus, $res: String, $first: Int, $after: String) {
   activationRequests(status: $status, resCode: $res, first: $first, after: $after) {
     totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    edges { cursor node { %s } } } }""" % REQUEST_FIELDS
+    edges { cursor node { %s } } } }"""
+    % REQUEST_FIELDS
+)
 
-VIEWER = """{ viewer { login email pendingEmail phones status
+VIEWER = (
+    """{ viewer { login email pendingEmail phones status
   personalAccounts { number }
-  activationRequests { %s } } }""" % REQUEST_FIELDS
+  activationRequests { %s } } }"""
+    % REQUEST_FIELDS
+)
 
-RESET_REQUEST = """mutation($v: String!) { passwordResetRequest(loginOrEmail: $v) {
-  __typename ... on PasswordResetRequestSuccess { accepted } %s } }""" % ERROR_FIELDS
+RESET_REQUEST = (
+    """mutation($v: String!) { passwordResetRequest(loginOrEmail: $v) {
+  __typename ... on PasswordResetRequestSuccess { accepted } %s } }"""
+    % ERROR_FIELDS
+)
 
-RESET = """mutation($t: String!, $p: String!) { passwordReset(token: $t, newPassword: $p) {
-  __typename ... on PasswordResetSuccess { reset } %s } }""" % ERROR_FIELDS
+RESET = (
+    """mutation($t: String!, $p: String!) { passwordReset(token: $t, newPassword: $p) {
+  __typename ... on PasswordResetSuccess { reset } %s } }"""
+    % ERROR_FIELDS
+)
 
-CHANGE = """mutation($c: String!, $p: String!) { passwordChange(currentPassword: $c, newPassword: $p) {
-  __typename ... on PasswordChangeSuccess { account { login } } %s } }""" % ERROR_FIELDS
+CHANGE = (
+    """mutation($c: String!, $p: String!) { passwordChange(currentPassword: $c, newPassword: $p) {
+  __typename ... on PasswordChangeSuccess { account { login } } %s } }"""
+    % ERROR_FIELDS
+)
 
-UPDATE = """mutation($input: AccountUpdateInput!) { accountUpdate(input: $input) {
-  __typename ... on AccountUpdateSuccess { account { login email pendingEmail phones } } %s } }""" % ERROR_FIELDS
+UPDATE = (
+    """mutation($input: AccountUpdateInput!) { accountUpdate(input: $input) {
+  __typename ... on AccountUpdateSuccess { account { login email pendingEmail phones } } %s } }"""
+    % ERROR_FIELDS
+)
 
-CONFIRM = """mutation($t: String!) { accountEmailConfirm(token: $t) {
-  __typename ... on AccountUpdateSuccess { account { login email pendingEmail } } %s } }""" % ERROR_FIELDS
+CONFIRM = (
+    """mutation($t: String!) { accountEmailConfirm(token: $t) {
+  __typename ... on AccountUpdateSuccess { account { login email pendingEmail } } %s } }"""
+    % ERROR_FIELDS
+)
 
-MERGE = """mutation($l: String!, $p: String!) { accountMerge(login: $l, password: $p) {
+MERGE = (
+    """mutation($l: String!, $p: String!) { accountMerge(login: $l, password: $p) {
   __typename ... on AccountMergeSuccess { account { login personalAccounts { number } }
-    moved { number } movedRequests { id status personalAccountNumber account { login } } } %s } }""" % ERROR_FIELDS
+    moved { number } movedRequests { id status personalAccountNumber account { login } } } %s } }"""
+    % ERROR_FIELDS
+)
 
 
 def registration(**overrides) -> dict:
@@ -159,11 +224,18 @@ async def admin_token(gql) -> str:
     return await token_of(gql, "admin", ADMIN_PASSWORD)
 
 
-async def active_login(gql, login: str, *, email: str | None = None, number: str = NUMBER, res: str = "0101", **extra) -> str:
+async def active_login(
+    gql, login: str, *, email: str | None = None, number: str = NUMBER, res: str = "0101", **extra
+) -> str:
     """Register a login that is active at once (by the meter), and sign it in."""
     payload = await register(
-        gql, login=login, email=email or f"{login}@example.com", personalAccountNumber=number, resCode=res,
-        meterSerialNumber=METER, **extra,
+        gql,
+        login=login,
+        email=email or f"{login}@example.com",
+        personalAccountNumber=number,
+        resCode=res,
+        meterSerialNumber=METER,
+        **extra,
     )
     assert payload == {"__typename": "AccountRegisterSuccess", "activated": True}, payload
     return await token_of(gql, login)

@@ -1,4 +1,5 @@
 """One person cannot see or act on another's personal accounts, requests, sessions or data."""
+
 from __future__ import annotations
 
 from tests.accounts.account_helpers import (
@@ -29,8 +30,9 @@ async def setup(gql) -> dict:
     """owner holds 5550001; other holds 5550002 and has asked for 5550001 (pending)."""
     owner = await active_login(gql, "owner")
     other = await active_login(gql, "other", number="5550002", res="0102")
-    asked = await gql(ADD, {"input": {"resCode": "0101", "personalAccountNumber": NUMBER, "meterSerialNumber": METER}},
-                      token=other)
+    asked = await gql(
+        ADD, {"input": {"resCode": "0101", "personalAccountNumber": NUMBER, "meterSerialNumber": METER}}, token=other
+    )
     payload = asked["data"]["personalAccountAdd"]
     owner_view = (await gql(VIEWER + " ", token=owner))["data"]["viewer"]
     owner_ids = await gql("{ viewer { id personalAccounts { id } activationRequests { id } } }", token=owner)
@@ -65,16 +67,19 @@ async def test_someone_elses_ids_read_as_missing(world, gql):
     # The other's pending request is theirs to see, not the owner's.
     assert (await gql(NODE, {"id": world_["pending"]}, token=world_["owner"]))["data"]["node"] is None
     assert (await gql(NODE, {"id": world_["pending"]}, token=world_["other"]))["data"]["node"] == {
-        "__typename": "ActivationRequest", "personalAccountNumber": NUMBER
+        "__typename": "ActivationRequest",
+        "personalAccountNumber": NUMBER,
     }
 
 
 async def test_customers_cannot_decide_or_list_requests(world, gql):
     world_ = await setup(gql)
     for token in (world_["owner"], world_["other"]):
-        for document, variables in [(APPROVE, {"id": world_["pending"]}),
-                                    (REJECT, {"id": world_["pending"], "reason": "mine"}),
-                                    (QUEUE, {})]:
+        for document, variables in [
+            (APPROVE, {"id": world_["pending"]}),
+            (REJECT, {"id": world_["pending"], "reason": "mine"}),
+            (QUEUE, {}),
+        ]:
             result = await gql(document, variables, token=token)
             assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     # Still pending: nothing was decided.

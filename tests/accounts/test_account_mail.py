@@ -1,4 +1,5 @@
 """Account mail end to end: queued with its cause, in the person's language, delivered over real SMTP."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,6 +10,8 @@ from email import policy
 import pytest
 from aiosmtpd.controller import Controller
 
+from mail.sender import transport_for
+from models.base import OutboxStatus
 from tests.accounts.account_helpers import (
     APPROVE,
     CONFIRM,
@@ -26,9 +29,7 @@ from tests.accounts.account_helpers import (
     registration,
     sign_in,
 )
-from mail.sender import transport_for
 from workers.outbox import outbox_deliver_due
-from models.base import OutboxStatus
 
 
 class Inbox:
@@ -82,12 +83,18 @@ async def test_a_reset_link_travels_through_smtp_and_works(world, gql, db, setti
 
 async def test_an_email_change_confirms_through_the_delivered_letter(world, gql, db, settings, inbox):
     token = await active_login(gql, "holder")
-    await gql(UPDATE, {"input": {"email": "new@example.com", "currentPassword": PASSWORD}}, token=token,
-              headers={"accept-language": "ru"})
+    await gql(
+        UPDATE,
+        {"input": {"email": "new@example.com", "currentPassword": PASSWORD}},
+        token=token,
+        headers={"accept-language": "ru"},
+    )
     await deliver(db, settings, inbox)
     confirm = next(m for m in inbox.messages() if m["To"] == "new@example.com")
     assert confirm["Subject"] == "Подтвердите новый адрес электронной почты"
-    done = await gql(CONFIRM, {"t": link_in(confirm.get_content(), "/email-confirm")}, headers={"accept-language": "ru"})
+    done = await gql(
+        CONFIRM, {"t": link_in(confirm.get_content(), "/email-confirm")}, headers={"accept-language": "ru"}
+    )
     assert done["data"]["accountEmailConfirm"]["account"]["email"] == "new@example.com"
     await deliver(db, settings, inbox)
     notice = inbox.messages()[-1]
@@ -97,8 +104,12 @@ async def test_an_email_change_confirms_through_the_delivered_letter(world, gql,
 
 @pytest.mark.parametrize(
     ("header", "language", "subject"),
-    [(None, "uk", "Заявку на реєстрацію отримано"), ("ru", "ru", "Заявка на регистрацию получена"),
-     ("en-US", "en", "We have received your registration"), ("de-DE", "uk", "Заявку на реєстрацію отримано")],
+    [
+        (None, "uk", "Заявку на реєстрацію отримано"),
+        ("ru", "ru", "Заявка на регистрацию получена"),
+        ("en-US", "en", "We have received your registration"),
+        ("de-DE", "uk", "Заявку на реєстрацію отримано"),
+    ],
 )
 async def test_registration_mail_follows_the_request_language(world, gql, db, header, language, subject):
     headers = {"accept-language": header} if header else None
@@ -109,23 +120,31 @@ async def test_registration_mail_follows_the_request_language(world, gql, db, he
 
 async def test_every_decision_is_mailed_in_the_persons_language(world, gql, db, settings, inbox):
     for login, language in [("approved", "en"), ("rejected", "ru")]:
-        await gql(REGISTER, {"input": registration(login=login, email=f"{login}@example.com")},
-                  headers={"accept-language": language})
+        await gql(
+            REGISTER,
+            {"input": registration(login=login, email=f"{login}@example.com")},
+            headers={"accept-language": language},
+        )
     admin = await admin_token(gql)
     queue = await gql("{ activationRequests { edges { node { id account { login } } } } }", token=admin)
     ids = {e["node"]["account"]["login"]: e["node"]["id"] for e in queue["data"]["activationRequests"]["edges"]}
     await gql(APPROVE, {"id": ids["approved"]}, token=admin)
-    await gql("mutation($id: ID!) { activationReject(id: $id, reason: \"Дані не збігаються\") { __typename } }",
-              {"id": ids["rejected"]}, token=admin)
+    await gql(
+        'mutation($id: ID!) { activationReject(id: $id, reason: "Дані не збігаються") { __typename } }',
+        {"id": ids["rejected"]},
+        token=admin,
+    )
     await deliver(db, settings, inbox)
     by_address = {}
     for message in inbox.messages():
         by_address.setdefault(message["To"], []).append(message["Subject"])
     assert by_address["approved@example.com"] == [
-        "We have received your registration", "Personal account No. 5550001 is linked"
+        "We have received your registration",
+        "Personal account No. 5550001 is linked",
     ]
     assert by_address["rejected@example.com"] == [
-        "Заявка на регистрацию получена", "Заявка на подключение лицевого счёта № 5550001 отклонена"
+        "Заявка на регистрацию получена",
+        "Заявка на подключение лицевого счёта № 5550001 отклонена",
     ]
 
 

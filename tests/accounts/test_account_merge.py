@@ -1,4 +1,5 @@
 """accountMerge: A takes over B's personal accounts and requests; B ends."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,6 +10,17 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import insert, select, update
 
+from models import (
+    Account,
+    ActivationRequest,
+    AuditEntry,
+    AuthSession,
+    InternetPayment,
+    OneTimeToken,
+    OutboxMessage,
+    Throttle,
+)
+from models.base import AccountStatus, ChargeCategory, InternetPaymentStatus, OutboxStatus
 from tests.accounts.account_helpers import (
     ADMIN_PASSWORD,
     APPROVE,
@@ -24,17 +36,6 @@ from tests.accounts.account_helpers import (
     register,
     sign_in,
 )
-from models import (
-    Account,
-    ActivationRequest,
-    AuditEntry,
-    AuthSession,
-    InternetPayment,
-    OneTimeToken,
-    OutboxMessage,
-    Throttle,
-)
-from models.base import AccountStatus, ChargeCategory, InternetPaymentStatus, OutboxStatus
 
 
 async def merge(gql, token: str, login: str, password: str = PASSWORD) -> dict:
@@ -88,22 +89,33 @@ async def test_rows_that_named_b_name_a_and_queued_mail_still_goes(world, gql, d
         for owner, key in [(beta_id, "key-1"), (beta_id, "key-2"), (alpha_id, "key-1")]:
             await s.execute(
                 insert(InternetPayment).values(
-                    personal_account_id=world["pa"], account_id=owner, amount=Decimal("10.00"),
-                    category=ChargeCategory.ELECTRICITY, status=InternetPaymentStatus.CREATED,
-                    expires_at=now + dt.timedelta(minutes=15), idempotency_key=key,
+                    personal_account_id=world["pa"],
+                    account_id=owner,
+                    amount=Decimal("10.00"),
+                    category=ChargeCategory.ELECTRICITY,
+                    status=InternetPaymentStatus.CREATED,
+                    expires_at=now + dt.timedelta(minutes=15),
+                    idempotency_key=key,
                 )
             )
         await s.execute(insert(AuditEntry).values(account_id=beta_id, action="test_entry"))
         # A decision recorded against B (as an admin could have made before a role change).
-        await s.execute(update(ActivationRequest).where(ActivationRequest.account_id == alpha_id).values(decided_by_id=beta_id))
+        await s.execute(
+            update(ActivationRequest).where(ActivationRequest.account_id == alpha_id).values(decided_by_id=beta_id)
+        )
     queued = await outbox(db, account_id=beta_id)
     assert [m.kind for m in queued] == ["activation_approved"]
 
     assert (await merge(gql, alpha, "beta"))["__typename"] == "AccountMergeSuccess"
     async with db.sessions() as s:
-        payments = (await s.execute(select(InternetPayment.account_id, InternetPayment.idempotency_key)
-                                    .order_by(InternetPayment.id))).all()
-        audit_owner = (await s.execute(select(AuditEntry.account_id).where(AuditEntry.action == "test_entry"))).scalar_one()
+        payments = (
+            await s.execute(
+                select(InternetPayment.account_id, InternetPayment.idempotency_key).order_by(InternetPayment.id)
+            )
+        ).all()
+        audit_owner = (
+            await s.execute(select(AuditEntry.account_id).where(AuditEntry.action == "test_entry"))
+        ).scalar_one()
         deciders = set((await s.execute(select(ActivationRequest.decided_by_id))).scalars())
         letter = await s.get(OutboxMessage, queued[0].id)
     # The same client key under both logins: B's copy is renamed, none is lost.
@@ -120,7 +132,8 @@ async def test_what_a_already_has_is_not_moved_twice(world, gql, db):
     for token, res, number in [(alpha, "0101", NUMBER), (beta, "0102", "5550002")]:
         added = await gql(
             "mutation($i: PersonalAccountAddInput!) { personalAccountAdd(input: $i) { ... on PersonalAccountAddSuccess { request { id } } } }",
-            {"i": {"resCode": res, "personalAccountNumber": number}}, token=token,
+            {"i": {"resCode": res, "personalAccountNumber": number}},
+            token=token,
         )
         request_id = added["data"]["personalAccountAdd"]["request"]["id"]
         if token == alpha:
@@ -129,8 +142,13 @@ async def test_what_a_already_has_is_not_moved_twice(world, gql, db):
     assert payload["moved"] == [] and payload["movedRequests"] == []
     assert payload["account"]["personalAccounts"] == [{"number": "5550002"}, {"number": NUMBER}]
     async with db.sessions() as s:
-        rows = (await s.execute(select(ActivationRequest.personal_account_number, ActivationRequest.status)
-                                .order_by(ActivationRequest.id))).all()
+        rows = (
+            await s.execute(
+                select(ActivationRequest.personal_account_number, ActivationRequest.status).order_by(
+                    ActivationRequest.id
+                )
+            )
+        ).all()
     assert sorted(rows) == [(NUMBER, "APPROVED"), ("5550002", "APPROVED")]
 
 
@@ -141,7 +159,11 @@ async def test_pending_and_rejected_requests_come_along(world, gql, db):
     payload = await merge(gql, alpha, "beta")
     assert payload["__typename"] == "AccountMergeSuccess"
     [moved] = payload["movedRequests"]
-    assert (moved["status"], moved["personalAccountNumber"], moved["account"]) == ("PENDING", NUMBER, {"login": "alpha"})
+    assert (moved["status"], moved["personalAccountNumber"], moved["account"]) == (
+        "PENDING",
+        NUMBER,
+        {"login": "alpha"},
+    )
     assert payload["moved"] == []
     # No longer a registration: rejecting it keeps alpha.
     rejected = await gql(REJECT, {"id": moved["id"], "reason": "Не збігається"}, token=await admin_token(gql))
@@ -149,7 +171,8 @@ async def test_pending_and_rejected_requests_come_along(world, gql, db):
     assert await account_id(db, "alpha") is not None
     viewer = (await gql(VIEWER, token=alpha))["data"]["viewer"]
     assert {(r["personalAccountNumber"], r["status"]) for r in viewer["activationRequests"]} == {
-        ("5550002", "APPROVED"), (NUMBER, "REJECTED")
+        ("5550002", "APPROVED"),
+        (NUMBER, "REJECTED"),
     }
 
 
@@ -195,7 +218,10 @@ async def test_merge_needs_sign_in_and_both_fields(world, gql, password):
     assert (await gql(MERGE, {"l": "beta", "p": password}))["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     if not password:
         payload = await merge(gql, alpha, " ", password)
-        assert {tuple(f["path"]): f["code"] for f in payload["fields"]} == {("login",): "REQUIRED", ("password",): "REQUIRED"}
+        assert {tuple(f["path"]): f["code"] for f in payload["fields"]} == {
+            ("login",): "REQUIRED",
+            ("password",): "REQUIRED",
+        }
 
 
 async def test_concurrent_merges_of_one_login_let_exactly_one_through(world, gql, db):
@@ -209,10 +235,17 @@ async def test_concurrent_merges_of_one_login_let_exactly_one_through(world, gql
     assert sorted(p["__typename"] for p in payloads) == ["AccountMergeSuccess"] + ["OperationError"] * 3
     assert {p["code"] for p in payloads if p["__typename"] == "OperationError"} == {"INVALID_CREDENTIALS"}
     async with db.sessions() as s:
-        holders = (await s.execute(
-            select(Account.login).join(ActivationRequest, ActivationRequest.account_id == Account.id)
-            .where(ActivationRequest.personal_account_number == NUMBER)
-        )).scalars().all()
+        holders = (
+            (
+                await s.execute(
+                    select(Account.login)
+                    .join(ActivationRequest, ActivationRequest.account_id == Account.id)
+                    .where(ActivationRequest.personal_account_number == NUMBER)
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert len(holders) == 1 and holders[0] in {"alpha", "gamma"}
 
 
@@ -220,7 +253,9 @@ async def register_active_gamma(gql) -> str:
     """A third login, active through an admin, holding nothing of beta's."""
     await register(gql, login="gamma", email="gamma@example.com", resCode="0102", personalAccountNumber="5550002")
     admin = await admin_token(gql)
-    queue = await gql("{ activationRequests(status: PENDING) { edges { node { id account { login } } } } }", token=admin)
+    queue = await gql(
+        "{ activationRequests(status: PENDING) { edges { node { id account { login } } } } }", token=admin
+    )
     [edge] = [e for e in queue["data"]["activationRequests"]["edges"] if e["node"]["account"]["login"] == "gamma"]
     await gql(APPROVE, {"id": edge["node"]["id"]}, token=admin)
     payload = await sign_in(gql, "gamma")
@@ -257,6 +292,9 @@ async def test_moved_requests_are_the_takers_own(world, gql, db):
     payload = await merge(gql, alpha, "beta")
     # What came over is alpha's now, and node() agrees.
     request_id = payload["movedRequests"][0]["id"]
-    node = await gql("query($id: ID!) { node(id: $id) { ... on ActivationRequest { account { login } } } }",
-                     {"id": request_id}, token=alpha)
+    node = await gql(
+        "query($id: ID!) { node(id: $id) { ... on ActivationRequest { account { login } } } }",
+        {"id": request_id},
+        token=alpha,
+    )
     assert node["data"]["node"] == {"account": {"login": "alpha"}}

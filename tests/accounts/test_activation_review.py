@@ -1,4 +1,5 @@
 """The admins' review: the queue, approve, reject, one decision only, who may decide."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,6 +8,9 @@ import json
 import pytest
 from sqlalchemy import select, text
 
+from models import Account, ActivationRequest, AuditEntry
+from models.base import AccountStatus, ActivationStatus
+from resolvers.ids import global_id, pk_of
 from tests.accounts.account_helpers import (
     ADD,
     APPROVE,
@@ -22,9 +26,6 @@ from tests.accounts.account_helpers import (
     register,
     sign_in,
 )
-from models import Account, ActivationRequest, AuditEntry
-from models.base import AccountStatus, ActivationStatus
-from resolvers.ids import global_id, pk_of
 
 
 async def pending_ids(db) -> list[str]:
@@ -42,7 +43,11 @@ async def test_the_queue_lists_oldest_first_with_filters_and_pages(world, gql, d
     everything = (await gql(QUEUE))["data"]["activationRequests"]
     assert everything["totalCount"] == 5
     assert [e["node"]["account"]["login"] for e in everything["edges"]] == [
-        "person0", "person1", "person2", "person3", "linked"
+        "person0",
+        "person1",
+        "person2",
+        "person3",
+        "linked",
     ]
     created = [e["node"]["createdAt"] for e in everything["edges"]]
     assert created == sorted(created)
@@ -88,9 +93,18 @@ async def test_the_queue_is_for_admins_only(world, gql):
 async def test_approving_activates_the_pending_login_and_mails_it(world, gql, db):
     await gql(
         "mutation($i: AccountRegisterInput!) { accountRegister(input: $i) { __typename } }",
-        {"i": {"fullName": "Петренко Іван", "login": "petrenko", "email": "petrenko@example.com",
-               "phones": ["0501234567"], "password": "correct horse battery", "resCode": "0101",
-               "personalAccountNumber": NUMBER, "acceptedTermsVersion": "2014-01"}},
+        {
+            "i": {
+                "fullName": "Петренко Іван",
+                "login": "petrenko",
+                "email": "petrenko@example.com",
+                "phones": ["0501234567"],
+                "password": "correct horse battery",
+                "resCode": "0101",
+                "personalAccountNumber": NUMBER,
+                "acceptedTermsVersion": "2014-01",
+            }
+        },
         headers={"accept-language": "en"},
     )
     [request_id] = await pending_ids(db)
@@ -171,8 +185,13 @@ async def _decide_queued(db, gql, request_id: str, decisions: list[str]) -> list
 
 @pytest.mark.parametrize(
     "decisions",
-    [["reject", "approve"], ["approve", "reject"], ["reject", "reject"], ["approve", "reject", "approve"],
-     ["reject", "approve", "approve"]],
+    [
+        ["reject", "approve"],
+        ["approve", "reject"],
+        ["reject", "reject"],
+        ["approve", "reject", "approve"],
+        ["reject", "approve", "approve"],
+    ],
 )
 async def test_concurrent_decisions_on_one_request_leave_one(world, gql, db, decisions):
     await register(gql, login="petrenko", email="petrenko@example.com")
@@ -217,7 +236,7 @@ async def test_rejecting_a_registration_removes_the_pending_login(world, gql, db
     await register(gql, login="petrenko", email="petrenko@example.com")
     [request_id] = await pending_ids(db)
     admin = await admin_token(gql)
-    result = (await gql(REJECT, {"id": request_id, "reason": "  Номер лічильника не збігається  "}, token=admin))
+    result = await gql(REJECT, {"id": request_id, "reason": "  Номер лічильника не збігається  "}, token=admin)
     request = result["data"]["activationReject"]["request"]
     assert (request["status"], request["rejectionReason"]) == ("REJECTED", "Номер лічильника не збігається")
     assert request["account"] == {"login": "petrenko"}
@@ -238,10 +257,12 @@ async def test_rejecting_a_registration_removes_the_pending_login(world, gql, db
 
 async def test_rejecting_a_later_request_keeps_the_login(world, gql, db):
     token = await active_login(gql, "holder", number="5550002", res="0102")
-    added = (await gql(ADD, {"input": {"resCode": "0101", "personalAccountNumber": NUMBER}}, token=token))
+    added = await gql(ADD, {"input": {"resCode": "0101", "personalAccountNumber": NUMBER}}, token=token)
     request_id = added["data"]["personalAccountAdd"]["request"]["id"]
     admin = await admin_token(gql)
-    rejected = (await gql(REJECT, {"id": request_id, "reason": "Не ваш рахунок"}, token=admin))["data"]["activationReject"]
+    rejected = (await gql(REJECT, {"id": request_id, "reason": "Не ваш рахунок"}, token=admin))["data"][
+        "activationReject"
+    ]
     assert rejected["request"]["status"] == "REJECTED"
     viewer = (await gql(VIEWER, token=token))["data"]["viewer"]
     assert viewer["status"] == "ACTIVE"
@@ -271,8 +292,12 @@ async def test_customers_may_not_decide_even_their_own_requests(world, gql, db):
     token = await active_login(gql, "holder", number="5550002", res="0102")
     added = await gql(ADD, {"input": {"resCode": "0101", "personalAccountNumber": NUMBER}}, token=token)
     own = added["data"]["personalAccountAdd"]["request"]["id"]
-    for document, variables in [(APPROVE, {"id": own}), (REJECT, {"id": own, "reason": "no"}),
-                                (APPROVE, {"id": "garbage"}), (REJECT, {"id": "garbage", "reason": "no"})]:
+    for document, variables in [
+        (APPROVE, {"id": own}),
+        (REJECT, {"id": own, "reason": "no"}),
+        (APPROVE, {"id": "garbage"}),
+        (REJECT, {"id": "garbage", "reason": "no"}),
+    ]:
         result = await gql(document, variables, token=token)
         assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
         assert result["data"] is None
@@ -283,8 +308,14 @@ async def test_customers_may_not_decide_even_their_own_requests(world, gql, db):
 
 @pytest.mark.parametrize(
     "bad_id",
-    ["garbage", "", global_id("ActivationRequest", 999999), global_id("PersonalAccount", 1), global_id("Account", 1),
-     "QWN0aXZhdGlvblJlcXVlc3Q6LTE"],
+    [
+        "garbage",
+        "",
+        global_id("ActivationRequest", 999999),
+        global_id("PersonalAccount", 1),
+        global_id("Account", 1),
+        "QWN0aXZhdGlvblJlcXVlc3Q6LTE",
+    ],
 )
 async def test_unknown_malformed_or_other_type_ids_are_not_found(world, gql, db, bad_id):
     admin = await admin_token(gql)

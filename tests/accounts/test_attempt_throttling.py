@@ -1,5 +1,6 @@
 """Throttling: per login, per client address, per evidence target, per email; growing delays;
 aliases count; parallel attempts take turns; one address's failures are not another login's."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,6 +10,10 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from models import Account, Throttle, ThrottleSubject
+from models.base import AccountStatus
+from services import passwords
+from services.accounts import account_create
 from tests.accounts.account_helpers import (
     ADD,
     METER,
@@ -21,10 +26,6 @@ from tests.accounts.account_helpers import (
     sign_in,
 )
 from tests.builders import personal_account_make
-from models import Account, Throttle, ThrottleSubject
-from models.base import AccountStatus
-from services import passwords
-from services.accounts import account_create
 
 ALIASED_SIGN_INS = "mutation {%s}" % " ".join(
     f'a{i}: tokenCreate(login: "holder", password: "{"wrong password" if i < 6 else PASSWORD}") '
@@ -50,7 +51,9 @@ async def test_aliased_evidence_guesses_count_one_by_one(world, gql):
     fields = []
     variables = {}
     for i in range(8):
-        variables[f"i{i}"] = registration(login=f"guess{i}", email=f"guess{i}@example.com", lastPaymentAmount=f"{i + 1}.00")
+        variables[f"i{i}"] = registration(
+            login=f"guess{i}", email=f"guess{i}@example.com", lastPaymentAmount=f"{i + 1}.00"
+        )
         fields.append(f"r{i}: accountRegister(input: $i{i}) {{ __typename ... on OperationError {{ code }} }}")
     declared = ", ".join(f"$i{i}: AccountRegisterInput!" for i in range(8))
     result = await gql(f"mutation({declared}) {{ {' '.join(fields)} }}", variables)
@@ -81,14 +84,23 @@ def other_address(app, gql):
 
 async def test_evidence_guesses_are_held_back_from_any_address(world, gql, app, settings):
     for i in range(settings.throttle_free_failures + 1):
-        await gql(REGISTER, {"input": registration(login=f"guess{i}", email=f"g{i}@example.com", meterSerialNumber=f"X{i}")})
+        await gql(
+            REGISTER, {"input": registration(login=f"guess{i}", email=f"g{i}@example.com", meterSerialNumber=f"X{i}")}
+        )
     elsewhere = other_address(app, gql)
     try:
-        result = await elsewhere(REGISTER, {"input": registration(login="late", email="late@example.com", meterSerialNumber=METER)})
+        result = await elsewhere(
+            REGISTER, {"input": registration(login="late", email="late@example.com", meterSerialNumber=METER)}
+        )
         assert result["data"]["accountRegister"]["code"] == "TOO_MANY_ATTEMPTS"
         # The other address is not held back for other targets or for signing in.
-        other_pa = registration(login="fine", email="fine@example.com", resCode="0102",
-                                personalAccountNumber="5550002", meterSerialNumber=METER)
+        other_pa = registration(
+            login="fine",
+            email="fine@example.com",
+            resCode="0102",
+            personalAccountNumber="5550002",
+            meterSerialNumber=METER,
+        )
         assert (await elsewhere(REGISTER, {"input": other_pa}))["data"]["accountRegister"]["activated"] is True
     finally:
         await elsewhere.http.aclose()
@@ -98,9 +110,12 @@ async def test_evidence_guesses_count_on_the_evidence_not_on_sign_in(world, gql,
     await active_login(gql, "holder", number="5550002", res="0102")
     # Guesses at the evidence of one personal account from this address...
     for i in range(settings.throttle_free_failures + 1):
-        await gql(REGISTER, {"input": registration(login=f"guess{i}", email=f"g{i}@example.com", meterSerialNumber=f"X{i}")})
-    assert (await gql(REGISTER, {"input": registration(login="late", email="late@example.com", meterSerialNumber=METER)})
-            )["data"]["accountRegister"]["code"] == "TOO_MANY_ATTEMPTS"
+        await gql(
+            REGISTER, {"input": registration(login=f"guess{i}", email=f"g{i}@example.com", meterSerialNumber=f"X{i}")}
+        )
+    assert (
+        await gql(REGISTER, {"input": registration(login="late", email="late@example.com", meterSerialNumber=METER)})
+    )["data"]["accountRegister"]["code"] == "TOO_MANY_ATTEMPTS"
     # ...hold back that personal account's evidence, not the address's sign-in.
     assert (await sign_in(gql, "holder"))["__typename"] == "TokenCreateSuccess"
 
@@ -219,7 +234,7 @@ async def test_registrations_are_limited_per_address(world, gql, app, db, settin
     for i in range(limit):
         result = await gql(REGISTER, {"input": registration(login=f"new{i}", email=f"new{i}@example.com")})
         assert result["data"]["accountRegister"]["activated"] is False
-    refused = (await gql(REGISTER, {"input": registration(login="one-more", email="one-more@example.com")}))
+    refused = await gql(REGISTER, {"input": registration(login="one-more", email="one-more@example.com")})
     assert refused["data"]["accountRegister"]["code"] == "TOO_MANY_ATTEMPTS"
     async with db.sessions() as s:
         assert "one-more" not in set((await s.execute(select(Account.login))).scalars())
@@ -234,8 +249,15 @@ async def test_registrations_are_limited_per_address(world, gql, app, db, settin
 
 async def test_registrations_naming_one_email_are_limited_from_any_address(world, gql, app, db, settings):
     async with db.transaction() as s:
-        await account_create(session=s, settings=settings, login="holder", password=PASSWORD,
-                             full_name="Власник", email="holder@example.com", phones=[])
+        await account_create(
+            session=s,
+            settings=settings,
+            login="holder",
+            password=PASSWORD,
+            full_name="Власник",
+            email="holder@example.com",
+            phones=[],
+        )
     limit = settings.throttle_email_registrations_per_hour
     answers = []
     for i in range(limit + 1):
@@ -257,9 +279,16 @@ async def test_login_taken_answers_are_limited_per_address(world, gql, app, db, 
     limit = settings.throttle_address_taken_logins_per_hour
     async with db.transaction() as s:
         for i in range(limit + 1):
-            await account_create(session=s, settings=settings, login=f"taken{i}", password=PASSWORD,
-                                 full_name="Зайнятий", email=f"taken{i}@example.com", phones=[],
-                                 status=AccountStatus.ACTIVE)
+            await account_create(
+                session=s,
+                settings=settings,
+                login=f"taken{i}",
+                password=PASSWORD,
+                full_name="Зайнятий",
+                email=f"taken{i}@example.com",
+                phones=[],
+                status=AccountStatus.ACTIVE,
+            )
     for i in range(limit):
         result = await gql(REGISTER, {"input": registration(login=f"taken{i}", email=f"probe{i}@example.com")})
         assert result["data"]["accountRegister"]["code"] == "LOGIN_TAKEN"

@@ -1,5 +1,6 @@
 """CABINET_FRONTEND_URL: links people click go to the frontend, the bank and documents keep the
 API's own address; and the minimal pages the app serves at those paths when it is the frontend."""
+
 from __future__ import annotations
 
 import base64
@@ -40,14 +41,19 @@ def sha256_source(script: str) -> str:
 
 @pytest.mark.parametrize(
     ("path", "script", "button"),
-    [("/password-reset", PASSWORD_RESET_SCRIPT, "Змінити пароль"), ("/email-confirm", EMAIL_CONFIRM_SCRIPT, "Підтвердити адресу")],
+    [
+        ("/password-reset", PASSWORD_RESET_SCRIPT, "Змінити пароль"),
+        ("/email-confirm", EMAIL_CONFIRM_SCRIPT, "Підтвердити адресу"),
+    ],
 )
 async def test_the_link_pages_run_only_their_own_script_and_leak_nothing(http, path, script, button):
     page = await http.get(path)
     assert page.status_code == 200 and "lang='uk'" in page.text and f">{button}<" in page.text
     assert f"<script>{script}</script>" in page.text
     csp = page.headers["content-security-policy"]
-    assert f"script-src {sha256_source(script)};" in csp and "'unsafe-inline'" not in re.sub(r"style-src [^;]+", "", csp)
+    assert f"script-src {sha256_source(script)};" in csp and "'unsafe-inline'" not in re.sub(
+        r"style-src [^;]+", "", csp
+    )
     assert "default-src 'none'" in csp and "connect-src 'self'" in csp and "frame-ancestors 'none'" in csp
     assert (page.headers["referrer-policy"], page.headers["cache-control"]) == ("no-referrer", "no-store")
     # The back link, once done, goes to the frontend.

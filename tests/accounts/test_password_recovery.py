@@ -1,4 +1,5 @@
 """Password recovery by login or email, the reset link, and changing the password."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,6 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
+from models import Account, OneTimeToken, Throttle
+from models.base import AccountStatus, OneTimeTokenKind
+from services.tokens import token_digest
 from tests.accounts.account_helpers import (
     CHANGE,
     PASSWORD,
@@ -20,9 +24,6 @@ from tests.accounts.account_helpers import (
     sign_in,
     token_of,
 )
-from models import Account, OneTimeToken, Throttle
-from models.base import AccountStatus, OneTimeTokenKind
-from services.tokens import token_digest
 
 NEW_PASSWORD = "a brand new secret"
 VIEWER = "{ viewer { login } }"
@@ -113,9 +114,14 @@ async def test_an_email_confirmation_token_is_no_reset_token(world, gql, db):
 
 @pytest.mark.parametrize(
     ("password", "code"),
-    [("short", "TOO_SHORT"), ("x" * 129, "TOO_LONG"), ("iloveyou1", "PASSWORD_TOO_COMMON"),
-     ("HOLDER-NUMBER-ONE", "PASSWORD_TOO_COMMON"), ("holder-number-one@example.com", "PASSWORD_TOO_COMMON"),
-     ("", "REQUIRED")],
+    [
+        ("short", "TOO_SHORT"),
+        ("x" * 129, "TOO_LONG"),
+        ("iloveyou1", "PASSWORD_TOO_COMMON"),
+        ("HOLDER-NUMBER-ONE", "PASSWORD_TOO_COMMON"),
+        ("holder-number-one@example.com", "PASSWORD_TOO_COMMON"),
+        ("", "REQUIRED"),
+    ],
 )
 async def test_the_new_password_follows_the_policy_and_the_link_stays_usable(world, gql, db, password, code):
     # Its own login and email are as guessable as the common passwords.
@@ -144,7 +150,9 @@ async def test_reset_mail_per_login_is_limited_from_any_address(world, gql, db, 
     for _ in range(settings.throttle_free_failures + 3):
         # Each from a fresh address: only the per-login count can hold them back.
         async with db.transaction() as s:
-            await s.execute(update(Throttle).where(Throttle.key.like("reset-ip:%")).values(failures=0, blocked_until=None))
+            await s.execute(
+                update(Throttle).where(Throttle.key.like("reset-ip:%")).values(failures=0, blocked_until=None)
+            )
         await reset_request(gql, "holder")
     assert len(await outbox(db, kind="password_reset")) == settings.throttle_free_failures + 1
 

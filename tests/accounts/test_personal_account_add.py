@@ -1,4 +1,5 @@
 """personalAccountAdd: one more personal account for a login, with the same evidence rules."""
+
 from __future__ import annotations
 
 from tests.accounts.account_helpers import (
@@ -33,13 +34,18 @@ async def test_matching_evidence_links_at_once(world, gql, db):
     assert payload["personalAccount"]["number"] == NUMBER
     request = payload["request"]
     assert (request["status"], request["method"], request["personalAccount"]) == (
-        "APPROVED", "METER_NUMBER", {"number": NUMBER}
+        "APPROVED",
+        "METER_NUMBER",
+        {"number": NUMBER},
     )
     viewer = (await gql(VIEWER, token=token))["data"]["viewer"]
     assert viewer["personalAccounts"] == [{"number": "5550002"}, {"number": NUMBER}]
     # A node ID from the answer works with node().
-    node = await gql("query($id: ID!) { node(id: $id) { ... on PersonalAccount { number } } }",
-                     {"id": payload["personalAccount"]["id"]}, token=token)
+    node = await gql(
+        "query($id: ID!) { node(id: $id) { ... on PersonalAccount { number } } }",
+        {"id": payload["personalAccount"]["id"]},
+        token=token,
+    )
     assert node["data"]["node"] == {"number": NUMBER}
     approved = await outbox(db, kind="activation_approved", to_address="holder@example.com")
     assert [m.language for m in approved] == ["uk", "en"]  # registration, then this request
@@ -60,9 +66,9 @@ async def test_without_matching_evidence_the_request_waits(world, gql, db):
     assert payload["request"]["personalAccount"] is None
     viewer = (await gql(VIEWER, token=token))["data"]["viewer"]
     assert viewer["personalAccounts"] == [{"number": "5550002"}]
-    assert [(r["personalAccountNumber"], r["status"], r["lastPaymentAmount"]) for r in viewer["activationRequests"]] == [
-        (NUMBER, "PENDING", "1.00"), ("5550002", "APPROVED", None)
-    ]
+    assert [
+        (r["personalAccountNumber"], r["status"], r["lastPaymentAmount"]) for r in viewer["activationRequests"]
+    ] == [(NUMBER, "PENDING", "1.00"), ("5550002", "APPROVED", None)]
     approved = await gql(APPROVE, {"id": payload["request"]["id"]}, token=await admin_token(gql))
     assert approved["data"]["activationApprove"]["request"]["status"] == "APPROVED"
     viewer = (await gql(VIEWER, token=token))["data"]["viewer"]
@@ -83,8 +89,9 @@ async def test_a_rejected_request_may_be_made_again(world, gql):
     first = await add(gql, token)
     admin = await admin_token(gql)
     await gql(
-        "mutation($id: ID!) { activationReject(id: $id, reason: \"Не збігається\") { __typename } }",
-        {"id": first["request"]["id"]}, token=admin,
+        'mutation($id: ID!) { activationReject(id: $id, reason: "Не збігається") { __typename } }',
+        {"id": first["request"]["id"]},
+        token=admin,
     )
     again = await add(gql, token, meterSerialNumber=METER)
     assert again["request"]["status"] == "APPROVED"
@@ -122,8 +129,9 @@ async def test_evidence_guesses_are_throttled(world, gql, settings):
         assert payload["request"]["status"] == "PENDING"
         # Withdraw the guess by asking an admin to reject it, so the next one may be made.
         await gql(
-            "mutation($id: ID!) { activationReject(id: $id, reason: \"guess\") { __typename } }",
-            {"id": payload["request"]["id"]}, token=admin,
+            'mutation($id: ID!) { activationReject(id: $id, reason: "guess") { __typename } }',
+            {"id": payload["request"]["id"]},
+            token=admin,
         )
     refused = await add(gql, token, meterSerialNumber=METER)
     assert (refused["__typename"], refused["code"]) == ("OperationError", "TOO_MANY_ATTEMPTS")

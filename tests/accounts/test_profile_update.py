@@ -1,10 +1,13 @@
 """accountUpdate and accountEmailConfirm: phones, and an email confirmed from the new address."""
+
 from __future__ import annotations
 
 import datetime as dt
 
 from sqlalchemy import select, update
 
+from models import Account, OneTimeToken, Throttle
+from models.base import OneTimeTokenKind
 from tests.accounts.account_helpers import (
     CONFIRM,
     PASSWORD,
@@ -17,8 +20,6 @@ from tests.accounts.account_helpers import (
     register,
     sign_in,
 )
-from models import Account, OneTimeToken, Throttle
-from models.base import OneTimeTokenKind
 
 
 async def change(gql, token: str, headers: dict | None = None, **values) -> dict:
@@ -67,9 +68,14 @@ async def test_a_wrong_current_password_changes_nothing_and_counts(world, gql, d
 
 async def test_a_new_email_waits_for_the_link_sent_to_it(world, gql, db, settings):
     token = await active_login(gql, "holder")
-    payload = await change(gql, token, headers={"accept-language": "ru"}, email=" New@Example.com ", currentPassword=PASSWORD)
+    payload = await change(
+        gql, token, headers={"accept-language": "ru"}, email=" New@Example.com ", currentPassword=PASSWORD
+    )
     assert payload["account"] == {
-        "login": "holder", "email": "holder@example.com", "pendingEmail": "New@Example.com", "phones": ["+380501234567"]
+        "login": "holder",
+        "email": "holder@example.com",
+        "pendingEmail": "New@Example.com",
+        "phones": ["+380501234567"],
     }
     [mail] = await outbox(db, kind="email_change_confirm")
     assert (mail.to_address, mail.language) == ("New@Example.com", "ru")
@@ -82,8 +88,10 @@ async def test_a_new_email_waits_for_the_link_sent_to_it(world, gql, db, setting
 
     # Opened from the mailbox, on a device that is not signed in.
     done = await confirm(gql, link)
-    assert done == {"__typename": "AccountUpdateSuccess",
-                    "account": {"login": "holder", "email": "New@Example.com", "pendingEmail": None}}
+    assert done == {
+        "__typename": "AccountUpdateSuccess",
+        "account": {"login": "holder", "email": "New@Example.com", "pendingEmail": None},
+    }
     [notice] = await outbox(db, kind="email_changed_notice")
     assert notice.to_address == "holder@example.com" and "New@Example.com" in notice.body
     assert (await confirm(gql, link))["code"] == "TOKEN_INVALID"
@@ -139,7 +147,9 @@ async def test_an_address_taken_meanwhile_cannot_be_confirmed(world, gql, db):
     await change(gql, token, email="contested@example.com", currentPassword=PASSWORD)
     link = await confirm_link(db, "contested@example.com")
     # Only pending for holder, so someone may still register with it.
-    assert (await register(gql, login="quicker", email="contested@example.com"))["__typename"] == "AccountRegisterSuccess"
+    assert (await register(gql, login="quicker", email="contested@example.com"))[
+        "__typename"
+    ] == "AccountRegisterSuccess"
     refused = await confirm(gql, link)
     assert (refused["__typename"], refused["code"]) == ("OperationError", "TOKEN_INVALID")
     viewer = (await gql("{ viewer { email pendingEmail } }", token=token))["data"]["viewer"]

@@ -1,4 +1,5 @@
 """accountRegister: field rules, terms, evidence, the pending login, no email enumeration."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,6 +9,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, insert, select
 
+from models import Account, ActivationRequest, Payment, PersonalAccount, Res, Throttle
+from models.base import AccountStatus, ActivationMethod, ActivationStatus, ChargeCategory, PaymentChannel
+from services.demo import demo_load
+from services.evidence import last_payment_amount
 from tests.accounts.account_helpers import (
     FRESH_PAYMENT,
     LAST_PAYMENT,
@@ -23,10 +28,6 @@ from tests.accounts.account_helpers import (
     registration,
     sign_in,
 )
-from services.demo import demo_load
-from models import Account, ActivationRequest, Payment, PersonalAccount, Res, Throttle
-from models.base import AccountStatus, ActivationMethod, ActivationStatus, ChargeCategory, PaymentChannel
-from services.evidence import last_payment_amount
 
 
 async def accounts(db) -> dict[str, Account]:
@@ -163,7 +164,10 @@ async def test_without_evidence_the_login_is_pending_and_cannot_sign_in(world, g
     assert refused["code"] == "ACCOUNT_NOT_ACTIVE"
     [mail] = await outbox(db)
     assert (mail.kind, mail.to_address, mail.language, mail.account_id) == (
-        "registration_received", "petrenko@example.com", "uk", account.id
+        "registration_received",
+        "petrenko@example.com",
+        "uk",
+        account.id,
     )
     assert "petrenko" in mail.body
 
@@ -235,7 +239,12 @@ async def test_a_registered_email_gets_the_same_answer_and_creates_nothing(world
     again = await gql(REGISTER, {"input": registration(login="second", email="olena@example.COM")})
     unknown = await gql(REGISTER, {"input": registration(login="third", email="nobody@example.com")})
     # The same answer, byte for byte, for a registered and an unregistered address.
-    assert again == unknown == fresh == {"data": {"accountRegister": {"__typename": "AccountRegisterSuccess", "activated": False}}}
+    assert (
+        again
+        == unknown
+        == fresh
+        == {"data": {"accountRegister": {"__typename": "AccountRegisterSuccess", "activated": False}}}
+    )
     assert set(await accounts(db)) == {"admin", "first", "third"}
     assert "second" not in {r.account_id for r in await requests(db)}
     taken = await outbox(db, kind="registration_email_taken")
@@ -252,8 +261,11 @@ async def test_a_registered_email_with_matching_evidence_is_still_not_activated(
 
 
 async def test_linked_elsewhere_waits_for_an_admin_and_the_holder_is_told(world, gql, db):
-    first = await gql(REGISTER, {"input": registration(login="holder", email="holder@example.com", meterSerialNumber=METER)},
-                      headers={"accept-language": "en"})
+    first = await gql(
+        REGISTER,
+        {"input": registration(login="holder", email="holder@example.com", meterSerialNumber=METER)},
+        headers={"accept-language": "en"},
+    )
     assert first["data"]["accountRegister"]["activated"] is True
     second = await register(gql, login="spouse", email="spouse@example.com", meterSerialNumber=METER)
     assert second == {"__typename": "AccountRegisterSuccess", "activated": False}
@@ -312,15 +324,27 @@ async def test_racing_registrations_on_different_personal_accounts(world, gql, d
     # Different personal accounts do not wait for each other: the unique indexes decide.
     same_login = await asyncio.gather(
         gql(REGISTER, {"input": registration(login="racer", email="one@example.com")}),
-        gql(REGISTER, {"input": registration(login="RACER", email="two@example.com", resCode="0102",
-                                             personalAccountNumber="5550002")}),
+        gql(
+            REGISTER,
+            {
+                "input": registration(
+                    login="RACER", email="two@example.com", resCode="0102", personalAccountNumber="5550002"
+                )
+            },
+        ),
     )
     kinds = sorted(r["data"]["accountRegister"].get("code", "OK") for r in same_login)
     assert kinds == ["LOGIN_TAKEN", "OK"]
     same_email = await asyncio.gather(
         gql(REGISTER, {"input": registration(login="first-of-two", email="shared@example.com")}),
-        gql(REGISTER, {"input": registration(login="second-of-two", email="SHARED@example.com", resCode="0102",
-                                             personalAccountNumber="5550002")}),
+        gql(
+            REGISTER,
+            {
+                "input": registration(
+                    login="second-of-two", email="SHARED@example.com", resCode="0102", personalAccountNumber="5550002"
+                )
+            },
+        ),
     )
     # Both get the same answer; one login exists, and its owner hears of the other attempt.
     assert [r["data"]["accountRegister"] for r in same_email] == [
@@ -335,10 +359,17 @@ async def test_the_latest_entry_of_a_day_is_the_last_payment(world, db, settings
     async with db.transaction() as s:
         await s.execute(
             insert(Payment),
-            [dict(personal_account_id=world["pa"], paid_on=dt.date(2014, 5, 19), amount=Decimal(amount),
-                  category=ChargeCategory.ELECTRICITY, channel=PaymentChannel.BANK,
-                  created_at=dt.datetime(2014, 5, 25, 9, tzinfo=dt.UTC))
-             for amount in ["7.00", "8.00"]],
+            [
+                dict(
+                    personal_account_id=world["pa"],
+                    paid_on=dt.date(2014, 5, 19),
+                    amount=Decimal(amount),
+                    category=ChargeCategory.ELECTRICITY,
+                    channel=PaymentChannel.BANK,
+                    created_at=dt.datetime(2014, 5, 25, 9, tzinfo=dt.UTC),
+                )
+                for amount in ["7.00", "8.00"]
+            ],
         )
     async with db.sessions() as s:
         amount = await last_payment_amount(session=s, personal_account_id=world["pa"], today=settings.today())
@@ -348,8 +379,13 @@ async def test_the_latest_entry_of_a_day_is_the_last_payment(world, db, settings
 
 async def test_concurrent_evidence_for_one_personal_account_links_one_login(world, gql, db):
     results = await asyncio.gather(
-        *[gql(REGISTER, {"input": registration(login=f"runner{i}", email=f"runner{i}@example.com", meterSerialNumber=METER)})
-          for i in range(3)]
+        *[
+            gql(
+                REGISTER,
+                {"input": registration(login=f"runner{i}", email=f"runner{i}@example.com", meterSerialNumber=METER)},
+            )
+            for i in range(3)
+        ]
     )
     activated = [r["data"]["accountRegister"]["activated"] for r in results]
     assert sorted(activated) == [False, False, True]
@@ -363,24 +399,32 @@ async def test_a_password_is_stored_as_argon2id_only(world, gql, db):
 
 @pytest.mark.parametrize(
     ("evidence", "activated"),
-    [({"meterSerialNumber": "01010200"}, True), ({"lastPaymentAmount": "245.50"}, True),
-     # Paid on 23.05, after the latest bill (20.05): a stranger could have paid it.
-     ({"lastPaymentAmount": "24.60"}, False)],
+    [
+        ({"meterSerialNumber": "01010200"}, True),
+        ({"lastPaymentAmount": "245.50"}, True),
+        # Paid on 23.05, after the latest bill (20.05): a stranger could have paid it.
+        ({"lastPaymentAmount": "24.60"}, False),
+    ],
 )
 async def test_the_demo_personal_account_0101020(db, settings, gql, evidence, activated):
     await demo_load(db, settings)
     async with db.sessions() as s:
         loaded = (
             await s.execute(
-                select(PersonalAccount.id).join(Res, Res.id == PersonalAccount.res_id)
+                select(PersonalAccount.id)
+                .join(Res, Res.id == PersonalAccount.res_id)
                 .where(Res.code == "0101", PersonalAccount.number == "0101020")
             )
         ).first()
     assert loaded is not None  # the manual's third demo personal account, nobody's login yet
     terms = (await gql("{ terms { version } }"))["data"]["terms"]["version"]
     payload = await register(
-        gql, login="newcomer", email="newcomer@example.com", personalAccountNumber="0101020",
-        acceptedTermsVersion=terms, **evidence,
+        gql,
+        login="newcomer",
+        email="newcomer@example.com",
+        personalAccountNumber="0101020",
+        acceptedTermsVersion=terms,
+        **evidence,
     )
     assert payload == {"__typename": "AccountRegisterSuccess", "activated": activated}
     assert (await sign_in(gql, "newcomer"))["__typename"] == ("TokenCreateSuccess" if activated else "OperationError")

@@ -1,11 +1,12 @@
 """Shared pieces of the aggregator tests: queries, API keys, a personal account with history."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from tests.builders import history_make, personal_account_make
 from models import AggregatorPayment, Payment
 from services.api_clients import SCOPES, api_client_create
+from tests.builders import history_make, personal_account_make
 
 HOLDER = "Лысенко Александра Афанасьевна"
 NUMBER = "9000001"
@@ -43,7 +44,9 @@ async def client_make(db, name: str = "kassa", scopes=SCOPES) -> str:
     return key
 
 
-async def account_make(db, *, number: str = NUMBER, login: str | None = "lysenko", bills: int = 3, start: int = 50_000_000) -> int:
+async def account_make(
+    db, *, number: str = NUMBER, login: str | None = "lysenko", bills: int = 3, start: int = 50_000_000
+) -> int:
     """A personal account with `bills` monthly bills of 60.27 and a 30.00 payment each."""
     async with db.transaction() as s:
         pa = await personal_account_make(s, number=number, login=login, holder=HOLDER)

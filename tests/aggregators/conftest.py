@@ -1,4 +1,5 @@
 """Fixtures of the aggregator tests: the RES, the terms and the demo logins (records come per test)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """API keys and scopes: who may call the aggregator fields, and what aggregators never see."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,11 +7,22 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
-from tests.aggregators.aggregator_helpers import LOOKUP, NUMBER, POST, REGISTRY, account_make, api, client_make, codes, counts, post_input
-from services.demo import DEMO_PASSWORD
 from models import ApiClient
 from resolvers.ids import global_id
+from services.demo import DEMO_PASSWORD
 from services.tokens import token_digest
+from tests.aggregators.aggregator_helpers import (
+    LOOKUP,
+    NUMBER,
+    POST,
+    REGISTRY,
+    account_make,
+    api,
+    client_make,
+    codes,
+    counts,
+    post_input,
+)
 
 CALLS = {
     "lookup": (LOOKUP, {"res": "0101", "number": NUMBER}),

@@ -1,4 +1,5 @@
 """aggregatorPaymentPost: one Payment per post, idempotent by (client, transactionId), validated."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,10 +9,20 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from tests.aggregators.aggregator_helpers import CUSTOMER, NUMBER, POST, account_make, api, client_make, counts, post, post_input
-from services.demo import DEMO_PASSWORD
 from models import AggregatorPayment, Payment
 from models.base import ChargeCategory, PaymentChannel
+from services.demo import DEMO_PASSWORD
+from tests.aggregators.aggregator_helpers import (
+    CUSTOMER,
+    NUMBER,
+    POST,
+    account_make,
+    api,
+    client_make,
+    counts,
+    post,
+    post_input,
+)
 
 
 async def _customer(gql, number: str = NUMBER) -> dict:
@@ -45,7 +56,11 @@ async def test_a_post_is_one_aggregator_payment_and_one_payment(world, db, gql):
     async with db.sessions() as s:
         stored = (await s.execute(select(AggregatorPayment))).scalar_one()
         credit = (await s.execute(select(Payment).where(Payment.aggregator_payment_id == stored.id))).scalar_one()
-    assert (credit.personal_account_id, credit.channel, credit.category) == (pa, PaymentChannel.AGGREGATOR, ChargeCategory.SERVICES)
+    assert (credit.personal_account_id, credit.channel, credit.category) == (
+        pa,
+        PaymentChannel.AGGREGATOR,
+        ChargeCategory.SERVICES,
+    )
     assert credit.amount == Decimal("50.50")
     assert credit.paid_on == dt.date(2014, 5, 26)
     assert credit.bill_id is None
@@ -133,9 +148,7 @@ async def test_twenty_identical_posts_at_once_make_one_payment(world, db, gql):
 async def test_twenty_different_posts_at_once_all_count(world, db, gql):
     await account_make(db)
     key = await client_make(db)
-    results = await asyncio.gather(
-        *(post(gql, key, transactionId=f"T-{i:04}", amount="1.50") for i in range(20))
-    )
+    results = await asyncio.gather(*(post(gql, key, transactionId=f"T-{i:04}", amount="1.50") for i in range(20)))
     assert [r["duplicate"] for r in results] == [False] * 20
     assert await counts(db) == (20, 20)
     assert (await _customer(gql))["debt"]["total"] == "60.81"
@@ -204,7 +217,8 @@ async def test_paid_at_in_the_future_is_refused_beyond_a_few_minutes(world, db, 
 
 
 @pytest.mark.parametrize(
-    ("transaction_id", "code"), [("", "REQUIRED"), ("   ", "REQUIRED"), ("x" * 65, "TOO_LONG"), ("T\n1", "INVALID_FORMAT")]
+    ("transaction_id", "code"),
+    [("", "REQUIRED"), ("   ", "REQUIRED"), ("x" * 65, "TOO_LONG"), ("T\n1", "INVALID_FORMAT")],
 )
 async def test_bad_transaction_ids(world, db, gql, transaction_id, code):
     await account_make(db)
@@ -236,9 +250,7 @@ async def test_every_bad_field_is_reported_at_once(world, db, gql):
     await account_make(db)
     key = await client_make(db)
     future = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
-    refused = await post(
-        gql, key, amount="0", transactionId="x" * 65, paidAt=future, personalAccountNumber="9000404"
-    )
+    refused = await post(gql, key, amount="0", transactionId="x" * 65, paidAt=future, personalAccountNumber="9000404")
     assert refused["__typename"] == "ValidationError"
     assert sorted((tuple(f["path"]), f["code"]) for f in refused["fields"]) == [
         (("input", "amount"), "AMOUNT_INVALID"),

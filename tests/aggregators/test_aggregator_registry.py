@@ -1,4 +1,5 @@
 """aggregatorPayments: the calling client's own posts, by Kyiv date of paidAt, newest first."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,7 +20,14 @@ async def test_only_own_posts_with_count_and_sum_newest_first(world, db, gql):
     theirs = await client_make(db, name="theirs")
     await post(gql, mine, transactionId="A1", amount="10.00", paidAt="2014-05-20T09:00:00+03:00")
     await post(gql, mine, transactionId="A2", amount="20.50", paidAt="2014-05-25T09:00:00+03:00", category="SERVICES")
-    await post(gql, mine, transactionId="A3", amount="5.25", paidAt="2014-05-22T09:00:00+03:00", personalAccountNumber="9000002")
+    await post(
+        gql,
+        mine,
+        transactionId="A3",
+        amount="5.25",
+        paidAt="2014-05-22T09:00:00+03:00",
+        personalAccountNumber="9000002",
+    )
     await post(gql, theirs, transactionId="A1", amount="999.00", paidAt="2014-05-21T09:00:00+03:00")
 
     registry = await _registry(gql, mine)
@@ -87,7 +95,9 @@ async def test_pages_follow_cursors_and_totals_cover_the_period(world, db, gql):
     key = await client_make(db)
     for i in range(7):
         # Two posts share each instant: the id breaks the tie.
-        await post(gql, key, transactionId=f"P{i}", amount=f"{i + 1}.00", paidAt=f"2014-05-{10 + i // 2:02}T12:00:00+03:00")
+        await post(
+            gql, key, transactionId=f"P{i}", amount=f"{i + 1}.00", paidAt=f"2014-05-{10 + i // 2:02}T12:00:00+03:00"
+        )
     seen, after, pages = [], None, []
     while True:
         page = await _registry(gql, key, first=3, after=after)
@@ -129,11 +139,13 @@ async def test_from_after_to_is_an_empty_registry_with_an_error_on_it(world, db,
     )
     assert result["data"]["aggregatorPayments"]["totalCount"] == 0
     assert result["data"]["aggregatorPayments"]["period"] == {"from": "2014-05-02", "to": "2014-05-01"}
-    assert result["errors"] == [{
-        "message": "The period's start (`from`) is after its end (`to`).",
-        "path": ["aggregatorPayments"],
-        "extensions": {"code": "BAD_USER_INPUT"},
-    }]
+    assert result["errors"] == [
+        {
+            "message": "The period's start (`from`) is after its end (`to`).",
+            "path": ["aggregatorPayments"],
+            "extensions": {"code": "BAD_USER_INPUT"},
+        }
+    ]
 
 
 @pytest.mark.parametrize(("start", "end"), [("0001-01-01", "0001-12-31"), ("9999-01-01", "9999-12-31")])
@@ -146,5 +158,11 @@ async def test_extreme_periods_are_just_empty(world, db, gql, start, end):
 async def test_aggregator_payments_carry_no_customer_data(world, db, gql):
     result = await gql('{ __type(name: "AggregatorPayment") { fields { name } } }')
     assert {f["name"] for f in result["data"]["__type"]["fields"]} == {
-        "transactionId", "resCode", "personalAccountNumber", "category", "amount", "paidAt", "postedAt"
+        "transactionId",
+        "resCode",
+        "personalAccountNumber",
+        "category",
+        "amount",
+        "paidAt",
+        "postedAt",
     }

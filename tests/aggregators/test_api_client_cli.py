@@ -1,4 +1,5 @@
 """`cabinet api-client create|list|revoke`: a key printed once that works, and stops working."""
+
 from __future__ import annotations
 
 import asyncio
@@ -6,12 +7,12 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
-from tests.aggregators.aggregator_helpers import LOOKUP, NUMBER, account_make, api, codes
 import cli
 from models import ApiClient
 from services.api_clients import api_client_create, scopes_parse
 from services.errors import InvalidInput, NotFound, OperationRefused
 from services.tokens import token_digest
+from tests.aggregators.aggregator_helpers import LOOKUP, NUMBER, account_make, api, codes
 
 
 async def _cli(settings, capsys, *argv: str) -> str:

@@ -1,4 +1,5 @@
 """debtLookup: the same debt the customer sees, the holder as initials, clear refusals."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -7,10 +8,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import insert
 
-from tests.aggregators.aggregator_helpers import CUSTOMER, LOOKUP, NUMBER, account_make, api, client_make, post
-from services.demo import DEMO_PASSWORD, demo_load
 from models import Bill, Payment
 from models.base import BillKind, ChargeCategory, PaymentChannel, RecordSource
+from services.demo import DEMO_PASSWORD, demo_load
+from tests.aggregators.aggregator_helpers import CUSTOMER, LOOKUP, NUMBER, account_make, api, client_make, post
 
 
 async def _more_categories(db, pa: int) -> None:
@@ -26,14 +27,22 @@ async def _more_categories(db, pa: int) -> None:
         for i, (category, kind, issued_on, amount) in enumerate(rows):
             await s.execute(
                 insert(Bill).values(
-                    personal_account_id=pa, number=70_000_000 + i, category=category, kind=kind,
-                    issued_on=issued_on, amount=Decimal(amount), source=RecordSource.IMPORT,
+                    personal_account_id=pa,
+                    number=70_000_000 + i,
+                    category=category,
+                    kind=kind,
+                    issued_on=issued_on,
+                    amount=Decimal(amount),
+                    source=RecordSource.IMPORT,
                 )
             )
         await s.execute(
             insert(Payment).values(
-                personal_account_id=pa, paid_on=dt.date(2014, 3, 5), amount=Decimal("12.50"),
-                category=ChargeCategory.ACTS, channel=PaymentChannel.BANK,
+                personal_account_id=pa,
+                paid_on=dt.date(2014, 3, 5),
+                amount=Decimal("12.50"),
+                category=ChargeCategory.ACTS,
+                channel=PaymentChannel.BANK,
             )
         )
 
@@ -123,9 +132,7 @@ async def test_the_manuals_account_0101010(db, settings, gql):
     lookup = {"res": "0101", "number": "0101010"}
     looked = (await gql(LOOKUP, lookup, headers=api(key)))["data"]["debtLookup"]
     assert looked["holderName"] == "Лысенко А. А."
-    assert [c["amount"] for c in looked["debt"]["categories"]] == [
-        "1870.54", "771.36", "8149.11", "8098.62", "589.16"
-    ]
+    assert [c["amount"] for c in looked["debt"]["categories"]] == ["1870.54", "771.36", "8149.11", "8098.62", "589.16"]
 
     async def customer() -> dict:
         await gql.sign_in("lysenko", DEMO_PASSWORD)

@@ -1,4 +1,5 @@
 """debtLookup shows the holder as surname and initials only."""
+
 from __future__ import annotations
 
 import pytest

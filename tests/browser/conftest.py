@@ -8,6 +8,7 @@ driven by Playwright without `playwright install`. CABINET_BROWSER_TESTS=0
 skips these tests (CI runs them in one pass only); otherwise a missing
 Chromium is a failure, not a skip.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """GraphiQL in headless Chromium against the live app: it runs queries and needs no CDN."""
+
 from __future__ import annotations
 
 import json

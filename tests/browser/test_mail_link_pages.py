@@ -1,6 +1,7 @@
 """Where mail links land in the demo (the app is its own frontend), in headless Chromium: the
 password-reset and email-confirm pages read the token from the fragment and call the API; and
 the return page refreshes itself when a late bank callback comes in."""
+
 from __future__ import annotations
 
 import re
@@ -34,7 +35,9 @@ def page_problems(page) -> list[str]:
 
 async def test_the_reset_link_from_the_mail_sets_a_new_password(db, settings, bank, gql, page):
     await demo_basics(db, settings)
-    assert (await gql(RESET_REQUEST, {"v": "lysenko"}))["data"]["passwordResetRequest"]["__typename"] == "PasswordResetRequestSuccess"
+    assert (await gql(RESET_REQUEST, {"v": "lysenko"}))["data"]["passwordResetRequest"][
+        "__typename"
+    ] == "PasswordResetRequestSuccess"
     link = await mailed_link(db, "password_reset", f"{bank}/password-reset")
     problems = page_problems(page)
 
@@ -80,10 +83,19 @@ async def test_the_return_page_refreshes_itself_when_the_bank_calls_back_late(db
         pa = await personal_account_make(s, number="8000001", login="lysenko")
         await history_make(s, personal_account_id=pa, bills=12, start_number=70_000_000)
     await gql.sign_in("lysenko", DEMO_PASSWORD)
-    result = (await gql(START, {"input": {
-        "personalAccountId": global_id("PersonalAccount", pa), "category": "ELECTRICITY",
-        "amount": "100.00", "idempotencyKey": "late-1",
-    }}))["data"]["paymentStart"]
+    result = (
+        await gql(
+            START,
+            {
+                "input": {
+                    "personalAccountId": global_id("PersonalAccount", pa),
+                    "category": "ELECTRICITY",
+                    "amount": "100.00",
+                    "idempotencyKey": "late-1",
+                }
+            },
+        )
+    )["data"]["paymentStart"]
     problems = page_problems(page)
     checkout = result["checkout"]
     # The bank calls back five seconds after sending the browser back.

@@ -1,5 +1,6 @@
 """A card payment in headless Chromium: the cabinet's checkout form, the sandbox bank's card
 page, «Сплатити», the return page, and the API showing the payment processed and the debt lower."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.builders import history_make, personal_account_make
-from services.demo import DEMO_PASSWORD, demo_basics
 from resolvers.ids import global_id
+from services.demo import DEMO_PASSWORD, demo_basics
+from tests.builders import history_make, personal_account_make
 from tests.live import cabinet_served
 
 START = """mutation($input: PaymentStartInput!) { paymentStart(input: $input) {
@@ -50,7 +51,8 @@ async def screen(gql, payment_id: str) -> tuple[str, str]:
 def checkout_page(checkout: dict) -> str:
     """What a frontend renders from paymentStart's checkout: a form posted to the bank."""
     inputs = "".join(
-        f"<input type='hidden' name='{html.escape(f['name'])}' value='{html.escape(f['value'])}'>" for f in checkout["fields"]
+        f"<input type='hidden' name='{html.escape(f['name'])}' value='{html.escape(f['value'])}'>"
+        for f in checkout["fields"]
     )
     return (
         "<!doctype html><html lang='uk'><meta charset='utf-8'><title>Оплата</title>"
@@ -70,10 +72,17 @@ async def test_pay_by_card_in_the_browser(db, settings, bank, gql, page):
         pa = await personal_account_make(s, number="8000001", login="lysenko")
         await history_make(s, personal_account_id=pa, bills=12, start_number=70_000_000)
     await gql.sign_in("lysenko", DEMO_PASSWORD)
-    started = await gql(START, {"input": {
-        "personalAccountId": global_id("PersonalAccount", pa), "category": "ELECTRICITY",
-        "amount": "100.00", "idempotencyKey": "browser-1",
-    }})
+    started = await gql(
+        START,
+        {
+            "input": {
+                "personalAccountId": global_id("PersonalAccount", pa),
+                "category": "ELECTRICITY",
+                "amount": "100.00",
+                "idempotencyKey": "browser-1",
+            }
+        },
+    )
     result = started["data"]["paymentStart"]
     assert result["__typename"] == "PaymentStartSuccess", result
     payment_id = result["payment"]["id"]

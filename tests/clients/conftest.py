@@ -4,6 +4,7 @@ run with Node.js against the app served over real HTTP on 127.0.0.1.
 The npm packages are installed once into tests/clients/node_modules from package.json
 (npm is part of the machine, as for the GraphiQL assets); a missing Node.js is a failure.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,7 +31,9 @@ def node() -> str:
     if not stamp.exists() or stamp.read_text() != manifest:
         subprocess.run(
             ["npm", "install", "--no-audit", "--no-fund", "--no-package-lock", "--silent"],
-            cwd=HERE, check=True, timeout=600,
+            cwd=HERE,
+            check=True,
+            timeout=600,
         )
         stamp.write_text(manifest)
     return path
@@ -38,9 +41,7 @@ def node() -> str:
 
 def node_run(node: str, script: str, *args: str, timeout: float = 120) -> object:
     """Run a script of this folder; its last stdout line is JSON."""
-    done = subprocess.run(
-        [node, str(HERE / script), *args], cwd=HERE, capture_output=True, text=True, timeout=timeout
-    )
+    done = subprocess.run([node, str(HERE / script), *args], cwd=HERE, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr[-4000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 

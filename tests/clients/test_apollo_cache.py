@@ -1,5 +1,6 @@
 """Apollo Client's normalized cache keeps the main screen when another query selects only
 the debt, with the typePolicies the README gives ({ Debt: { merge: true } })."""
+
 from __future__ import annotations
 
 import json

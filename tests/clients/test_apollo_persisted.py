@@ -1,4 +1,5 @@
 """Apollo Client's persisted-queries link against the live server: the protocol as it ships."""
+
 from __future__ import annotations
 
 from services.demo import DEMO_PASSWORD, demo_load

@@ -1,4 +1,5 @@
 """graphql-http's audit of the GraphQL-over-HTTP spec: every MUST and SHOULD is ok."""
+
 from __future__ import annotations
 
 from tests.clients.conftest import node_run

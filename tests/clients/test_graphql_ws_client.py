@@ -1,5 +1,6 @@
 """The stock graphql-ws client (npm) receives a card payment's live status, CREATED → PENDING →
 PROCESSED, then the server's complete: it refused the binary frames sent before."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,11 +18,20 @@ async def _event(process: asyncio.subprocess.Process) -> dict:
     return json.loads(line)
 
 
-async def test_graphql_ws_receives_the_payment_status_until_complete(node, payment, second_process, gql, http, settings):
+async def test_graphql_ws_receives_the_payment_status_until_complete(
+    node, payment, second_process, gql, http, settings
+):
     payment_id, form = payment
     process = await asyncio.create_subprocess_exec(
-        node, str(HERE / "subscribe.mjs"), second_process, gql.token, SUBSCRIBE, json.dumps({"id": payment_id}),
-        cwd=HERE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        node,
+        str(HERE / "subscribe.mjs"),
+        second_process,
+        gql.token,
+        SUBSCRIBE,
+        json.dumps({"id": payment_id}),
+        cwd=HERE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         assert await _event(process) == {"event": "connected"}

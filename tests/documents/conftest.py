@@ -1,4 +1,5 @@
 """Fixtures for the document tests: the manual's 0101010, and links to its PDFs."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -7,7 +8,6 @@ import pytest
 
 from services.demo import demo_basics
 from services.documents import document_link
-
 from tests.documents.document_helpers import manual_account_make, path_of
 
 

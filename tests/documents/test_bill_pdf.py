@@ -1,5 +1,6 @@
 """What a bill PDF says: the manual's bills field by field, debts as of the issue date,
 the payment QR code read back from the page, and a two-zone bill formed through the API."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -7,15 +8,24 @@ from decimal import Decimal
 
 from sqlalchemy import insert
 
-from tests.builders import metered_account_make, tariffs_make
-from services.demo import DEMO_PASSWORD, demo_basics, demo_load
 from models import Bill
 from models.base import BillKind, ChargeCategory, RecordSource
 from pdf.qr import URL_PREFIX, nbu_payment_decode
 from resolvers.ids import global_id
+from services.demo import DEMO_PASSWORD, demo_basics, demo_load
 from services.documents import consumption_history, debts_as_of
-
-from tests.documents.document_helpers import ADDRESS, EDRPOU, HOLDER, IBAN, SUPPLIER, path_of, pdf_pages, pdf_qr_codes, pdf_text
+from tests.builders import metered_account_make, tariffs_make
+from tests.documents.document_helpers import (
+    ADDRESS,
+    EDRPOU,
+    HOLDER,
+    IBAN,
+    SUPPLIER,
+    path_of,
+    pdf_pages,
+    pdf_qr_codes,
+    pdf_text,
+)
 
 DEBTS_30_04 = [
     ("по електроенергії", "1870.54"),
@@ -40,15 +50,25 @@ async def test_the_manuals_bill_13942531_shows_every_field_on_one_page(manual, h
     text = pages[0]
     expected = [
         # supplier and RES, with their bank details
-        SUPPLIER, "Горлівський РЕМ", f"Код ЄДРПОУ: {EDRPOU}", f"IBAN: {IBAN}", "84601, м. Горлівка, вул. Кутузова, 1",
+        SUPPLIER,
+        "Горлівський РЕМ",
+        f"Код ЄДРПОУ: {EDRPOU}",
+        f"IBAN: {IBAN}",
+        "84601, м. Горлівка, вул. Кутузова, 1",
         # the bill
-        "РАХУНОК № 13942531", "Дата формування: 30.04.2014", "Розрахунковий період: з 11.04.2014 по 27.04.2014",
+        "РАХУНОК № 13942531",
+        "Дата формування: 30.04.2014",
+        "Розрахунковий період: з 11.04.2014 по 27.04.2014",
         "Сплатити до: 20.05.2014",
         # the consumer and the meter
-        "Особовий рахунок: 0101010", f"Споживач: {HOLDER}", f"Адреса: {ADDRESS}",
+        "Особовий рахунок: 0101010",
+        f"Споживач: {HOLDER}",
+        f"Адреса: {ADDRESS}",
         "Лічильник: № 01010100, СО-505; розрядність: 5; зони: загальна",
         # readings: the bill's and the one before it on the meter, with their dates
-        "Попередні показання (10.04.2014)", "Поточні показання (27.04.2014)", "загальна 47932 48200 268",
+        "Попередні показання (10.04.2014)",
+        "Поточні показання (27.04.2014)",
+        "загальна 47932 48200 268",
         "Спожито всього, кВт·год 268",
         # the priced line and the total
         "Електроенергія, блок 3 (понад 800 кВт·год за місяць) 3 загальна 268 0.9576 1.0 256.64",
@@ -57,11 +77,18 @@ async def test_the_manuals_bill_13942531_shows_every_field_on_one_page(manual, h
         "Заборгованість станом на 30.04.2014, грн",
         *(f"{label} {amount}" for label, amount in DEBTS_30_04),
         # payment purpose and amount
-        "Призначення платежу: Оплата за електроенергію, о/р 0101010, рахунок № 13942531", "До сплати станом на 26.05.2014: 256.64 грн",
+        "Призначення платежу: Оплата за електроенергію, о/р 0101010, рахунок № 13942531",
+        "До сплати станом на 26.05.2014: 256.64 грн",
         # the tear-off slip repeats the payment details
-        "лінія відрізу", "Платіжна квитанція до рахунку № 13942531", f"Отримувач {SUPPLIER}", f"Код ЄДРПОУ {EDRPOU}",
-        f"IBAN {IBAN}", "Особовий рахунок 0101010", f"Платник {HOLDER}, {ADDRESS}",
-        "Призначення Оплата за електроенергію, о/р 0101010, рахунок № 13942531", "Сума до сплати станом на 26.05.2014, грн: 256.64",
+        "лінія відрізу",
+        "Платіжна квитанція до рахунку № 13942531",
+        f"Отримувач {SUPPLIER}",
+        f"Код ЄДРПОУ {EDRPOU}",
+        f"IBAN {IBAN}",
+        "Особовий рахунок 0101010",
+        f"Платник {HOLDER}, {ADDRESS}",
+        "Призначення Оплата за електроенергію, о/р 0101010, рахунок № 13942531",
+        "Сума до сплати станом на 26.05.2014, грн: 256.64",
         "Споживання за 12 місяців",
     ]
     missing = [item for item in expected if item not in text]
@@ -86,8 +113,13 @@ async def test_debts_are_those_of_the_issue_date(manual, http, link, db):
     instalment of 15.04 is not debt yet. Today's debts are different."""
     text = pdf_text(await _pdf(http, link("bill", manual[13942524])))
     assert "Заборгованість станом на 10.04.2014, грн" in text
-    for label, amount in [("по електроенергії", "1345.98"), ("по ГПЗ електроенергії", "0.00"), ("по актах", "8149.11"),
-                          ("по ГПЗ (акти)", "8098.62"), ("за послуги", "589.16")]:
+    for label, amount in [
+        ("по електроенергії", "1345.98"),
+        ("по ГПЗ електроенергії", "0.00"),
+        ("по актах", "8149.11"),
+        ("по ГПЗ (акти)", "8098.62"),
+        ("за послуги", "589.16"),
+    ]:
         assert f"{label} {amount}" in text
     async with db.sessions() as s:
         debts = await debts_as_of(session=s, personal_account_id=manual["pa"], day=dt.date(2014, 4, 9))
@@ -100,12 +132,29 @@ async def test_a_reversal_counts_from_its_own_day(manual, db):
     from models.base import PaymentChannel
 
     async with db.transaction() as s:
-        original = (await s.execute(insert(Payment).values(
-            personal_account_id=manual["pa"], paid_on=dt.date(2014, 4, 20), amount=Decimal("100.00"),
-            category=ChargeCategory.ELECTRICITY, channel=PaymentChannel.BANK).returning(Payment.id))).scalar_one()
-        await s.execute(insert(Payment).values(
-            personal_account_id=manual["pa"], paid_on=dt.date(2014, 5, 5), amount=Decimal("-100.00"),
-            category=ChargeCategory.ELECTRICITY, channel=PaymentChannel.BANK, reverses_payment_id=original))
+        original = (
+            await s.execute(
+                insert(Payment)
+                .values(
+                    personal_account_id=manual["pa"],
+                    paid_on=dt.date(2014, 4, 20),
+                    amount=Decimal("100.00"),
+                    category=ChargeCategory.ELECTRICITY,
+                    channel=PaymentChannel.BANK,
+                )
+                .returning(Payment.id)
+            )
+        ).scalar_one()
+        await s.execute(
+            insert(Payment).values(
+                personal_account_id=manual["pa"],
+                paid_on=dt.date(2014, 5, 5),
+                amount=Decimal("-100.00"),
+                category=ChargeCategory.ELECTRICITY,
+                channel=PaymentChannel.BANK,
+                reverses_payment_id=original,
+            )
+        )
     async with db.sessions() as s:
         on_30_04 = (await debts_as_of(session=s, personal_account_id=manual["pa"], day=dt.date(2014, 4, 30)))[0].amount
         on_05_05 = (await debts_as_of(session=s, personal_account_id=manual["pa"], day=dt.date(2014, 5, 5)))[0].amount
@@ -161,10 +210,21 @@ async def test_an_act_bill_has_the_same_layout_without_readings(manual, http, li
 
 async def test_a_bill_not_issued_yet_has_no_document(manual, http, link, db):
     async with db.transaction() as s:
-        future = (await s.execute(insert(Bill).values(
-            personal_account_id=manual["pa"], number=13950000, category=ChargeCategory.ELECTRICITY_SCHEDULE,
-            kind=BillKind.INSTALLMENT, issued_on=dt.date(2014, 6, 15), amount=Decimal("128.56"),
-            source=RecordSource.IMPORT).returning(Bill.id))).scalar_one()
+        future = (
+            await s.execute(
+                insert(Bill)
+                .values(
+                    personal_account_id=manual["pa"],
+                    number=13950000,
+                    category=ChargeCategory.ELECTRICITY_SCHEDULE,
+                    kind=BillKind.INSTALLMENT,
+                    issued_on=dt.date(2014, 6, 15),
+                    amount=Decimal("128.56"),
+                    source=RecordSource.IMPORT,
+                )
+                .returning(Bill.id)
+            )
+        ).scalar_one()
     assert (await http.get(link("bill", future))).status_code == 404
 
 
@@ -179,11 +239,23 @@ async def test_a_two_zone_bill_submitted_through_the_api(db, settings, gql, http
     settings.business_date = dt.date(2017, 4, 30)
     async with db.transaction() as s:
         await tariffs_make(s)
-        pa = await metered_account_make(s, number="7000006", login="lysenko", zones=["DAY", "NIGHT"],
-                                        last_values=[1000, 2000], last_taken_on=dt.date(2017, 3, 31), serial="NIK-2303")
+        pa = await metered_account_make(
+            s,
+            number="7000006",
+            login="lysenko",
+            zones=["DAY", "NIGHT"],
+            last_values=[1000, 2000],
+            last_taken_on=dt.date(2017, 3, 31),
+            serial="NIK-2303",
+        )
     await gql.sign_in("lysenko", DEMO_PASSWORD)
-    variables = {"input": {"personalAccountId": global_id("PersonalAccount", pa), "takenOn": "2017-04-30",
-                           "values": [{"zone": "DAY", "value": 1100}, {"zone": "NIGHT", "value": 2250}]}}
+    variables = {
+        "input": {
+            "personalAccountId": global_id("PersonalAccount", pa),
+            "takenOn": "2017-04-30",
+            "values": [{"zone": "DAY", "value": 1100}, {"zone": "NIGHT", "value": 2250}],
+        }
+    }
     result = (await gql(SUBMIT, variables))["data"]["meterReadingSubmit"]
     assert result["__typename"] == "MeterReadingSubmitSuccess", result
     bill = result["bill"]
@@ -195,12 +267,22 @@ async def test_a_two_zone_bill_submitted_through_the_api(db, settings, gql, http
     assert len(pages) == 1
     text = pages[0]
     for item in [
-        f"РАХУНОК № {bill['number']}", "Дата формування: 30.04.2017", "Розрахунковий період: з 01.04.2017 по 30.04.2017",
-        "Сплатити до: 20.05.2017", "Лічильник: № NIK-2303; розрядність: 5; зони: день, ніч",
-        "Попередні показання (31.03.2017)", "Поточні показання (30.04.2017)",
-        "день 1000 1100 100", "ніч 2000 2250 250", "Спожито всього, кВт·год 350",
-        "1 день 29 0.9000 1.0 26.10", "1 ніч 71 0.9000 0.5 31.95", "2 день 71 1.6800 1.0 119.28", "2 ніч 179 1.6800 0.5 150.36",
-        "Разом за рахунком, грн 327.69", "Сума до сплати станом на 30.04.2017, грн: 327.69",
+        f"РАХУНОК № {bill['number']}",
+        "Дата формування: 30.04.2017",
+        "Розрахунковий період: з 01.04.2017 по 30.04.2017",
+        "Сплатити до: 20.05.2017",
+        "Лічильник: № NIK-2303; розрядність: 5; зони: день, ніч",
+        "Попередні показання (31.03.2017)",
+        "Поточні показання (30.04.2017)",
+        "день 1000 1100 100",
+        "ніч 2000 2250 250",
+        "Спожито всього, кВт·год 350",
+        "1 день 29 0.9000 1.0 26.10",
+        "1 ніч 71 0.9000 0.5 31.95",
+        "2 день 71 1.6800 1.0 119.28",
+        "2 ніч 179 1.6800 0.5 150.36",
+        "Разом за рахунком, грн 327.69",
+        "Сума до сплати станом на 30.04.2017, грн: 327.69",
         "по електроенергії 327.69",
     ]:
         assert item in text, (item, text)
@@ -217,20 +299,33 @@ async def test_the_demo_datas_bill_13942531(db, settings, http, link):
     await demo_load(db, settings)
     async with db.sessions() as s:
         bill_id, pa = (await s.execute(text("SELECT id, personal_account_id FROM bill WHERE number = 13942531"))).one()
-        sums = dict((await s.execute(text(
-            """SELECT c.category,
+        sums = dict(
+            (
+                await s.execute(
+                    text(
+                        """SELECT c.category,
                       coalesce((SELECT sum(amount) FROM bill WHERE personal_account_id = :pa AND category = c.category
                                 AND issued_on <= :day), 0)
                     - coalesce((SELECT sum(amount) FROM payment WHERE personal_account_id = :pa AND category = c.category
                                 AND paid_on <= :day), 0)
-               FROM unnest(CAST(:categories AS text[])) AS c(category)"""),
-            {"pa": pa, "day": dt.date(2014, 4, 30), "categories": [c.value for c in ChargeCategory]})).all())
+               FROM unnest(CAST(:categories AS text[])) AS c(category)"""
+                    ),
+                    {"pa": pa, "day": dt.date(2014, 4, 30), "categories": [c.value for c in ChargeCategory]},
+                )
+            ).all()
+        )
     content = await _pdf(http, link("bill", bill_id))
     assert len(pdf_pages(content)) == 1
     text_ = pdf_text(content)
-    for item in ["РАХУНОК № 13942531", "Розрахунковий період: з 11.04.2014 по 27.04.2014", "Особовий рахунок: 0101010",
-                 "Лічильник: № 01010100", "загальна 47932 48200 268", "Разом за рахунком, грн 256.64",
-                 "по електроенергії 1870.54"]:
+    for item in [
+        "РАХУНОК № 13942531",
+        "Розрахунковий період: з 11.04.2014 по 27.04.2014",
+        "Особовий рахунок: 0101010",
+        "Лічильник: № 01010100",
+        "загальна 47932 48200 268",
+        "Разом за рахунком, грн 256.64",
+        "по електроенергії 1870.54",
+    ]:
         assert item in text_, (item, text_)
     labels = ["по електроенергії", "по ГПЗ електроенергії", "по актах", "по ГПЗ (акти)", "за послуги"]
     for label, category in zip(labels, [c.value for c in ChargeCategory], strict=True):

@@ -1,6 +1,7 @@
 """The bill PDF is the bill as issued plus a payment slip as of the day it is downloaded: the
 slip and the QR code ask for what is still due then (the allocation's amountDue), a paid bill
 asks for nothing, and a stored render is reused only while that day and amount are the same."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,7 +19,6 @@ from pdf.qr import nbu_payment_decode
 from services import documents as service
 from services.card_payments import liqpay_keys
 from services.demo import DEMO_PASSWORD, demo_load
-
 from tests.documents.document_helpers import path_of, pdf_qr_codes, pdf_text
 
 
@@ -48,8 +48,10 @@ async def test_the_partly_paid_demo_act_bill_asks_for_what_is_still_due(db, sett
     for item in [
         "Разом за рахунком, грн 8618.40",  # the bill as issued
         "Заборгованість станом на 13.03.2014, грн",
-        "До сплати станом на 26.05.2014: 8149.11 грн", "Сума рахунку 8618.40 грн, сплачено 469.29 грн",
-        "Платіжна квитанція до рахунку № 13942455", "Сума до сплати станом на 26.05.2014, грн: 8149.11",
+        "До сплати станом на 26.05.2014: 8149.11 грн",
+        "Сума рахунку 8618.40 грн, сплачено 469.29 грн",
+        "Платіжна квитанція до рахунку № 13942455",
+        "Сума до сплати станом на 26.05.2014, грн: 8149.11",
     ]:
         assert item in page, (item, page)
     assert "8618.40 грн" not in page.replace("Сума рахунку 8618.40 грн", "")
@@ -89,9 +91,16 @@ async def test_paying_half_of_a_bill_changes_its_next_download(manual, http, lin
     assert again.status_code == 304 and len(renders) == 1  # the same day and amount: the stored render
 
     async with db.transaction() as s:  # a bank payment for this bill, imported the same day
-        await s.execute(insert(Payment).values(
-            personal_account_id=manual["pa"], paid_on=dt.date(2014, 5, 26), amount=Decimal("128.32"),
-            category=ChargeCategory.ELECTRICITY, channel=PaymentChannel.BANK, bill_id=bill))
+        await s.execute(
+            insert(Payment).values(
+                personal_account_id=manual["pa"],
+                paid_on=dt.date(2014, 5, 26),
+                amount=Decimal("128.32"),
+                category=ChargeCategory.ELECTRICITY,
+                channel=PaymentChannel.BANK,
+                bill_id=bill,
+            )
+        )
     after = await _get(http, link("bill", bill), **{"If-None-Match": first.headers["etag"]})  # 200, not 304
     assert after.headers["etag"] != first.headers["etag"]
     assert _qr_amounts(after.content) == ["UAH128.32"]
@@ -108,7 +117,10 @@ async def test_paying_half_of_a_bill_changes_its_next_download(manual, http, lin
     assert next_day.headers["etag"] not in (first.headers["etag"], after.headers["etag"])
     assert await _stored_keys(db) == [f"bill:{bill}:2014-05-27:128.32"]
     assert [(number, slip.as_of.day, str(slip.amount_due)) for number, slip in renders] == [
-        (13942531, 26, "256.64"), (13942531, 26, "128.32"), (13942531, 27, "128.32")]
+        (13942531, 26, "256.64"),
+        (13942531, 26, "128.32"),
+        (13942531, 27, "128.32"),
+    ]
 
 
 START = """mutation($input: PaymentStartInput!) { paymentStart(input: $input) {
@@ -132,10 +144,20 @@ async def test_the_manuals_new_bill_13942590_paid_by_card_no_longer_asks_for_97_
     result = (await gql(START, {"input": start}))["data"]["paymentStart"]
     assert result["__typename"] == "PaymentStartSuccess", result
     form = json.loads(base64.b64decode({f["name"]: f["value"] for f in result["checkout"]["fields"]}["data"]))
-    message = {"version": 3, "public_key": form["public_key"], "action": "pay", "status": "success",
-               "amount": float(form["amount"]), "currency": "UAH", "order_id": form["order_id"], "payment_id": 42}
+    message = {
+        "version": 3,
+        "public_key": form["public_key"],
+        "action": "pay",
+        "status": "success",
+        "amount": float(form["amount"]),
+        "currency": "UAH",
+        "order_id": form["order_id"],
+        "payment_id": 42,
+    }
     data, signature = signed_pair(liqpay_keys(settings), message)
-    assert (await http.post("/payments/liqpay/callback", data={"data": data, "signature": signature})).status_code == 200
+    assert (
+        await http.post("/payments/liqpay/callback", data={"data": data, "signature": signature})
+    ).status_code == 200
     status = await gql("query($id: ID!) { node(id: $id) { ... on Bill { status amountDue } } }", {"id": bill["id"]})
     assert status["data"]["node"] == {"status": "PAID", "amountDue": "0.00"}
 
@@ -153,7 +175,9 @@ async def test_concurrent_stores_of_two_slips_keep_one_render(manual, db):
     older, newer = f"bill:{bill}:2014-05-26:256.64", f"bill:{bill}:2014-05-26:128.32"
     async with db.sessions() as first, db.sessions() as second:
         async with first.begin():
-            await service.document_store(session=first, key=older, personal_account_id=manual["pa"], content=b"%PDF-older")
+            await service.document_store(
+                session=first, key=older, personal_account_id=manual["pa"], content=b"%PDF-older"
+            )
             later = asyncio.ensure_future(_store_in(second, newer, manual["pa"], b"%PDF-newer"))
             await asyncio.sleep(0.2)
             assert not later.done()  # it waits for the first store's transaction

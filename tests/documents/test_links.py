@@ -1,4 +1,5 @@
 """Signed links, caching headers, and storing each document once."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,7 +11,6 @@ from sqlalchemy import func, select
 
 from models import Document
 from services import documents as service
-
 from tests.documents.document_helpers import pdf_text
 
 
@@ -87,8 +87,11 @@ async def test_a_forged_or_borrowed_signature_is_refused(manual, http, link, db)
 
 async def test_a_genuine_signature_beyond_the_ttl_is_refused(manual, http, settings):
     now = dt.datetime.now(dt.UTC)
-    for ahead, status in ((dt.timedelta(days=365), 403), (settings.document_link_ttl + dt.timedelta(minutes=2), 403),
-                          (settings.document_link_ttl, 200)):
+    for ahead, status in (
+        (dt.timedelta(days=365), 403),
+        (settings.document_link_ttl + dt.timedelta(minutes=2), 403),
+        (settings.document_link_ttl, 200),
+    ):
         path = service.document_path(settings, "bill", manual[13942531], int((now + ahead).timestamp()))
         assert (await http.get(path)).status_code == status, ahead
 
@@ -146,11 +149,11 @@ async def test_concurrent_stores_in_separate_transactions_keep_the_first(manual,
     key = f"bill:{manual[13942531]}"
     async with db.sessions() as first, db.sessions() as second:
         async with first.begin():
-            mine = await service.document_store(session=first, key=key, personal_account_id=manual["pa"], content=b"%PDF-first")
-            # The second waits on the first's uncommitted row, then finds it.
-            theirs = asyncio.ensure_future(
-                _store_in(second, key, manual["pa"], b"%PDF-second")
+            mine = await service.document_store(
+                session=first, key=key, personal_account_id=manual["pa"], content=b"%PDF-first"
             )
+            # The second waits on the first's uncommitted row, then finds it.
+            theirs = asyncio.ensure_future(_store_in(second, key, manual["pa"], b"%PDF-second"))
             await asyncio.sleep(0.2)
             assert not theirs.done()
         theirs = await theirs
@@ -177,7 +180,6 @@ BILLS_QUERY = "{ viewer { personalAccounts { bills(first: 10) { edges { node { n
 
 async def test_every_bill_in_the_api_has_a_working_link(manual, gql, http):
     from services.demo import DEMO_PASSWORD
-
     from tests.documents.document_helpers import path_of
 
     await gql.sign_in("lysenko", DEMO_PASSWORD)

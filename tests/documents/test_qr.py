@@ -1,4 +1,5 @@
 """The NBU payment QR payload (format 002), without a database."""
+
 from __future__ import annotations
 
 import base64
@@ -20,22 +21,34 @@ DETAILS = dict(
 
 def test_the_lines_are_in_the_order_of_format_002():
     assert nbu_payment_lines(**DETAILS) == [
-        "BCD", "002", "1", "UCT", "",
-        "ПАТ «Донецькобленерго»", "UA213223130000026007233566001", "UAH97.51", "00131268", "", "",
-        "Оплата за електроенергію, о/р 0101010, рахунок № 13942590", "",
+        "BCD",
+        "002",
+        "1",
+        "UCT",
+        "",
+        "ПАТ «Донецькобленерго»",
+        "UA213223130000026007233566001",
+        "UAH97.51",
+        "00131268",
+        "",
+        "",
+        "Оплата за електроенергію, о/р 0101010, рахунок № 13942590",
+        "",
     ]
 
 
 def test_the_link_is_the_prefix_and_base64url_of_the_utf8_lines():
     url = nbu_payment_url(**DETAILS)
-    assert url.startswith(URL_PREFIX) and "=" not in url and "+" not in url and "/" not in url[len(URL_PREFIX):]
-    encoded = url[len(URL_PREFIX):]
+    assert url.startswith(URL_PREFIX) and "=" not in url and "+" not in url and "/" not in url[len(URL_PREFIX) :]
+    encoded = url[len(URL_PREFIX) :]
     raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
     assert raw == "\n".join(nbu_payment_lines(**DETAILS))
     assert nbu_payment_decode(url) == nbu_payment_lines(**DETAILS)
 
 
-@pytest.mark.parametrize(("amount", "field"), [(Decimal("100"), "UAH100.00"), (Decimal("0.5"), "UAH0.50"), (None, ""), (Decimal("0"), "")])
+@pytest.mark.parametrize(
+    ("amount", "field"), [(Decimal("100"), "UAH100.00"), (Decimal("0.5"), "UAH0.50"), (None, ""), (Decimal("0"), "")]
+)
 def test_amount_field(amount, field):
     assert nbu_payment_lines(**{**DETAILS, "amount": amount})[7] == field
 

@@ -1,5 +1,6 @@
 """Receipts of card payments: a link only once the bank's signed callback has processed the
 payment, and none after a reversal."""
+
 from __future__ import annotations
 
 import base64
@@ -7,12 +8,11 @@ import json
 
 import pytest
 
-from tests.builders import history_make, personal_account_make
-from services.demo import DEMO_PASSWORD, demo_basics
 from payments.liqpay import signed_pair
 from resolvers.ids import global_id
 from services.card_payments import liqpay_keys
-
+from services.demo import DEMO_PASSWORD, demo_basics
+from tests.builders import history_make, personal_account_make
 from tests.documents.document_helpers import EDRPOU, IBAN, SUPPLIER, path_of, pdf_pages, pdf_text
 
 START = """mutation($input: PaymentStartInput!) { paymentStart(input: $input) {
@@ -32,7 +32,9 @@ async def account(db, settings, gql):
 
 
 async def _start(gql, pa: str) -> tuple[dict, dict]:
-    variables = {"input": {"personalAccountId": pa, "category": "ELECTRICITY", "amount": "100.00", "idempotencyKey": "receipt-1"}}
+    variables = {
+        "input": {"personalAccountId": pa, "category": "ELECTRICITY", "amount": "100.00", "idempotencyKey": "receipt-1"}
+    }
     result = (await gql(START, variables))["data"]["paymentStart"]
     assert result["__typename"] == "PaymentStartSuccess", result
     fields = {f["name"]: f["value"] for f in result["checkout"]["fields"]}
@@ -41,8 +43,15 @@ async def _start(gql, pa: str) -> tuple[dict, dict]:
 
 async def _bank_says(http, settings, form: dict, status: str) -> None:
     message = {
-        "version": 3, "public_key": form["public_key"], "action": "pay", "status": status, "amount": float(form["amount"]),
-        "currency": "UAH", "order_id": form["order_id"], "payment_id": 123456789, "end_date": 1400672400000,
+        "version": 3,
+        "public_key": form["public_key"],
+        "action": "pay",
+        "status": status,
+        "amount": float(form["amount"]),
+        "currency": "UAH",
+        "order_id": form["order_id"],
+        "payment_id": 123456789,
+        "end_date": 1400672400000,
     }
     data, signature = signed_pair(liqpay_keys(settings), message)
     response = await http.post("/payments/liqpay/callback", data={"data": data, "signature": signature})
@@ -71,12 +80,19 @@ async def test_no_receipt_before_processing_then_a_working_one(account, gql, htt
     assert len(pages) == 1
     text = pages[0]
     for item in [
-        f"ЧЕК № {payment['number']}", f"Платіж (ID платежу) {payment['number']}", "Сума, грн 100.00",
-        "Стаття електроенергія", "Особовий рахунок 8000001", "Споживач Лисенко Олександра Опанасівна",
+        f"ЧЕК № {payment['number']}",
+        f"Платіж (ID платежу) {payment['number']}",
+        "Сума, грн 100.00",
+        "Стаття електроенергія",
+        "Особовий рахунок 8000001",
+        "Споживач Лисенко Олександра Опанасівна",
         "Підтверджено банком 21.05.2014 14:40:00 (Київ)",  # the bank's end_date, 11:40 UTC, in Kyiv's summer time
-        "Ідентифікатор платежу в банку 123456789", "Статус оброблено",
+        "Ідентифікатор платежу в банку 123456789",
+        "Статус оброблено",
         "Призначення платежу Оплата за електроенергію, о/р 8000001",
-        SUPPLIER, f"Код ЄДРПОУ: {EDRPOU}", f"IBAN: {IBAN}",
+        SUPPLIER,
+        f"Код ЄДРПОУ: {EDRPOU}",
+        f"IBAN: {IBAN}",
     ]:
         assert item in text, (item, text)
 
@@ -110,6 +126,11 @@ async def test_the_manuals_receipt_1714(manual, gql, http):
     assert sorted(urls) == [1706, 1707, 1708, 1714] and all(urls.values())
     response = await http.get(path_of(urls[1714]))
     text = pdf_text(response.content)
-    for item in ["ЧЕК № 1714", "Сума, грн 10.00", "Підтверджено банком 10.04.2014 13:18:42 (Київ)",
-                 "Ідентифікатор платежу в банку 48115236", "Особовий рахунок 0101010"]:
+    for item in [
+        "ЧЕК № 1714",
+        "Сума, грн 10.00",
+        "Підтверджено банком 10.04.2014 13:18:42 (Київ)",
+        "Ідентифікатор платежу в банку 48115236",
+        "Особовий рахунок 0101010",
+    ]:
         assert item in text

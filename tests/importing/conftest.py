@@ -1,4 +1,5 @@
 """Helpers for the import tests: a session in a transaction, CSV text, table counts."""
+
 from __future__ import annotations
 
 import csv
@@ -12,8 +13,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.importing import ImportReport, import_csv
 
 TABLES = (
-    "oblast", "res", "personal_account", "meter", "tariff", "tariff_block", "meter_reading", "bill",
-    "bill_line", "violation_act", "repayment_schedule", "instalment", "payment", "internet_payment",
+    "oblast",
+    "res",
+    "personal_account",
+    "meter",
+    "tariff",
+    "tariff_block",
+    "meter_reading",
+    "bill",
+    "bill_line",
+    "violation_act",
+    "repayment_schedule",
+    "instalment",
+    "payment",
+    "internet_payment",
     "activation_request",
 )
 
@@ -21,9 +34,8 @@ TABLES = (
 @pytest.fixture
 async def session(db) -> AsyncIterator[AsyncSession]:
     """One transaction, committed at the end of the test (the database is dropped anyway)."""
-    async with db.sessions() as s:
-        async with s.begin():
-            yield s
+    async with db.sessions() as s, s.begin():
+        yield s
 
 
 def csv_text(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -51,10 +63,26 @@ async def scalar(session: AsyncSession, sql: str, **params):
 RES = csv_text(
     ["code", "name", "oblast_code", "oblast_name", "supplier_name", "edrpou", "iban", "address"],
     [
-        ["0101", "Горлівський РЕМ", "14", "Донецька область", "ПАТ «Донецькобленерго»", "00131268",
-         "UA213223130000026007233566001", "84601, м. Горлівка, вул. Кутузова, 1"],
-        ["0102", "Київ1", "80", "м. Київ", "ПАТ «Київенерго»", "00131305",
-         "UA903052992990004149123456789", "01001, м. Київ, пл. Івана Франка, 5"],
+        [
+            "0101",
+            "Горлівський РЕМ",
+            "14",
+            "Донецька область",
+            "ПАТ «Донецькобленерго»",
+            "00131268",
+            "UA213223130000026007233566001",
+            "84601, м. Горлівка, вул. Кутузова, 1",
+        ],
+        [
+            "0102",
+            "Київ1",
+            "80",
+            "м. Київ",
+            "ПАТ «Київенерго»",
+            "00131305",
+            "UA903052992990004149123456789",
+            "01001, м. Київ, пл. Івана Франка, 5",
+        ],
     ],
 )
 ACCOUNTS = csv_text(
@@ -66,8 +94,18 @@ ACCOUNTS = csv_text(
     ],
 )
 METERS = csv_text(
-    ["serial_number", "res_code", "account_number", "model", "digits", "zones", "installed_on", "verified_on",
-     "next_verification_on", "removed_on"],
+    [
+        "serial_number",
+        "res_code",
+        "account_number",
+        "model",
+        "digits",
+        "zones",
+        "installed_on",
+        "verified_on",
+        "next_verification_on",
+        "removed_on",
+    ],
     [
         ["M1", "0101", "1000001", "СО-505", "5", "TOTAL", "2010-01-01", "2010-01-01", "2018-01-01", ""],
         ["M2", "0101", "1000002", "НІК 2303", "6", "DAY|NIGHT", "2010-01-01", "", "", ""],

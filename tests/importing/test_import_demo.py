@@ -1,4 +1,5 @@
 """The demo set (services/data/demo): the manual's accounts and figures, on the business date 2014-05-26."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,9 +7,9 @@ from decimal import Decimal
 
 from sqlalchemy import text
 
-from services.demo import demo_logins
 from models.base import ChargeCategory
 from services.allocation import LedgerBill, LedgerPayment, allocate
+from services.demo import demo_logins
 from services.importing import DEMO_DIR, KINDS, demo_import
 
 TODAY = dt.date(2014, 5, 26)
@@ -33,7 +34,9 @@ FIGURE_5_DEBTS = {
 async def _account_id(s, res: str, number: str) -> int:
     return (
         await s.execute(
-            text("SELECT pa.id FROM personal_account pa JOIN res r ON r.id = pa.res_id WHERE r.code = :r AND pa.number = :n"),
+            text(
+                "SELECT pa.id FROM personal_account pa JOIN res r ON r.id = pa.res_id WHERE r.code = :r AND pa.number = :n"
+            ),
             {"r": res, "n": number},
         )
     ).scalar_one()
@@ -155,8 +158,10 @@ async def test_demo_reproduces_the_manuals_figures(db, settings):
         )
         assert {c.value: d for c, d in allocation.debt.items()} == FIGURE_5_DEBTS
         by_number = {b.number: b for b in all_bills}
-        status = {n: allocation.status(LedgerBill(b.id, b.number, ChargeCategory(b.category), b.issued_on, b.amount)).value
-                  for n, b in by_number.items()}
+        status = {
+            n: allocation.status(LedgerBill(b.id, b.number, ChargeCategory(b.category), b.issued_on, b.amount)).value
+            for n, b in by_number.items()
+        }
         assert status[13942510] == status[13942515] == "PAID"
         assert status[13942517] == "PARTIALLY_PAID"
         assert allocation.due[by_number[13942517].id] == Decimal("1283.53")
@@ -177,7 +182,9 @@ async def test_demo_reproduces_the_manuals_figures(db, settings):
             )
         ).one()
         assert tuple(last) == ([48200], dt.date(2014, 4, 27), 268, "01010100", 5)
-        holder = (await s.execute(text("SELECT holder_name, address FROM personal_account WHERE id = :pa"), {"pa": lysenko})).one()
+        holder = (
+            await s.execute(text("SELECT holder_name, address FROM personal_account WHERE id = :pa"), {"pa": lysenko})
+        ).one()
         assert tuple(holder) == ("Лысенко Александра Афанасьевна", "м/у Горловка, ул. Кутузова б.4")
 
         # Every consumption bill of Рисунок 6 links its reading; its lines' kWh are the reading's consumption.
@@ -259,19 +266,26 @@ async def test_demo_other_accounts_and_links(db, settings):
             )
         ).scalar_one()
         assert latest != Decimal("245.50")
-        meter = (await s.execute(text("SELECT serial_number FROM meter WHERE personal_account_id = :pa"), {"pa": petrenko})).scalar_one()
+        meter = (
+            await s.execute(text("SELECT serial_number FROM meter WHERE personal_account_id = :pa"), {"pa": petrenko})
+        ).scalar_one()
         assert meter == "01010200"
 
         # 0101030 (Київ1): last reading 3603 kWh on 19.03.2013.
         last = (
             await s.execute(
-                text("SELECT values, taken_on FROM meter_reading WHERE personal_account_id = :pa ORDER BY taken_on DESC LIMIT 1"),
+                text(
+                    "SELECT values, taken_on FROM meter_reading WHERE personal_account_id = :pa ORDER BY taken_on DESC LIMIT 1"
+                ),
                 {"pa": zakharov},
             )
         ).one()
         assert tuple(last) == ([3603], dt.date(2013, 3, 19))
         res_name = (
-            await s.execute(text("SELECT r.name FROM res r JOIN personal_account pa ON pa.res_id = r.id WHERE pa.id = :pa"), {"pa": zakharov})
+            await s.execute(
+                text("SELECT r.name FROM res r JOIN personal_account pa ON pa.res_id = r.id WHERE pa.id = :pa"),
+                {"pa": zakharov},
+            )
         ).scalar_one()
         assert res_name == "Київ1"
 

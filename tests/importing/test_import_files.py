@@ -1,4 +1,5 @@
 """The file as a whole: all bad lines named, nothing applied, headers, formats, progress, the savepoint."""
+
 from __future__ import annotations
 
 import io
@@ -13,22 +14,25 @@ HEADER = ["external_id", "res_code", "account_number", "paid_on", "amount", "cat
 
 async def test_every_bad_line_is_named_and_nothing_is_applied(imp):
     await imp.reference()
-    content = imp.csv(
-        HEADER,
-        [
-            ["ok-1", "0101", "1000001", "2014-04-04", "561.18", "ELECTRICITY", ""],  # good, but not applied
-            ["b-2", "0199", "1000001", "2014-04-04", "1.00", "ELECTRICITY", ""],
-            ["b-3", "0101", "7777777", "2014-04-04", "1.00", "ELECTRICITY", ""],
-            ["b-4", "0101", "1000001", "04.04.2014", "1.00", "ELECTRICITY", ""],
-            ["b-5", "0101", "1000001", "2014-04-04", "1e3", "ELECTRICITY", ""],
-            ["b-6", "0101", "1000001", "2014-04-04", "1,50", "ELECTRICITY", ""],
-            ["b-7", "0101", "1000001", "2014-04-04", "1.505", "ELECTRICITY", ""],
-            ["ok-1", "0101", "1000001", "2014-04-05", "2.00", "ELECTRICITY", ""],
-            ["b-9", "0101", "1000001", "2014-04-04", "1.00", "GAS", ""],
-            ["b-10", "0101", "1000001", "", "1.00", "ELECTRICITY", ""],
-            ["b-11", "0101", "1000001", "2014-04-04", "1.00", "ELECTRICITY", "424242"],
-        ],
-    ) + "b-12,0101,1000001\n"
+    content = (
+        imp.csv(
+            HEADER,
+            [
+                ["ok-1", "0101", "1000001", "2014-04-04", "561.18", "ELECTRICITY", ""],  # good, but not applied
+                ["b-2", "0199", "1000001", "2014-04-04", "1.00", "ELECTRICITY", ""],
+                ["b-3", "0101", "7777777", "2014-04-04", "1.00", "ELECTRICITY", ""],
+                ["b-4", "0101", "1000001", "04.04.2014", "1.00", "ELECTRICITY", ""],
+                ["b-5", "0101", "1000001", "2014-04-04", "1e3", "ELECTRICITY", ""],
+                ["b-6", "0101", "1000001", "2014-04-04", "1,50", "ELECTRICITY", ""],
+                ["b-7", "0101", "1000001", "2014-04-04", "1.505", "ELECTRICITY", ""],
+                ["ok-1", "0101", "1000001", "2014-04-05", "2.00", "ELECTRICITY", ""],
+                ["b-9", "0101", "1000001", "2014-04-04", "1.00", "GAS", ""],
+                ["b-10", "0101", "1000001", "", "1.00", "ELECTRICITY", ""],
+                ["b-11", "0101", "1000001", "2014-04-04", "1.00", "ELECTRICITY", "424242"],
+            ],
+        )
+        + "b-12,0101,1000001\n"
+    )
     before = await imp.counts()
     with pytest.raises(ImportRejected) as e:
         await imp.run("bank-payments", content)
@@ -75,8 +79,14 @@ async def test_header_problems_are_reported_on_line_1(imp):
     with pytest.raises(ImportRejected) as e:
         await imp.run("bank-payments", content)
     assert [(p.line, p.message) for p in e.value.report.errors] == [
-        (1, "unknown column 'account'; the columns are: external_id, res_code, account_number, paid_on, amount, category, bill_number"),
-        (1, "unknown column 'note'; the columns are: external_id, res_code, account_number, paid_on, amount, category, bill_number"),
+        (
+            1,
+            "unknown column 'account'; the columns are: external_id, res_code, account_number, paid_on, amount, category, bill_number",
+        ),
+        (
+            1,
+            "unknown column 'note'; the columns are: external_id, res_code, account_number, paid_on, amount, category, bill_number",
+        ),
         (1, "missing column 'account_number'"),
     ]
     assert e.value.report.rows == 1
@@ -123,10 +133,15 @@ async def test_the_callers_transaction_survives_a_failed_write(imp):
             """
         )
     )
-    await imp.session.execute(text("CREATE TRIGGER refuse_p2 BEFORE INSERT ON payment FOR EACH ROW EXECUTE FUNCTION refuse_p2()"))
+    await imp.session.execute(
+        text("CREATE TRIGGER refuse_p2 BEFORE INSERT ON payment FOR EACH ROW EXECUTE FUNCTION refuse_p2()")
+    )
     content = imp.csv(
         HEADER,
-        [["p-1", "0101", "1000001", "2014-04-04", "1.00", "ELECTRICITY", ""], ["p-2", "0101", "1000001", "2014-04-04", "1.00", "ELECTRICITY", ""]],
+        [
+            ["p-1", "0101", "1000001", "2014-04-04", "1.00", "ELECTRICITY", ""],
+            ["p-2", "0101", "1000001", "2014-04-04", "1.00", "ELECTRICITY", ""],
+        ],
     )
     with pytest.raises(Exception, match="simulated failure"):
         await imp.run("bank-payments", content)
@@ -139,5 +154,7 @@ async def test_a_file_that_is_not_utf8_is_refused(imp):
     stream = io.TextIOWrapper(io.BytesIO(raw.encode() + "p-2,0101,Іван\n".encode("cp1251")), encoding="utf-8")
     with pytest.raises(ImportRejected) as e:
         await import_csv(session=imp.session, kind="bank-payments", stream=stream)
-    assert [(p.line, p.message) for p in e.value.report.errors] == [(1, "the file is not UTF-8 text (save it as CSV UTF-8)")]
+    assert [(p.line, p.message) for p in e.value.report.errors] == [
+        (1, "the file is not UTF-8 text (save it as CSV UTF-8)")
+    ]
     assert await imp.scalar("SELECT count(*) FROM payment") == 0

@@ -1,4 +1,5 @@
 """Historical kinds: readings, bills, bill-lines, acts, schedules, bank-payments."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,16 +11,42 @@ from services.importing import ImportRejected
 
 READING_HEADER = ["external_id", "res_code", "account_number", "meter_serial", "taken_on", "values"]
 BILL_HEADER = [
-    "number", "res_code", "account_number", "category", "kind", "issued_on", "period_start", "period_end",
-    "reading_external_id", "due_on", "amount",
+    "number",
+    "res_code",
+    "account_number",
+    "category",
+    "kind",
+    "issued_on",
+    "period_start",
+    "period_end",
+    "reading_external_id",
+    "due_on",
+    "amount",
 ]
 LINE_HEADER = [
-    "bill_number", "position", "description", "tariff_valid_from", "block", "zone", "quantity", "unit", "price",
-    "coefficient", "amount",
+    "bill_number",
+    "position",
+    "description",
+    "tariff_valid_from",
+    "block",
+    "zone",
+    "quantity",
+    "unit",
+    "price",
+    "coefficient",
+    "amount",
 ]
 SCHEDULE_HEADER = [
-    "res_code", "account_number", "schedule_number", "category", "agreed_on", "total", "correction_bill_number",
-    "instalment_due_on", "instalment_amount", "instalment_bill_number",
+    "res_code",
+    "account_number",
+    "schedule_number",
+    "category",
+    "agreed_on",
+    "total",
+    "correction_bill_number",
+    "instalment_due_on",
+    "instalment_amount",
+    "instalment_bill_number",
 ]
 PAYMENT_HEADER = ["external_id", "res_code", "account_number", "paid_on", "amount", "category", "bill_number"]
 ACT_HEADER = ["res_code", "account_number", "number", "drawn_up_on", "description", "kwh", "amount", "bill_number"]
@@ -41,7 +68,9 @@ async def _readings(imp):
 async def test_readings_compute_consumption_with_rollover_and_are_idempotent(imp):
     report = await _readings(imp)
     assert (report.rows, report.inserted) == (5, 5)
-    rows = await imp.rows("SELECT external_id, zones, values, consumptions, consumption, source FROM meter_reading ORDER BY external_id")
+    rows = await imp.rows(
+        "SELECT external_id, zones, values, consumptions, consumption, source FROM meter_reading ORDER BY external_id"
+    )
     assert [tuple(r) for r in rows] == [
         ("d1", ["DAY", "NIGHT"], [1000, 2000], None, None, "IMPORT"),
         ("d2", ["DAY", "NIGHT"], [1100, 2250], [100, 250], 350, "IMPORT"),
@@ -79,9 +108,15 @@ async def test_readings_refuse_bad_and_conflicting_rows(imp):
     with pytest.raises(ImportRejected) as e:
         await imp.run("readings", bad)
     assert [(p.line, p.message) for p in e.value.report.errors] == [
-        (2, "reading r3 already exists with different data: values (stored 530, file 531); stored readings are not changed by import"),
+        (
+            2,
+            "reading r3 already exists with different data: values (stored 530, file 531); stored readings are not changed by import",
+        ),
         (3, "the personal account already has a reading on 2014-07-31 (external id r3)"),
-        (4, "taken_on 2014-07-01 is not after meter M1's last stored reading on 2014-07-31; stored readings are never recomputed"),
+        (
+            4,
+            "taken_on 2014-07-01 is not after meter M1's last stored reading on 2014-07-31; stored readings are never recomputed",
+        ),
         (5, "values: 100000 does not fit the meter's 5 digits"),
         (6, "values: 2 value(s) given, meter M1 has zones TOTAL"),
         (7, "meter M2 is not a meter of this personal account"),
@@ -98,8 +133,11 @@ async def test_readings_duplicate_dates_in_file(imp):
             "readings",
             imp.csv(
                 READING_HEADER,
-                [["a", "0101", "1000001", "M1", "2014-01-01", "1"], ["b", "0101", "1000001", "M1", "2014-01-01", "2"],
-                 ["a", "0101", "1000001", "M1", "2014-01-02", "3"]],
+                [
+                    ["a", "0101", "1000001", "M1", "2014-01-01", "1"],
+                    ["b", "0101", "1000001", "M1", "2014-01-01", "2"],
+                    ["a", "0101", "1000001", "M1", "2014-01-02", "3"],
+                ],
             ),
         )
     assert [(p.line, p.message) for p in e.value.report.errors] == [
@@ -138,7 +176,19 @@ async def test_readings_need_a_known_meter_in_service_on_the_date(imp):
 
 
 BILLS = [
-    ["900001", "0101", "1000001", "ELECTRICITY", "CONSUMPTION", "2014-07-01", "2014-06-01", "2014-06-30", "r2", "", "22.42"],
+    [
+        "900001",
+        "0101",
+        "1000001",
+        "ELECTRICITY",
+        "CONSUMPTION",
+        "2014-07-01",
+        "2014-06-01",
+        "2014-06-30",
+        "r2",
+        "",
+        "22.42",
+    ],
     ["900002", "0101", "1000001", "ELECTRICITY", "CORRECTION", "2014-07-05", "", "", "", "", "-5.00"],
     ["900003", "0101", "1000001", "SERVICES", "SERVICE", "2014-12-05", "", "", "", "2014-12-31", "150.00"],
     ["900004", "0101", "1000001", "ACTS", "ACT", "2014-07-10", "", "", "", "", "957.60"],
@@ -174,14 +224,27 @@ async def test_bills_import_link_readings_default_due_and_move_the_bill_numbers_
 
     # The sequence never goes back; a lower imported number leaves it where it is.
     await imp.scalar("SELECT setval('bill_number_seq', 950000)")
-    await imp.run("bills", imp.csv(BILL_HEADER, [["5", "0101", "1000002", "SERVICES", "SERVICE", "2014-01-01", "", "", "", "", "1.00"]]))
+    await imp.run(
+        "bills",
+        imp.csv(BILL_HEADER, [["5", "0101", "1000002", "SERVICES", "SERVICE", "2014-01-01", "", "", "", "", "1.00"]]),
+    )
     assert await imp.scalar(NEXT_BILL_NUMBER) == 950001
     # Nor when it had been moved but not yet used (next 950005, the highest stored 950004).
     await imp.scalar("SELECT setval('bill_number_seq', 950005, false)")
-    await imp.run("bills", imp.csv(BILL_HEADER, [["950004", "0101", "1000002", "SERVICES", "SERVICE", "2014-01-01", "", "", "", "", "1.00"]]))
+    await imp.run(
+        "bills",
+        imp.csv(
+            BILL_HEADER, [["950004", "0101", "1000002", "SERVICES", "SERVICE", "2014-01-01", "", "", "", "", "1.00"]]
+        ),
+    )
     assert await imp.scalar(NEXT_BILL_NUMBER) == 950005
     # A number at or past the next one moves it on, past the highest.
-    await imp.run("bills", imp.csv(BILL_HEADER, [["950005", "0101", "1000002", "SERVICES", "SERVICE", "2014-01-01", "", "", "", "", "1.00"]]))
+    await imp.run(
+        "bills",
+        imp.csv(
+            BILL_HEADER, [["950005", "0101", "1000002", "SERVICES", "SERVICE", "2014-01-01", "", "", "", "", "1.00"]]
+        ),
+    )
     assert await imp.scalar(NEXT_BILL_NUMBER) == 950006
 
 
@@ -191,19 +254,70 @@ async def test_bills_refuse_conflicts_and_inconsistent_rows(imp):
     bad = imp.csv(
         BILL_HEADER,
         [
-            ["900001", "0101", "1000001", "ELECTRICITY", "CONSUMPTION", "2014-07-01", "2014-06-01", "2014-06-30", "r2", "", "22.43"],
+            [
+                "900001",
+                "0101",
+                "1000001",
+                "ELECTRICITY",
+                "CONSUMPTION",
+                "2014-07-01",
+                "2014-06-01",
+                "2014-06-30",
+                "r2",
+                "",
+                "22.43",
+            ],
             ["900010", "0101", "1000001", "ELECTRICITY", "ACT", "2014-07-01", "", "", "", "", "1.00"],
             ["900011", "0101", "1000001", "ELECTRICITY", "CONSUMPTION", "2014-08-01", "", "", "", "", "1.00"],
-            ["900012", "0101", "1000001", "ELECTRICITY", "CONSUMPTION", "2014-08-01", "2014-07-01", "2014-07-31", "r2", "", "1.00"],
+            [
+                "900012",
+                "0101",
+                "1000001",
+                "ELECTRICITY",
+                "CONSUMPTION",
+                "2014-08-01",
+                "2014-07-01",
+                "2014-07-31",
+                "r2",
+                "",
+                "1.00",
+            ],
             ["900013", "0101", "1000001", "SERVICES", "SERVICE", "2014-08-01", "", "", "", "", "-1.00"],
-            ["900014", "0102", "2000001", "ELECTRICITY", "CONSUMPTION", "2014-08-01", "2014-07-01", "2014-07-31", "r3", "", "1.00"],
-            ["900015", "0101", "1000001", "ELECTRICITY", "CONSUMPTION", "2014-07-30", "2014-07-01", "2014-07-31", "", "", "1.00"],
+            [
+                "900014",
+                "0102",
+                "2000001",
+                "ELECTRICITY",
+                "CONSUMPTION",
+                "2014-08-01",
+                "2014-07-01",
+                "2014-07-31",
+                "r3",
+                "",
+                "1.00",
+            ],
+            [
+                "900015",
+                "0101",
+                "1000001",
+                "ELECTRICITY",
+                "CONSUMPTION",
+                "2014-07-30",
+                "2014-07-01",
+                "2014-07-31",
+                "",
+                "",
+                "1.00",
+            ],
         ],
     )
     with pytest.raises(ImportRejected) as e:
         await imp.run("bills", bad)
     assert [(p.line, p.message) for p in e.value.report.errors] == [
-        (2, "bill 900001 already exists with different data: amount (stored 22.42, file 22.43); bills are immutable (a mistake is corrected by a CORRECTION bill)"),
+        (
+            2,
+            "bill 900001 already exists with different data: amount (stored 22.42, file 22.43); bills are immutable (a mistake is corrected by a CORRECTION bill)",
+        ),
         (3, "a bill of kind ACT cannot be in category ELECTRICITY (allowed: ACTS)"),
         (4, "a CONSUMPTION bill needs period_start and period_end"),
         (5, "reading_external_id: reading r2 was taken on 2014-06-30, the period ends 2014-07-31"),
@@ -237,7 +351,19 @@ async def test_bill_lines_import_and_must_sum_to_the_bill(imp):
             ["900004", "1", "Акт", "2012-07-01", "3", "TOTAL", "1000", "кВт·год", "0.9576", "1", "957.60"],
             ["900004", "2", "Ще щось", "", "", "", "", "", "", "", "0.01"],
             ["900003", "3", "Додатково", "", "", "", "", "", "", "", "0.00"],
-            ["900001", "1", "Електроенергія, блок 1", "2012-07-01", "1", "TOTAL", "80", "кВт·год", "0.2802", "1", "22.41"],
+            [
+                "900001",
+                "1",
+                "Електроенергія, блок 1",
+                "2012-07-01",
+                "1",
+                "TOTAL",
+                "80",
+                "кВт·год",
+                "0.2802",
+                "1",
+                "22.41",
+            ],
         ],
     )
     with pytest.raises(ImportRejected) as e:
@@ -245,7 +371,10 @@ async def test_bill_lines_import_and_must_sum_to_the_bill(imp):
     assert [(p.line, p.message) for p in e.value.report.errors] == [
         (2, "the lines of bill 900004 sum to 957.61, the bill's amount is 957.60"),
         (4, "bill 900003 already has its 2 line(s); a bill's lines are imported once"),
-        (5, "line 1 of bill 900001 already exists with different data: amount (stored 22.42, file 22.41); bills are immutable"),
+        (
+            5,
+            "line 1 of bill 900001 already exists with different data: amount (stored 22.42, file 22.41); bills are immutable",
+        ),
     ]
     assert await imp.counts() == before
 
@@ -314,7 +443,10 @@ async def test_acts_import_idempotently_and_check_their_bill(imp):
     with pytest.raises(ImportRejected) as e:
         await imp.run("acts", bad)
     assert [(p.line, p.message) for p in e.value.report.errors] == [
-        (2, "act A-1 already exists with different data: description (stored Самовільне підключення, file Інший опис); stored records are not changed by import"),
+        (
+            2,
+            "act A-1 already exists with different data: description (stored Самовільне підключення, file Інший опис); stored records are not changed by import",
+        ),
         (3, "bill_number: bill 900003 is a SERVICE bill, expected ACT"),
         (3, "bill_number: bill 900003 is in category SERVICES, expected ACTS"),
         (4, "bill_number: bill 900004 was issued before the act was drawn up"),
@@ -364,9 +496,12 @@ async def test_schedules_import_idempotently(imp):
     with pytest.raises(ImportRejected) as e:
         await imp.run("schedules", imp.csv(SCHEDULE_HEADER, moved))
     assert [(p.line, p.message) for p in e.value.report.errors] == [
-        (2, "schedule G-1 already exists with different data: instalments (stored only: 2014-11-01 300.00; "
+        (
+            2,
+            "schedule G-1 already exists with different data: instalments (stored only: 2014-11-01 300.00; "
             "file only: 2014-11-02 300.00); "
-            "stored schedules are not changed by import"),
+            "stored schedules are not changed by import",
+        ),
     ]
     assert await imp.counts() == before
 
@@ -409,8 +544,13 @@ async def test_bank_payments_import_idempotently_and_refuse_conflicts(imp):
     await _bills(imp)
     report = await imp.run("bank-payments", imp.csv(PAYMENT_HEADER, PAYMENTS))
     assert report.inserted == 2
-    rows = await imp.rows("SELECT external_id, channel, amount, bill_id IS NOT NULL AS for_bill FROM payment ORDER BY external_id")
-    assert [tuple(r) for r in rows] == [("p1", "BANK", Decimal("22.42"), True), ("p2", "BANK", Decimal("100.00"), False)]
+    rows = await imp.rows(
+        "SELECT external_id, channel, amount, bill_id IS NOT NULL AS for_bill FROM payment ORDER BY external_id"
+    )
+    assert [tuple(r) for r in rows] == [
+        ("p1", "BANK", Decimal("22.42"), True),
+        ("p2", "BANK", Decimal("100.00"), False),
+    ]
     before = await imp.counts()
     again = await imp.run("bank-payments", imp.csv(PAYMENT_HEADER, PAYMENTS))
     assert (again.inserted, again.unchanged) == (0, 2)
@@ -426,7 +566,10 @@ async def test_bank_payments_import_idempotently_and_refuse_conflicts(imp):
     with pytest.raises(ImportRejected) as e:
         await imp.run("bank-payments", bad)
     assert [(p.line, p.message) for p in e.value.report.errors] == [
-        (2, "payment p1 already exists with different data: amount (stored 22.42, file 22.24); stored records are not changed by import"),
+        (
+            2,
+            "payment p1 already exists with different data: amount (stored 22.42, file 22.24); stored records are not changed by import",
+        ),
         (3, "bill_number: bill 900001 is in category ELECTRICITY, expected SERVICES"),
         (4, "bill_number: bill 900001 belongs to personal account 1000001 in RES 0101"),
         (5, "amount: 0.00 must be greater than 0"),

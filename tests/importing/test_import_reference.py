@@ -1,4 +1,5 @@
 """Reference kinds: res, personal-accounts, meters, tariffs, links."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,8 +11,16 @@ from services.importing import DEMO_DIR, ImportRejected
 
 RES_HEADER = ["code", "name", "oblast_code", "oblast_name", "supplier_name", "edrpou", "iban", "address"]
 METER_HEADER = [
-    "serial_number", "res_code", "account_number", "model", "digits", "zones", "installed_on", "verified_on",
-    "next_verification_on", "removed_on",
+    "serial_number",
+    "res_code",
+    "account_number",
+    "model",
+    "digits",
+    "zones",
+    "installed_on",
+    "verified_on",
+    "next_verification_on",
+    "removed_on",
 ]
 
 
@@ -82,7 +91,10 @@ async def test_personal_accounts_import_update_and_refuse_unknown_res(imp):
 
     renamed = await imp.run("personal-accounts", imp.ACCOUNTS.replace("Іваненко Іван", "Іваненко Іван Іванович"))
     assert (renamed.inserted, renamed.unchanged, renamed.updated) == (0, 2, 1)
-    assert await imp.scalar("SELECT holder_name FROM personal_account WHERE number = '1000001'") == "Іваненко Іван Іванович"
+    assert (
+        await imp.scalar("SELECT holder_name FROM personal_account WHERE number = '1000001'")
+        == "Іваненко Іван Іванович"
+    )
 
     before = await imp.counts()
     bad = imp.csv(
@@ -110,7 +122,9 @@ async def test_meters_import_update_verification_and_refuse_changes(imp):
     verified = imp.METERS.replace("2010-01-01,2018-01-01", "2017-12-20,2025-12-20")
     report = await imp.run("meters", verified)
     assert (report.updated, report.unchanged) == (1, 2)
-    assert await imp.scalar("SELECT next_verification_on FROM meter WHERE serial_number = 'M1'") == dt.date(2025, 12, 20)
+    assert await imp.scalar("SELECT next_verification_on FROM meter WHERE serial_number = 'M1'") == dt.date(
+        2025, 12, 20
+    )
 
     before = await imp.counts()
     bad = imp.csv(
@@ -151,10 +165,15 @@ async def test_meters_removal_once_after_the_last_reading_and_one_meter_per_seri
     await imp.reference()
     await imp.run(
         "readings",
-        imp.csv(["external_id", "res_code", "account_number", "meter_serial", "taken_on", "values"],
-                [["r1", "0101", "1000001", "M1", "2014-05-31", "100"]]),
+        imp.csv(
+            ["external_id", "res_code", "account_number", "meter_serial", "taken_on", "values"],
+            [["r1", "0101", "1000001", "M1", "2014-05-31", "100"]],
+        ),
     )
-    await imp.run("meters", imp.csv(METER_HEADER, [["M3", "0102", "2000001", "", "5", "PEAK|SEMI_PEAK|NIGHT", "", "", "", "2014-01-01"]]))
+    await imp.run(
+        "meters",
+        imp.csv(METER_HEADER, [["M3", "0102", "2000001", "", "5", "PEAK|SEMI_PEAK|NIGHT", "", "", "", "2014-01-01"]]),
+    )
     # A serial number that two stored meters share names neither.
     await imp.session.execute(
         __import__("sqlalchemy").text(
@@ -192,14 +211,19 @@ async def test_tariffs_demo_history_imports_idempotently(imp):
         "SELECT t.mode, b.block, b.upper_bound, b.price FROM tariff t JOIN tariff_block b ON b.tariff_id = t.id "
         "WHERE t.valid_from = '2021-10-01' ORDER BY b.block"
     )
-    assert [tuple(r) for r in rows] == [("WHOLE_VOLUME", 1, 250, Decimal("1.44")), ("WHOLE_VOLUME", 2, None, Decimal("1.68"))]
+    assert [tuple(r) for r in rows] == [
+        ("WHOLE_VOLUME", 1, 250, Decimal("1.44")),
+        ("WHOLE_VOLUME", 2, None, Decimal("1.68")),
+    ]
     before = await imp.counts()
     again = await imp.run("tariffs", content)
     assert (again.inserted, again.unchanged) == (0, 24)
     assert await imp.counts() == before
 
-    changed = content.replace("2012-07-01,INCREMENTAL,\"Побутові споживачі, з 01.07.2012\",2,800,0.3648",
-                              "2012-07-01,INCREMENTAL,\"Побутові споживачі, з 01.07.2012\",2,800,0.3649")
+    changed = content.replace(
+        '2012-07-01,INCREMENTAL,"Побутові споживачі, з 01.07.2012",2,800,0.3648',
+        '2012-07-01,INCREMENTAL,"Побутові споживачі, з 01.07.2012",2,800,0.3649',
+    )
     with pytest.raises(ImportRejected) as e:
         await imp.run("tariffs", changed)
     [problem] = e.value.report.errors
@@ -238,7 +262,10 @@ async def _login(imp, login: str, status: str = "ACTIVE", role: str = "CUSTOMER"
     return await imp.scalar(
         "INSERT INTO account (login, full_name, email, password_hash, role, status) "
         "VALUES (:l, :l, :e, 'x', :r, :s) RETURNING id",
-        l=login, e=f"{login}@example.test", r=role, s=status,
+        l=login,
+        e=f"{login}@example.test",
+        r=role,
+        s=status,
     )
 
 

@@ -1,4 +1,5 @@
 """The mail outbox against a real SMTP server (aiosmtpd) and a real PostgreSQL."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,11 +28,11 @@ from mail.sender import (
     retry_delay,
     transport_for,
 )
-from workers.outbox import outbox_deliver_due, outbox_worker
 from mail.templates import PARAMS, TEMPLATES, mail_render
 from models import Account
 from models.base import AccountStatus, OutboxStatus
 from models.outbox import OutboxMessage
+from workers.outbox import outbox_deliver_due, outbox_worker
 
 LINK = "https://cabinet.test/password-reset?token=Zx9"
 SAMPLE = {
@@ -56,6 +57,7 @@ SAMPLE = {
 
 
 # --- a real SMTP server -------------------------------------------------------------------
+
 
 class Sink:
     """An aiosmtpd handler that keeps what it accepts; refuses bounce@ recipients."""
@@ -122,6 +124,7 @@ def down_settings(settings):
 
 # --- helpers --------------------------------------------------------------------------------
 
+
 async def enqueue(db, *, to="olena@example.com", language="uk", account_id=None, **params):
     async with db.transaction() as session:
         message = await mail_enqueue(
@@ -136,9 +139,7 @@ async def enqueue(db, *, to="olena@example.com", language="uk", account_id=None,
 
 
 async def deliver(db, settings, *, now=None, transport=None):
-    return await outbox_deliver_due(
-        db=db, settings=settings, transport=transport or transport_for(settings), now=now
-    )
+    return await outbox_deliver_due(db=db, settings=settings, transport=transport or transport_for(settings), now=now)
 
 
 async def rows(db) -> list[OutboxMessage]:
@@ -152,6 +153,7 @@ def utcnow() -> dt.datetime:
 
 
 # --- the transactional outbox -----------------------------------------------------------------
+
 
 async def test_committed_letter_arrives_with_utf8_cyrillic_body(db, smtp, smtp_settings):
     queued = await enqueue(db, to="olena@example.com")
@@ -182,8 +184,14 @@ async def test_rolled_back_letter_is_never_sent(db, smtp, smtp_settings):
     with pytest.raises(RuntimeError):
         async with db.transaction() as session:
             await mail_enqueue(
-                session=session, kind="password_reset", to="olena@example.com", language="uk",
-                account_id=None, full_name="Олена", login="olena", link=LINK,
+                session=session,
+                kind="password_reset",
+                to="olena@example.com",
+                language="uk",
+                account_id=None,
+                full_name="Олена",
+                login="olena",
+                link=LINK,
             )
             await session.flush()  # the row reached the database, then its cause failed
             raise RuntimeError("the mutation failed")
@@ -196,14 +204,22 @@ async def test_rolled_back_letter_is_never_sent(db, smtp, smtp_settings):
 async def test_letter_is_rendered_when_queued_and_survives_its_login(db, smtp, smtp_settings):
     async with db.transaction() as session:
         account = Account(
-            login="merged", full_name="Петренко Іван", email="ivan@example.com",
-            password_hash="x", status=AccountStatus.ACTIVE,
+            login="merged",
+            full_name="Петренко Іван",
+            email="ivan@example.com",
+            password_hash="x",
+            status=AccountStatus.ACTIVE,
         )
         session.add(account)
         await session.flush()
         await mail_enqueue(
-            session=session, kind="email_changed_notice", to="ivan@example.com", language="ru",
-            account_id=account.id, full_name=account.full_name, new_email="ivan@new.example",
+            session=session,
+            kind="email_changed_notice",
+            to="ivan@example.com",
+            language="ru",
+            account_id=account.id,
+            full_name=account.full_name,
+            new_email="ivan@new.example",
         )
     # The login is merged away (deleted) before the worker runs.
     async with db.transaction() as session:
@@ -230,6 +246,7 @@ async def test_backlog_counts_pending_letters(db, smtp, smtp_settings):
 
 
 # --- templates --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", sorted(TEMPLATES))
 def test_every_kind_renders_in_three_distinct_languages(kind):
@@ -279,9 +296,8 @@ def test_unknown_language_is_ukrainian_and_unknown_kind_or_missing_param_fails()
 
 # --- SMTP down, retries and backoff -------------------------------------------------------------
 
-async def test_smtp_down_loses_nothing_then_each_letter_arrives_once(
-    db, settings, smtp, smtp_settings, down_settings
-):
+
+async def test_smtp_down_loses_nothing_then_each_letter_arrives_once(db, settings, smtp, smtp_settings, down_settings):
     for n in range(20):
         await enqueue(db, to=f"user{n}@example.com")
     t0 = utcnow()
@@ -376,9 +392,7 @@ class DiesAfterSending:
         await self.inner.close()
 
 
-async def test_death_between_acceptance_and_commit_resends_with_the_same_message_id(
-    db, smtp, smtp_settings
-):
+async def test_death_between_acceptance_and_commit_resends_with_the_same_message_id(db, smtp, smtp_settings):
     await enqueue(db)
 
     with pytest.raises(ProcessDied):
@@ -400,6 +414,7 @@ def test_message_id_is_stable_per_row():
 
 
 # --- the folder transport and the worker ------------------------------------------------------
+
 
 async def test_folder_transport_writes_eml_files_the_email_package_reads(db, settings):
     assert isinstance(transport_for(settings), FolderTransport)  # no smtp_host: files

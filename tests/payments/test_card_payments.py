@@ -1,4 +1,5 @@
 """Card payments: paymentStart, the bank callback's state machine, crediting exactly once."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,15 +11,15 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, insert, select
 
-from tests.builders import history_make, personal_account_make
-from tests.documents.document_helpers import path_of, pdf_text
-from services.demo import DEMO_PASSWORD, demo_basics
 from models import BankCallback, Bill, InternetPayment, OutboxMessage, Payment
 from models.base import BillKind, ChargeCategory, RecordSource
 from payments.liqpay import LiqPayKeys, signature_of, signed_pair
 from resolvers.ids import global_id, pk_of
 from services.card_payments import liqpay_keys
+from services.demo import DEMO_PASSWORD, demo_basics
 from services.payment_return import payment_return_url
+from tests.builders import history_make, personal_account_make
+from tests.documents.document_helpers import path_of, pdf_text
 
 START = """mutation($input: PaymentStartInput!) { paymentStart(input: $input) {
   __typename
@@ -51,7 +52,9 @@ async def account(db, settings, gql):
 
 
 def start_input(pa, amount="100.00", key="key-1", **extra):
-    return {"input": {"personalAccountId": pa, "category": "ELECTRICITY", "amount": amount, "idempotencyKey": key, **extra}}
+    return {
+        "input": {"personalAccountId": pa, "category": "ELECTRICITY", "amount": amount, "idempotencyKey": key, **extra}
+    }
 
 
 async def started(gql, pa, **kwargs) -> dict:
@@ -75,9 +78,16 @@ async def callback(http, settings, params: dict, *, signature: str | None = None
 
 def bank_message(form: dict, status: str, **extra) -> dict:
     return {
-        "version": 3, "public_key": form["public_key"], "action": "pay", "status": status,
-        "amount": float(form["amount"]), "currency": "UAH", "order_id": form["order_id"],
-        "payment_id": 123456789, "end_date": 1400672400000, **extra,
+        "version": 3,
+        "public_key": form["public_key"],
+        "action": "pay",
+        "status": status,
+        "amount": float(form["amount"]),
+        "currency": "UAH",
+        "order_id": form["order_id"],
+        "payment_id": 123456789,
+        "end_date": 1400672400000,
+        **extra,
     }
 
 
@@ -93,7 +103,8 @@ async def test_start_returns_a_signed_checkout_form_with_the_configured_urls(acc
     assert params["server_url"] == "https://cabinet.test/payments/liqpay/callback"
     # The cabinet's return page, with a signed reference to this very payment (no token needed).
     reference = payment_return_url(
-        settings=settings, payment_id=pk_of(payment["id"], "InternetPayment"),
+        settings=settings,
+        payment_id=pk_of(payment["id"], "InternetPayment"),
         payment_expires_at=dt.datetime.fromisoformat(payment["expiresAt"]),
     )
     assert params["result_url"] == reference
@@ -103,7 +114,13 @@ async def test_start_returns_a_signed_checkout_form_with_the_configured_urls(acc
 
 
 @pytest.mark.parametrize(
-    ("amount", "code"), [("0", "AMOUNT_INVALID"), ("-5.00", "AMOUNT_INVALID"), ("1.234", "AMOUNT_INVALID"), ("100000.01", "AMOUNT_INVALID")]
+    ("amount", "code"),
+    [
+        ("0", "AMOUNT_INVALID"),
+        ("-5.00", "AMOUNT_INVALID"),
+        ("1.234", "AMOUNT_INVALID"),
+        ("100000.01", "AMOUNT_INVALID"),
+    ],
 )
 async def test_amount_rules(account, gql, amount, code):
     result = (await gql(START, start_input(account, amount=amount)))["data"]["paymentStart"]
@@ -116,7 +133,10 @@ async def test_an_advance_above_the_debt_is_allowed(account, gql):
 
 
 async def test_nothing_to_pay_without_debt_and_for_a_paid_bill(account, gql):
-    result = (await gql(START, {"input": {"personalAccountId": account, "category": "SERVICES", "amount": "10.00", "idempotencyKey": "k"}}))
+    result = await gql(
+        START,
+        {"input": {"personalAccountId": account, "category": "SERVICES", "amount": "10.00", "idempotencyKey": "k"}},
+    )
     assert result["data"]["paymentStart"]["code"] == "NOTHING_TO_PAY"
 
 
@@ -184,9 +204,19 @@ async def test_success_callback_credits_once_and_everything_changes_together(acc
     assert after["internetPayments"]["edges"][0]["node"]["status"] == "PROCESSED"
     assert Decimal(after["payments"]["totalAmount"]) - Decimal(before["payments"]["totalAmount"]) == Decimal("363.24")
     async with db.sessions() as s:
-        credits = (await s.execute(select(func.count()).select_from(Payment).where(Payment.internet_payment_id.is_not(None), Payment.amount == Decimal("363.24")))).scalar_one()
+        credits = (
+            await s.execute(
+                select(func.count())
+                .select_from(Payment)
+                .where(Payment.internet_payment_id.is_not(None), Payment.amount == Decimal("363.24"))
+            )
+        ).scalar_one()
         stored = (await s.execute(select(func.count()).select_from(BankCallback))).scalar_one()
-        mails = (await s.execute(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "payment_processed"))).scalar_one()
+        mails = (
+            await s.execute(
+                select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "payment_processed")
+            )
+        ).scalar_one()
     assert (credits, stored, mails) == (1, 50, 1)
     # Once final, the same key gives the payment and no form.
     assert (await started(gql, account, amount="363.24"))["checkout"] is None
@@ -195,7 +225,11 @@ async def test_success_callback_credits_once_and_everything_changes_together(acc
 async def _payment(db):
     async with db.sessions() as s:
         p = (await s.execute(select(InternetPayment).order_by(InternetPayment.id.desc()).limit(1))).scalar_one()
-        credits = (await s.execute(select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.internet_payment_id == p.id))).scalar_one()
+        credits = (
+            await s.execute(
+                select(func.coalesce(func.sum(Payment.amount), 0)).where(Payment.internet_payment_id == p.id)
+            )
+        ).scalar_one()
     return p.status.value, credits
 
 
@@ -263,22 +297,42 @@ async def test_the_browsers_return_never_credits(account, gql, http, settings, d
 
 
 async def test_a_payment_for_a_bill_pays_that_bill_first(account, gql, http, settings):
-    screen = (await gql("""{ viewer { personalAccounts { bills(first: 1) { edges { node { id number status } } } } } }"""))
+    screen = await gql(
+        """{ viewer { personalAccounts { bills(first: 1) { edges { node { id number status } } } } } }"""
+    )
     newest = screen["data"]["viewer"]["personalAccounts"][0]["bills"]["edges"][0]["node"]
-    result = (await gql(START, {"input": {"personalAccountId": account, "billId": newest["id"], "amount": "60.27", "idempotencyKey": "bill"}}))["data"]["paymentStart"]
+    result = (
+        await gql(
+            START,
+            {
+                "input": {
+                    "personalAccountId": account,
+                    "billId": newest["id"],
+                    "amount": "60.27",
+                    "idempotencyKey": "bill",
+                }
+            },
+        )
+    )["data"]["paymentStart"]
     assert result["payment"]["bill"] == {"number": newest["number"]} and result["payment"]["category"] == "ELECTRICITY"
     await callback(http, settings, bank_message(form_params(result["checkout"]), "success"))
     after = (await gql(SCREEN))["data"]["viewer"]["personalAccounts"][0]["bills"]["edges"]
     assert after[0]["node"] == {"number": newest["number"], "status": "PAID", "amountDue": "0.00"}
     # Paid once: that bill cannot be started again.
-    again = (await gql(START, {"input": {"personalAccountId": account, "billId": newest["id"], "amount": "1.00", "idempotencyKey": "bill2"}}))
+    again = await gql(
+        START,
+        {"input": {"personalAccountId": account, "billId": newest["id"], "amount": "1.00", "idempotencyKey": "bill2"}},
+    )
     assert again["data"]["paymentStart"]["code"] == "NOTHING_TO_PAY"
 
 
 async def test_someone_elses_personal_account_or_bill_is_not_found(account, gql):
     await gql.sign_in("zakharov", DEMO_PASSWORD)
     result = (await gql(START, start_input(account)))["data"]["paymentStart"]
-    assert (result["code"], result["fields"]) == ("NOT_FOUND", [{"path": ["input", "personalAccountId"], "code": "NOT_FOUND"}])
+    assert (result["code"], result["fields"]) == (
+        "NOT_FOUND",
+        [{"path": ["input", "personalAccountId"], "code": "NOT_FOUND"}],
+    )
 
 
 PURPOSES = {
@@ -291,19 +345,40 @@ PURPOSES = {
 RECEIPT = "query($id: ID!) { node(id: $id) { ... on InternetPayment { status receiptUrl } } }"
 
 
-async def test_the_bank_form_and_the_receipt_name_the_category_the_personal_account_and_the_bill(db, settings, gql, http):
+async def test_the_bank_form_and_the_receipt_name_the_category_the_personal_account_and_the_bill(
+    db, settings, gql, http
+):
     """Each category's own purpose, not «за електроенергію» for all; the bill number when one is chosen."""
     await demo_basics(db, settings)
-    kinds = {"ELECTRICITY": BillKind.CONSUMPTION, "ELECTRICITY_SCHEDULE": BillKind.INSTALLMENT, "ACTS": BillKind.ACT,
-             "ACTS_SCHEDULE": BillKind.INSTALLMENT, "SERVICES": BillKind.SERVICE}
+    kinds = {
+        "ELECTRICITY": BillKind.CONSUMPTION,
+        "ELECTRICITY_SCHEDULE": BillKind.INSTALLMENT,
+        "ACTS": BillKind.ACT,
+        "ACTS_SCHEDULE": BillKind.INSTALLMENT,
+        "SERVICES": BillKind.SERVICE,
+    }
     bills = {}
     async with db.transaction() as s:
         pa = await personal_account_make(s, number="8000002", login="lysenko")
         for i, (category, kind) in enumerate(kinds.items()):
-            bills[category] = (71_000_001 + i, (await s.execute(insert(Bill).values(
-                personal_account_id=pa, number=71_000_001 + i, category=ChargeCategory(category), kind=kind,
-                issued_on=dt.date(2014, 5, 1), amount=Decimal("50.00"), source=RecordSource.IMPORT,
-            ).returning(Bill.id))).scalar_one())
+            bills[category] = (
+                71_000_001 + i,
+                (
+                    await s.execute(
+                        insert(Bill)
+                        .values(
+                            personal_account_id=pa,
+                            number=71_000_001 + i,
+                            category=ChargeCategory(category),
+                            kind=kind,
+                            issued_on=dt.date(2014, 5, 1),
+                            amount=Decimal("50.00"),
+                            source=RecordSource.IMPORT,
+                        )
+                        .returning(Bill.id)
+                    )
+                ).scalar_one(),
+            )
     await gql.sign_in("lysenko", DEMO_PASSWORD)
     account = global_id("PersonalAccount", pa)
 
@@ -314,8 +389,14 @@ async def test_the_bank_form_and_the_receipt_name_the_category_the_personal_acco
         await callback(http, settings, bank_message(form, "failure"))  # closed, so the next start may run
 
     for category, (number, bill_id) in bills.items():
-        variables = {"input": {"personalAccountId": account, "billId": global_id("Bill", bill_id), "amount": "10.00",
-                               "idempotencyKey": f"{category}-bill"}}
+        variables = {
+            "input": {
+                "personalAccountId": account,
+                "billId": global_id("Bill", bill_id),
+                "amount": "10.00",
+                "idempotencyKey": f"{category}-bill",
+            }
+        }
         result = (await gql(START, variables))["data"]["paymentStart"]
         assert result["__typename"] == "PaymentStartSuccess", result
         form = form_params(result["checkout"])

@@ -3,6 +3,7 @@
 The subscription is served by a second process (uvicorn in a subprocess);
 the bank's callbacks reach the first. Only PostgreSQL's LISTEN/NOTIFY joins them.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,8 +20,8 @@ from websockets.exceptions import ConnectionClosed
 
 from services.demo import DEMO_PASSWORD
 from tests.live import free_socket
-from tests.websocket import card_payment_started
 from tests.payments.test_card_payments import bank_message, callback, form_params
+from tests.websocket import card_payment_started
 
 SUBSCRIBE = "subscription($id: ID!) { internetPaymentUpdated(id: $id) { number status confirmedAt } }"
 
@@ -93,7 +94,11 @@ async def test_status_streams_across_processes_until_final(payment, second_proce
     async with connect(second_process, subprotocols=["graphql-transport-ws"]) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {gql.token}"}}))
         assert (await _text(ws))["type"] == "connection_ack"
-        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": {"id": payment_id}}}))
+        await ws.send(
+            json.dumps(
+                {"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": {"id": payment_id}}}
+            )
+        )
         [first] = await _messages(ws, 1)
         assert first["payload"]["data"]["internetPaymentUpdated"]["status"] == "CREATED"
 
@@ -114,7 +119,11 @@ async def test_a_final_payment_sends_its_state_and_ends(payment, second_process,
     async with connect(second_process, subprotocols=["graphql-transport-ws"]) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {gql.token}"}}))
         await ws.recv()
-        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": {"id": payment_id}}}))
+        await ws.send(
+            json.dumps(
+                {"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": {"id": payment_id}}}
+            )
+        )
         state, complete = await _messages(ws, 2)
     assert state["payload"]["data"]["internetPaymentUpdated"]["status"] == "FAILED"
     assert complete["type"] == "complete"
@@ -134,7 +143,11 @@ async def test_someone_elses_payment_gets_no_stream(payment, second_process, gql
     async with connect(second_process, subprotocols=["graphql-transport-ws"]) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
         assert (await _text(ws))["type"] == "connection_ack"
-        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": {"id": payment_id}}}))
+        await ws.send(
+            json.dumps(
+                {"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE, "variables": {"id": payment_id}}}
+            )
+        )
         message = json.loads(await asyncio.wait_for(ws.recv(), timeout=15))
     errors = message["payload"] if message["type"] == "error" else message["payload"].get("errors")
     assert errors and "data" not in str(message["payload"].get("data") or "")

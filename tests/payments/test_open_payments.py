@@ -1,5 +1,6 @@
 """Open card payments: a closed bank tab resumes, another payment in the way says how long and
 which one, paymentCancel ends a CREATED one and never a PENDING or processed one."""
+
 from __future__ import annotations
 
 import asyncio
@@ -73,7 +74,7 @@ async def test_another_logins_open_payment_is_not_handed_over(account, gql, db):
     refused = await start(gql, account, key="zakharov-1")
 
     assert (refused["code"], refused["paymentId"]) == ("PAYMENT_IN_PROGRESS", first["payment"]["id"])
-    english = (await gql(START, start_input(account, key="zakharov-2"), headers={"accept-language": "en"}))
+    english = await gql(START, start_input(account, key="zakharov-2"), headers={"accept-language": "en"})
     assert "cancel" in english["data"]["paymentStart"]["message"]
 
 
@@ -112,7 +113,9 @@ async def test_a_pending_or_processed_payment_is_not_cancelled(account, gql, htt
     assert processed["code"] == "PAYMENT_NOT_CANCELLABLE"
     async with db.sessions() as s:
         payment = (await s.execute(select(InternetPayment).where(STARTED))).scalar_one()
-        credited = (await s.execute(select(func.sum(Payment.amount)).where(Payment.internet_payment_id == payment.id))).scalar_one()
+        credited = (
+            await s.execute(select(func.sum(Payment.amount)).where(Payment.internet_payment_id == payment.id))
+        ).scalar_one()
     assert (payment.status.value, credited) == ("PROCESSED", Decimal("100.00"))
 
 
@@ -124,14 +127,20 @@ async def test_a_success_after_cancel_still_credits(account, gql, http, settings
 
     async with db.sessions() as s:
         payment = (await s.execute(select(InternetPayment).where(STARTED))).scalar_one()
-        credits = (await s.execute(select(Payment.amount).where(Payment.internet_payment_id == payment.id))).scalars().all()
+        credits = (
+            (await s.execute(select(Payment.amount).where(Payment.internet_payment_id == payment.id))).scalars().all()
+        )
     assert (payment.status.value, credits) == ("PROCESSED", [Decimal("100.00")])
 
 
 async def test_cancel_of_someone_elses_or_a_malformed_id_is_not_found(account, gql):
     first = await start(gql, account)
     await gql.sign_in("zakharov", DEMO_PASSWORD)
-    for payment_id in (first["payment"]["id"], "nonsense", global_id("Bill", pk_of(first["payment"]["id"], "InternetPayment"))):
+    for payment_id in (
+        first["payment"]["id"],
+        "nonsense",
+        global_id("Bill", pk_of(first["payment"]["id"], "InternetPayment")),
+    ):
         result = (await gql(CANCEL, {"id": payment_id}))["data"]["paymentCancel"]
         assert (result["code"], result["fields"]) == ("NOT_FOUND", [{"path": ["id"], "code": "NOT_FOUND"}])
 
@@ -143,7 +152,11 @@ async def test_concurrent_cancel_and_start_leave_one_open_payment_at_most(accoun
     )
     assert cancel["data"]["paymentCancel"]["__typename"] == "PaymentCancelSuccess"
     async with db.sessions() as s:
-        open_ones = (await s.execute(select(func.count()).select_from(InternetPayment).where(STARTED, InternetPayment.status == "CREATED"))).scalar_one()
+        open_ones = (
+            await s.execute(
+                select(func.count()).select_from(InternetPayment).where(STARTED, InternetPayment.status == "CREATED")
+            )
+        ).scalar_one()
     resumed = restart["data"]["paymentStart"]["resumed"]
     # Either the start came first and resumed the payment just cancelled, or it came after and
     # began a new one: never a resumed form of a payment that stays open beside a new one.

@@ -1,5 +1,6 @@
 """The return page: the payment's real state by the signed reference in result_url, in
 Ukrainian, refreshing while the bank has not spoken, and its way back to the frontend."""
+
 from __future__ import annotations
 
 import base64
@@ -86,7 +87,9 @@ async def test_a_forged_stale_or_borrowed_reference_shows_no_payment(account, gq
     too_far = f"/payments/return?payment={pk}&expires={far}&sig={link_signature(settings, RETURN_KIND, pk, far)}"
     # A genuine signature of another kind (a document link's) names no payment here.
     expires = query["expires"]
-    receipt = f"/payments/return?payment={pk}&expires={expires}&sig={link_signature(settings, 'receipt', pk, int(expires))}"
+    receipt = (
+        f"/payments/return?payment={pk}&expires={expires}&sig={link_signature(settings, 'receipt', pk, int(expires))}"
+    )
     other = path.replace(f"payment={pk}", f"payment={pk + 1}")
     forged = path[:-4] + "0000"
 
@@ -124,7 +127,9 @@ async def test_the_way_back_goes_to_the_frontend(account, frontend_gql, settings
     # The bank still calls the API back, and sends the browser to the API's return page…
     assert params["server_url"] == "https://cabinet.test/payments/liqpay/callback"
     assert params["result_url"].startswith("https://cabinet.test/payments/return?payment=")
-    assert pk_of(result["payment"]["id"], "InternetPayment") == int(parse_qs(urlsplit(params["result_url"]).query)["payment"][0])
+    assert pk_of(result["payment"]["id"], "InternetPayment") == int(
+        parse_qs(urlsplit(params["result_url"]).query)["payment"][0]
+    )
     # …whose link leads to the frontend.
     assert "<a href='https://app.test/cabinet/'>Повернутися до кабінету</a>" in page.text
 

@@ -4,6 +4,7 @@ calling the cabinet back at its own public_url, the API read over HTTP as a clie
 Most tests set the `sync` switch so a press returns after its callbacks were answered; the
 plain success test and `late` go through the background delivery and wait for the API.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,13 +20,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.builders import history_make, personal_account_make
-from services.demo import DEMO_PASSWORD, demo_basics
 from models import BankCallback, InternetPayment, Payment
 from payments.liqpay import LiqPayKeys, signed_pair
 from payments.sandbox import SwitchError, card_check, luhn_ok, money, switches_parse
 from resolvers.ids import global_id
 from services.card_payments import liqpay_keys
+from services.demo import DEMO_PASSWORD, demo_basics
+from tests.builders import history_make, personal_account_make
 from tests.live import cabinet_served
 
 START = """mutation($input: PaymentStartInput!) { paymentStart(input: $input) {
@@ -75,7 +76,9 @@ class Checkout:
 
 
 async def start(gql, pa, amount="100.00", key="k1") -> Checkout:
-    result = await gql(START, {"input": {"personalAccountId": pa, "category": "ELECTRICITY", "amount": amount, "idempotencyKey": key}})
+    result = await gql(
+        START, {"input": {"personalAccountId": pa, "category": "ELECTRICITY", "amount": amount, "idempotencyKey": key}}
+    )
     payload = result["data"]["paymentStart"]
     assert payload["__typename"] == "PaymentStartSuccess", payload
     return Checkout(payload)
@@ -138,8 +141,18 @@ async def eventually(gql, checkout: Checkout, status: str, timeout: float = 15.0
 async def credits_and_callbacks(db, number: int) -> tuple[list[Decimal], list[tuple[bool, str]]]:
     async with db.sessions() as s:
         payment_id = (await s.execute(select(InternetPayment.id).where(InternetPayment.number == number))).scalar_one()
-        credits = (await s.execute(select(Payment.amount).where(Payment.internet_payment_id == payment_id).order_by(Payment.id))).scalars().all()
-        kept = (await s.execute(select(BankCallback.verified, BankCallback.bank_status).order_by(BankCallback.id))).all()
+        credits = (
+            (
+                await s.execute(
+                    select(Payment.amount).where(Payment.internet_payment_id == payment_id).order_by(Payment.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        kept = (
+            await s.execute(select(BankCallback.verified, BankCallback.bank_status).order_by(BankCallback.id))
+        ).all()
     return list(credits), [tuple(row) for row in kept]
 
 
@@ -215,7 +228,11 @@ def test_card_check_and_luhn():
     assert card_check(CARD, today) == ({}, "424242*42")
     assert card_check({**CARD, "exp": "06/25"}, today)[0] == {}
     assert set(card_check({**CARD, "exp": "05/25"}, today)[0]) == {"exp"}
-    assert set(card_check({"card": "４２４２４２４２４２４２４２４２", "exp": "1/30", "cvv": "1234"}, today)[0]) == {"card", "exp", "cvv"}
+    assert set(card_check({"card": "４２４２４２４２４２４２４２４２", "exp": "1/30", "cvv": "1234"}, today)[0]) == {
+        "card",
+        "exp",
+        "cvv",
+    }
     assert luhn_ok("4242424242424242") and luhn_ok("5555555555554444") and not luhn_ok("4242424242424243")
     assert money(Decimal("1870.54"), "UAH") == "1 870,54 грн"
 
@@ -263,7 +280,9 @@ async def test_decline_fails_the_payment(account, gql, http, db):
     assert (await credits_and_callbacks(db, checkout.number)) == ([], [(True, "failure")])
 
 
-@pytest.mark.parametrize(("answer", "final", "debt"), [("confirm", "PROCESSED", "263.24"), ("cancel", "FAILED", "363.24")])
+@pytest.mark.parametrize(
+    ("answer", "final", "debt"), [("confirm", "PROCESSED", "263.24"), ("cancel", "FAILED", "363.24")]
+)
 async def test_3ds_waits_then_confirm_or_cancel(account, gql, http, answer, final, debt):
     checkout = await start(gql, account)
     secure = await pay(http, checkout, action="3ds")
@@ -298,7 +317,9 @@ async def test_a_forged_callback_is_refused_and_kept(account, gql, http, db):
     checkout = await start(gql, account)
     await pay(http, checkout, query="?sync=1&forged=1")
     assert await screen(gql, checkout) == ("363.24", "CREATED")
-    assert [(c["forged"], c["http_status"]) for c in (await bank_order(http, checkout.order_id))["callbacks"]] == [(True, 400)]
+    assert [(c["forged"], c["http_status"]) for c in (await bank_order(http, checkout.order_id))["callbacks"]] == [
+        (True, 400)
+    ]
     assert await credits_and_callbacks(db, checkout.number) == ([], [(False, None)])
 
 
@@ -318,7 +339,9 @@ async def test_silent_leaves_it_to_the_status_api_and_reconciliation(account, gq
     checkout = await start(gql, account)
     await pay(http, checkout, query="?sync=1&silent=1")
     assert await screen(gql, checkout) == ("363.24", "CREATED")
-    assert (await bank_order(http, checkout.order_id))["callbacks"] == [{"status": "success", "sent": False, "reason": "silent"}]
+    assert (await bank_order(http, checkout.order_id))["callbacks"] == [
+        {"status": "success", "sent": False, "reason": "silent"}
+    ]
 
     live = settings.model_copy(update={"public_url": base(http), "sandbox_bank": True})
     async with httpx.AsyncClient(trust_env=False) as client:
@@ -346,7 +369,11 @@ async def test_switches_api_checks_scopes_and_clears(account, gql, http):
 
 def test_switch_values():
     assert switches_parse({"duplicate": "1", "late": "0.5", "forged": "yes", "silent": 0, "sync": "true"}) == {
-        "duplicate": 2, "late": 0.5, "forged": True, "silent": False, "sync": True,
+        "duplicate": 2,
+        "late": 0.5,
+        "forged": True,
+        "silent": False,
+        "sync": True,
     }
     assert switches_parse({"duplicate": 4, "reordered": "failure"}) == {"duplicate": 4, "reordered": "failure"}
     with pytest.raises(SwitchError):
@@ -378,11 +405,17 @@ async def test_status_api_answers_for_known_and_unknown_orders(account, gql, htt
     answer = known.json()
     order = await bank_order(http, checkout.order_id)
     assert {k: answer[k] for k in ("result", "status", "amount", "currency", "order_id", "payment_id", "end_date")} == {
-        "result": "ok", "status": "success", "amount": 100.0, "currency": "UAH",
-        "order_id": checkout.order_id, "payment_id": order["payment_id"], "end_date": order["end_date"],
+        "result": "ok",
+        "status": "success",
+        "amount": 100.0,
+        "currency": "UAH",
+        "order_id": checkout.order_id,
+        "payment_id": order["payment_id"],
+        "end_date": order["end_date"],
     }
     assert (unknown.status_code, unknown.json()) == (
-        200, {"result": "error", "status": "error", "err_code": "payment_not_found", "err_description": "payment not found"}
+        200,
+        {"result": "error", "status": "error", "err_code": "payment_not_found", "err_description": "payment not found"},
     )
     assert (forged.status_code, forged.json()["err_code"]) == (400, "invalid_signature")
     assert (foreign.status_code, foreign.json()["err_code"]) == (400, "public_key_not_found")

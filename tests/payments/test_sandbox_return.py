@@ -1,6 +1,7 @@
 """Back from the sandbox bank over real HTTP: the return page after «Відхилити» and «Сплатити»,
 one clock for the cabinet and the bank under a pinned business date, and a cancelled payment
 still paid on the bank's open page."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -72,7 +73,9 @@ async def test_with_a_pinned_business_date_the_payment_the_bank_and_the_mail_sha
     assert payment["status"] == "PROCESSED"
     expires_at = dt.datetime.fromisoformat(payment["expiresAt"])
     assert kyiv_day(payment["createdAt"]) == kyiv_day(payment["confirmedAt"]) == DEMO_DATE
-    assert dt.timedelta(0) <= dt.datetime.fromisoformat(payment["confirmedAt"]) - dt.datetime.fromisoformat(payment["createdAt"])
+    assert dt.timedelta(0) <= dt.datetime.fromisoformat(payment["confirmedAt"]) - dt.datetime.fromisoformat(
+        payment["createdAt"]
+    )
     # The bank's page, its end_date and the form's expiry are on the cabinet's clock too.
     assert valid_until == f"{expires_at.astimezone(KYIV):%d.%m.%Y}"
     order = await bank_order(http, checkout.order_id)
@@ -82,11 +85,15 @@ async def test_with_a_pinned_business_date_the_payment_the_bank_and_the_mail_sha
     confirmed = dt.datetime.fromisoformat(payment["confirmedAt"]).astimezone(KYIV)
     assert f"{confirmed:%d.%m.%Y %H:%M}" in pdf_text(receipt.content) and "2026" not in pdf_text(receipt.content)
     async with db.sessions() as s:
-        mail = (await s.execute(select(OutboxMessage.body).where(OutboxMessage.kind == "payment_processed"))).scalar_one()
+        mail = (
+            await s.execute(select(OutboxMessage.body).where(OutboxMessage.kind == "payment_processed"))
+        ).scalar_one()
     assert f"{confirmed:%d.%m.%Y %H:%M}" in mail
 
 
-async def test_a_cancelled_payment_paid_on_the_still_open_bank_page_is_credited_by_reconciliation(account, gql, http, db, settings):
+async def test_a_cancelled_payment_paid_on_the_still_open_bank_page_is_credited_by_reconciliation(
+    account, gql, http, db, settings
+):
     from workers.reconciliation import reconciliation_round
 
     checkout = await start(gql, account)
@@ -101,7 +108,9 @@ async def test_a_cancelled_payment_paid_on_the_still_open_bank_page_is_credited_
 
     live = settings.model_copy(update={"public_url": str(http.base_url).rstrip("/"), "sandbox_bank": True})
     async with httpx.AsyncClient(trust_env=False) as client:
-        results = await reconciliation_round(db=db, settings=live, client=client, now=live.now() + live.payment_poll_after)
+        results = await reconciliation_round(
+            db=db, settings=live, client=client, now=live.now() + live.payment_poll_after
+        )
 
     assert list(results.values()) == ["credited after a final state"]
     assert await screen(gql, checkout) == ("263.24", "PROCESSED")

@@ -5,6 +5,7 @@ These tests start their servers from the binaries on the machine (tests/cluster.
 skip, saying why, only where those are missing. CABINET_CLUSTER_TESTS=0 leaves them out
 (CI runs them in its first pass only: they bring their own servers, whatever DATABASE_URL).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -101,7 +102,11 @@ async def world_make(url: str, *, metered: int) -> World:
             await tariffs_make(s)
             accounts = [
                 await metered_account_make(
-                    s, number=f"{7100000 + n}", login="lysenko", zones=["TOTAL"], last_values=[48200],
+                    s,
+                    number=f"{7100000 + n}",
+                    login="lysenko",
+                    zones=["TOTAL"],
+                    last_values=[48200],
                     last_taken_on=dt.date(2014, 4, 27),
                 )
                 for n in range(metered)
@@ -123,5 +128,7 @@ def sign_in(base_url: str, login: str) -> str:
 
     from services.demo import DEMO_PASSWORD
 
-    answer = httpx.post(f"{base_url}/graphql", json={"query": SIGN_IN, "variables": {"l": login, "p": DEMO_PASSWORD}}, timeout=30)
+    answer = httpx.post(
+        f"{base_url}/graphql", json={"query": SIGN_IN, "variables": {"l": login, "p": DEMO_PASSWORD}}, timeout=30
+    )
     return answer.json()["data"]["tokenCreate"]["accessToken"]

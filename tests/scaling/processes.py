@@ -5,6 +5,7 @@ port of 127.0.0.1 with the environment given; `WorkerProcess` runs `cabinet work
 can be killed (`kill -9`) or stopped (SIGTERM) mid-run; `stop_all` in a finally makes sure
 nothing outlives the test.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -75,9 +76,20 @@ class ApiProcess(OsProcess):
         self.port = port or cluster.free_port()
         super().__init__(
             [
-                sys.executable, "-m", "uvicorn", "--factory", "asgi:app_factory",
-                "--host", "127.0.0.1", "--port", str(self.port),
-                "--timeout-graceful-shutdown", str(graceful), "--log-level", "warning", "--no-access-log",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "asgi:app_factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--timeout-graceful-shutdown",
+                str(graceful),
+                "--log-level",
+                "warning",
+                "--no-access-log",
             ],
             env,
             log,

@@ -5,6 +5,7 @@ graceful stop (SIGTERM) under load.
 Every server here is the test's own (PostgreSQL from the machine's binaries, the API and
 the worker as OS processes, aiosmtpd) on 127.0.0.1; each loop is bounded.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -56,9 +57,7 @@ async def database(server) -> str:
 
 
 def api_environment(url: str, folder, **more: str) -> dict[str, str]:
-    return environment(
-        DATABASE_URL=url, CABINET_BUSINESS_DATE="2014-05-26", CABINET_DATA_DIR=str(folder), **more
-    )
+    return environment(DATABASE_URL=url, CABINET_BUSINESS_DATE="2014-05-26", CABINET_DATA_DIR=str(folder), **more)
 
 
 async def ledger_of_today(url: str) -> dict[int, dict]:
@@ -112,7 +111,9 @@ async def test_an_api_process_killed_amid_200_submits_loses_nothing(database, tm
                 nonlocal answered_by_victim
                 variables = reading(global_id("PersonalAccount", pa), "2014-05-26", TOTAL=48500)
                 try:
-                    answer = await http.post(f"{base}/graphql", json={"query": SUBMIT, "variables": variables}, headers=headers)
+                    answer = await http.post(
+                        f"{base}/graphql", json={"query": SUBMIT, "variables": variables}, headers=headers
+                    )
                 except httpx.TransportError:
                     return pa, None  # the process died with the request in it
                 assert answer.status_code == 200, answer.text
@@ -151,7 +152,11 @@ async def test_an_api_process_killed_amid_200_submits_loses_nothing(database, tm
             for pa in lost + list(answered)[:5]:
                 had = ledger.get(pa)
                 variables = reading(global_id("PersonalAccount", pa), "2014-05-26", TOTAL=48500)
-                again = (await http.post(f"{survivor.url}/graphql", json={"query": SUBMIT, "variables": variables}, headers=headers)).json()
+                again = (
+                    await http.post(
+                        f"{survivor.url}/graphql", json={"query": SUBMIT, "variables": variables}, headers=headers
+                    )
+                ).json()
                 result = again["data"]["meterReadingSubmit"]
                 assert result["__typename"] == "MeterReadingSubmitSuccess", again
                 assert result["replayed"] is (had is not None)
@@ -185,8 +190,14 @@ async def test_the_mail_worker_killed_amid_100_letters_sends_each_after_restart(
         async with db.transaction() as session:
             for n in range(100):
                 await mail_enqueue(
-                    session=session, kind="password_reset", to=f"person{n}@example.com", language="uk",
-                    account_id=None, full_name=f"Особа {n}", login=f"person{n}", link=f"https://cabinet.test/reset#{n}",
+                    session=session,
+                    kind="password_reset",
+                    to=f"person{n}@example.com",
+                    language="uk",
+                    account_id=None,
+                    full_name=f"Особа {n}",
+                    login=f"person{n}",
+                    link=f"https://cabinet.test/reset#{n}",
                 )
     finally:
         await db.dispose()
@@ -196,7 +207,10 @@ async def test_the_mail_worker_killed_amid_100_letters_sends_each_after_restart(
     controller.start()
     try:
         env = api_environment(
-            database, tmp_path, CABINET_SMTP_HOST="127.0.0.1", CABINET_SMTP_PORT=str(controller.port),
+            database,
+            tmp_path,
+            CABINET_SMTP_HOST="127.0.0.1",
+            CABINET_SMTP_PORT=str(controller.port),
             CABINET_MAIL_POLL_INTERVAL="0.2",
         )
         with stopped_at_the_end() as processes:
@@ -250,10 +264,16 @@ async def test_postgresql_restarted_under_load_fails_only_in_flight_requests_and
         idle, spare = processes[2], world.metered[60:]
         world.metered = world.metered[:60]
         async with httpx.AsyncClient(timeout=60) as http:
-            warm = await asyncio.gather(*(
-                http.post(f"{idle.url}/graphql", json={"query": MAIN_SCREEN}, headers={"authorization": f"Bearer {tokens['zakharov']}"})
-                for _ in range(10)
-            ))
+            warm = await asyncio.gather(
+                *(
+                    http.post(
+                        f"{idle.url}/graphql",
+                        json={"query": MAIN_SCREEN},
+                        headers={"authorization": f"Bearer {tokens['zakharov']}"},
+                    )
+                    for _ in range(10)
+                )
+            )
             assert all(a.status_code == 200 and "errors" not in a.json() for a in warm)
         answers: list[tuple[str, bool, dict]] = []  # (what, sent after recovery, answer)
         recovered = False
@@ -265,14 +285,18 @@ async def test_postgresql_restarted_under_load_fails_only_in_flight_requests_and
             async def ask(n: int, document: str, variables: dict, login: str) -> dict:
                 after = recovered
                 answer = await http.post(
-                    f"{processes[n % 2].url}/graphql", json={"query": document, "variables": variables},
+                    f"{processes[n % 2].url}/graphql",
+                    json={"query": document, "variables": variables},
                     headers={"authorization": f"Bearer {tokens[login]}"},
                 )
                 body = answer.json()
                 # Either an answer or SERVICE_UNAVAILABLE (503 before the executor ran).
                 assert answer.status_code in (200, 503), answer.text
                 if answer.status_code == 503:
-                    assert answer.headers["retry-after"] and body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+                    assert (
+                        answer.headers["retry-after"]
+                        and body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+                    )
                 answers.append((document, after, body))
                 return body
 
@@ -283,7 +307,12 @@ async def test_postgresql_restarted_under_load_fails_only_in_flight_requests_and
                     if n % 4 == 0:
                         pa = next(submits, None)
                         if pa is not None:
-                            await ask(n, SUBMIT, reading(global_id("PersonalAccount", pa), "2014-05-26", TOTAL=48500), "lysenko")
+                            await ask(
+                                n,
+                                SUBMIT,
+                                reading(global_id("PersonalAccount", pa), "2014-05-26", TOTAL=48500),
+                                "lysenko",
+                            )
                             continue
                     await ask(n, MAIN_SCREEN, {}, "zakharov")
 
@@ -313,13 +342,32 @@ async def test_postgresql_restarted_under_load_fails_only_in_flight_requests_and
         # take fresh ones, and succeed (queries and mutations alike).
         async with httpx.AsyncClient(timeout=60) as http:
             first = await asyncio.gather(
-                *(http.post(f"{idle.url}/graphql", json={"query": MAIN_SCREEN},
-                            headers={"authorization": f"Bearer {tokens['zakharov']}"}) for _ in range(10)),
-                *(http.post(f"{idle.url}/graphql", json={"query": SUBMIT, "variables": reading(global_id("PersonalAccount", pa), "2014-05-26", TOTAL=48500)},
-                            headers={"authorization": f"Bearer {tokens['lysenko']}"}) for pa in spare),
+                *(
+                    http.post(
+                        f"{idle.url}/graphql",
+                        json={"query": MAIN_SCREEN},
+                        headers={"authorization": f"Bearer {tokens['zakharov']}"},
+                    )
+                    for _ in range(10)
+                ),
+                *(
+                    http.post(
+                        f"{idle.url}/graphql",
+                        json={
+                            "query": SUBMIT,
+                            "variables": reading(global_id("PersonalAccount", pa), "2014-05-26", TOTAL=48500),
+                        },
+                        headers={"authorization": f"Bearer {tokens['lysenko']}"},
+                    )
+                    for pa in spare
+                ),
             )
-        assert all(a.status_code == 200 and "errors" not in a.json() for a in first), [a.text for a in first if a.status_code != 200 or "errors" in a.json()][:3]
-        assert all(a.json()["data"]["meterReadingSubmit"]["__typename"] == "MeterReadingSubmitSuccess" for a in first[10:])
+        assert all(a.status_code == 200 and "errors" not in a.json() for a in first), [
+            a.text for a in first if a.status_code != 200 or "errors" in a.json()
+        ][:3]
+        assert all(
+            a.json()["data"]["meterReadingSubmit"]["__typename"] == "MeterReadingSubmitSuccess" for a in first[10:]
+        )
 
         # Submits that got SERVICE_UNAVAILABLE are retried: each lands exactly once.
         ledger = await ledger_of_today(database)
@@ -327,8 +375,13 @@ async def test_postgresql_restarted_under_load_fails_only_in_flight_requests_and
         async with httpx.AsyncClient(timeout=60) as http:
             for pa in world.metered:
                 variables = reading(global_id("PersonalAccount", pa), "2014-05-26", TOTAL=48500)
-                body = (await http.post(f"{processes[1].url}/graphql", json={"query": SUBMIT, "variables": variables},
-                                        headers={"authorization": f"Bearer {tokens['lysenko']}"})).json()
+                body = (
+                    await http.post(
+                        f"{processes[1].url}/graphql",
+                        json={"query": SUBMIT, "variables": variables},
+                        headers={"authorization": f"Bearer {tokens['lysenko']}"},
+                    )
+                ).json()
                 result = body["data"]["meterReadingSubmit"]
                 assert result["__typename"] == "MeterReadingSubmitSuccess", body
                 assert result["replayed"] is (pa not in retried)
@@ -347,11 +400,16 @@ async def test_sigterm_under_load_drains_then_finishes_requests_in_flight(databa
         api.ready()
         tokens = {login: sign_in(api.url, login) for login in ("lysenko", "zakharov")}
         async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_keepalive_connections=0)) as http:
-            started = (await http.post(
-                f"{api.url}/graphql",
-                json={"query": START, "variables": start_input(global_id("PersonalAccount", world.screen), key="drain-1")},
-                headers={"authorization": f"Bearer {tokens['zakharov']}"},
-            )).json()["data"]["paymentStart"]
+            started = (
+                await http.post(
+                    f"{api.url}/graphql",
+                    json={
+                        "query": START,
+                        "variables": start_input(global_id("PersonalAccount", world.screen), key="drain-1"),
+                    },
+                    headers={"authorization": f"Bearer {tokens['zakharov']}"},
+                )
+            ).json()["data"]["paymentStart"]
             assert started["__typename"] == "PaymentStartSuccess", started
 
             # A submit held in flight: its personal account is locked by another session.
@@ -359,10 +417,13 @@ async def test_sigterm_under_load_drains_then_finishes_requests_in_flight(databa
             await holder.execute("BEGIN")
             await holder.execute("SELECT 1 FROM personal_account WHERE id = $1 FOR UPDATE", world.metered[0])
             variables = reading(global_id("PersonalAccount", world.metered[0]), "2014-05-26", TOTAL=48500)
-            held = asyncio.create_task(http.post(
-                f"{api.url}/graphql", json={"query": SUBMIT, "variables": variables},
-                headers={"authorization": f"Bearer {tokens['lysenko']}"},
-            ))
+            held = asyncio.create_task(
+                http.post(
+                    f"{api.url}/graphql",
+                    json={"query": SUBMIT, "variables": variables},
+                    headers={"authorization": f"Bearer {tokens['lysenko']}"},
+                )
+            )
             for _ in range(400):
                 waiting = await holder.fetchval(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
@@ -373,10 +434,19 @@ async def test_sigterm_under_load_drains_then_finishes_requests_in_flight(databa
             assert waiting == 1
 
             ws = await connect(api.url.replace("http://", "ws://") + "/graphql", subprotocols=["graphql-transport-ws"])
-            await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {tokens['zakharov']}"}}))
+            await ws.send(
+                json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {tokens['zakharov']}"}})
+            )
             assert (await _text(ws))["type"] == "connection_ack"
-            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
-                "query": SUBSCRIBE, "variables": {"id": started["payment"]["id"]}}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "id": "1",
+                        "type": "subscribe",
+                        "payload": {"query": SUBSCRIBE, "variables": {"id": started["payment"]["id"]}},
+                    }
+                )
+            )
             [first] = await _messages(ws, 1)
             assert first["payload"]["data"]["internetPaymentUpdated"]["status"] == "CREATED"
 
@@ -388,8 +458,11 @@ async def test_sigterm_under_load_drains_then_finishes_requests_in_flight(databa
                 for _ in range(2000):
                     if drained.is_set():
                         return
-                    answer = await http.post(f"{api.url}/graphql", json={"query": MAIN_SCREEN},
-                                             headers={"authorization": f"Bearer {tokens['zakharov']}"})
+                    answer = await http.post(
+                        f"{api.url}/graphql",
+                        json={"query": MAIN_SCREEN},
+                        headers={"authorization": f"Bearer {tokens['zakharov']}"},
+                    )
                     assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
                     screens.append(answer.status_code)
 
@@ -403,8 +476,13 @@ async def test_sigterm_under_load_drains_then_finishes_requests_in_flight(databa
                     await asyncio.sleep(0.02)
                 served_when_unready = len(screens)
                 # Still serving while it says 503: the balancer's time to take it out.
-                assert (await http.post(f"{api.url}/graphql", json={"query": MAIN_SCREEN},
-                                        headers={"authorization": f"Bearer {tokens['zakharov']}"})).status_code == 200
+                assert (
+                    await http.post(
+                        f"{api.url}/graphql",
+                        json={"query": MAIN_SCREEN},
+                        headers={"authorization": f"Bearer {tokens['zakharov']}"},
+                    )
+                ).status_code == 200
                 drained.set()
                 assert served_when_unready >= 10
 

@@ -5,6 +5,7 @@ With CABINET_DB_PGBOUNCER=1 every statement is prepared unnamed inside its trans
 (PgBouncer before 1.21 keeps no prepared statements); live payment status LISTENs on a
 direct connection (CABINET_DATABASE_LISTEN_URL), since a transaction pooler cannot hold one.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,7 +33,9 @@ PROCESSES = 4
 POOL_SIZE, MAX_OVERFLOW = 10, 5  # 4 × 15 = 60 connections asked for, PostgreSQL has 20
 
 
-pytestmark = pytest.mark.skipif(cluster.pgbouncer_binary() is None, reason="pgbouncer is not installed (apt-get install pgbouncer)")
+pytestmark = pytest.mark.skipif(
+    cluster.pgbouncer_binary() is None, reason="pgbouncer is not installed (apt-get install pgbouncer)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +67,25 @@ async def bounced(tmp_path_factory):
 def pgbouncer_clients(bouncer: cluster.PgBouncer, primary: cluster.PostgresNode) -> int:
     """Client connections PgBouncer holds for the cabinet's database (its admin console)."""
     shown = subprocess.run(
-        [str(primary.bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(bouncer.port), "-U", "postgres", "-At", "-F", "|",
-         "-c", "SHOW CLIENTS", "pgbouncer"],
-        check=True, capture_output=True, text=True, timeout=30,
+        [
+            str(primary.bin_dir / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(bouncer.port),
+            "-U",
+            "postgres",
+            "-At",
+            "-F",
+            "|",
+            "-c",
+            "SHOW CLIENTS",
+            "pgbouncer",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
     ).stdout
     return sum(1 for line in shown.splitlines() if line.split("|")[2:3] == ["cabinet"])
 
@@ -79,7 +98,8 @@ async def test_four_processes_beyond_max_connections_work_through_pgbouncer(boun
         async def post(n: int, document: str, variables: dict, login: str) -> dict:
             base = processes[n % PROCESSES].url
             answer = await http.post(
-                f"{base}/graphql", json={"query": document, "variables": variables},
+                f"{base}/graphql",
+                json={"query": document, "variables": variables},
                 headers={"authorization": f"Bearer {tokens[login]}"},
             )
             assert answer.status_code == 200, answer.text
@@ -92,8 +112,10 @@ async def test_four_processes_beyond_max_connections_work_through_pgbouncer(boun
         screens = [post(n, MAIN_SCREEN, {}, "zakharov") for n in range(80)]
         answers = await asyncio.gather(*submits, *screens)
 
-    submitted, shown = answers[: len(submits)], answers[len(submits):]
-    assert all(a["data"]["meterReadingSubmit"]["__typename"] == "MeterReadingSubmitSuccess" for a in submitted), submitted
+    submitted, shown = answers[: len(submits)], answers[len(submits) :]
+    assert all(a["data"]["meterReadingSubmit"]["__typename"] == "MeterReadingSubmitSuccess" for a in submitted), (
+        submitted
+    )
     assert len({a["data"]["meterReadingSubmit"]["bill"]["number"] for a in submitted}) == len(submits)
     assert all("errors" not in a and a["data"]["viewer"]["personalAccounts"][0]["number"] == "8200001" for a in shown)
 
@@ -115,7 +137,10 @@ async def test_live_payment_status_listens_on_a_direct_connection(bounced):
         started = (
             await http.post(
                 "/graphql",
-                json={"query": START, "variables": start_input(global_id("PersonalAccount", world.screen), key="bounced-1")},
+                json={
+                    "query": START,
+                    "variables": start_input(global_id("PersonalAccount", world.screen), key="bounced-1"),
+                },
                 headers={"authorization": f"Bearer {token}"},
             )
         ).json()["data"]["paymentStart"]
@@ -125,8 +150,15 @@ async def test_live_payment_status_listens_on_a_direct_connection(bounced):
         async with connect(websocket, subprotocols=["graphql-transport-ws"]) as ws:
             await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}))
             assert (await _text(ws))["type"] == "connection_ack"
-            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
-                "query": SUBSCRIBE, "variables": {"id": started["payment"]["id"]}}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "id": "1",
+                        "type": "subscribe",
+                        "payload": {"query": SUBSCRIBE, "variables": {"id": started["payment"]["id"]}},
+                    }
+                )
+            )
             [first] = await _messages(ws, 1)
             assert first["payload"]["data"]["internetPaymentUpdated"]["status"] == "CREATED"
             # The bank's callback reaches another process; only PostgreSQL's NOTIFY joins them.

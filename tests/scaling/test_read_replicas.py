@@ -4,6 +4,7 @@ Which server answered is told by the data itself: with the replica's replay paus
 changed on the primary is missing on the replica, so the main screen shows the old value
 when the replica served it and the new one when the primary did.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -69,7 +70,12 @@ async def customer(replicated, tmp_path_factory):
         async with db.transaction() as s:
             await tariffs_make(s)
             pa = await metered_account_make(
-                s, number="7000001", login="lysenko", zones=["TOTAL"], last_values=[48200], last_taken_on=dt.date(2014, 4, 27)
+                s,
+                number="7000001",
+                login="lysenko",
+                zones=["TOTAL"],
+                last_values=[48200],
+                last_taken_on=dt.date(2014, 4, 27),
             )
     finally:
         await db.dispose()
@@ -124,7 +130,9 @@ async def test_the_main_screen_is_read_on_the_replica(replicated, customer, tmp_
         await replica_caught_up(application, replicated)
         before = await address_shown(gql)
         async with replay_paused(replicated):
-            await primary_execute(replicated, "UPDATE personal_account SET address = 'на первинному' WHERE id = $1", customer)
+            await primary_execute(
+                replicated, "UPDATE personal_account SET address = 'на первинному' WHERE id = $1", customer
+            )
             # The replica has not replayed the change: both paths answer from it.
             assert await address_shown(gql) == before
             assert await address_shown(gql, SCREEN_GENERAL) == before
@@ -159,7 +167,9 @@ async def test_a_submitted_reading_is_in_its_answer_and_in_the_next_reads(replic
         # replica has not replayed is not seen.
         await replica_caught_up(application, replicated)
         async with replay_paused(replicated):
-            await primary_execute(replicated, "UPDATE personal_account SET address = 'ще не на репліці' WHERE id = $1", customer)
+            await primary_execute(
+                replicated, "UPDATE personal_account SET address = 'ще не на репліці' WHERE id = $1", customer
+            )
             assert await address_shown(gql) != "ще не на репліці"
 
 
@@ -170,7 +180,9 @@ async def test_a_lagging_replica_is_skipped_and_readyz_says_so(replicated, custo
         await replica_caught_up(application, replicated)
         replica = application.state.db.replicas.replicas[0]
         async with replay_paused(replicated):
-            await primary_execute(replicated, "UPDATE personal_account SET address = 'поки репліка стоїть' WHERE id = $1", customer)
+            await primary_execute(
+                replicated, "UPDATE personal_account SET address = 'поки репліка стоїть' WHERE id = $1", customer
+            )
             for _ in range(200):
                 if replica.state == "lagging":
                     break

@@ -1,4 +1,5 @@
 """Allocation: DESIGN §3's worked example and the rules around it."""
+
 from __future__ import annotations
 
 import datetime as dt

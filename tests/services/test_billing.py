@@ -1,4 +1,5 @@
 """The bill's due date (DESIGN §3, Bills): the 20th of the month after issue."""
+
 from __future__ import annotations
 
 import datetime as dt

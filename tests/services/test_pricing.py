@@ -1,4 +1,5 @@
 """Tests of services.pricing: golden bills, rules and properties."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,7 +7,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.pricing import (
@@ -31,12 +32,8 @@ date = dt.date
 prop = settings(deadline=None, database=None, max_examples=150)
 
 
-def price(
-    prev: date, cur: date, zones: dict[str, int], tariffs=DEMO_TARIFF_HISTORY
-) -> PricingResult:
-    return price_consumption(
-        previous_date=prev, current_date=cur, zone_consumption=zones, tariffs=tariffs
-    )
+def price(prev: date, cur: date, zones: dict[str, int], tariffs=DEMO_TARIFF_HISTORY) -> PricingResult:
+    return price_consumption(previous_date=prev, current_date=cur, zone_consumption=zones, tariffs=tariffs)
 
 
 def summary(result: PricingResult) -> list[tuple[object, int, str, int, Decimal]]:
@@ -227,9 +224,7 @@ def test_zone_split_where_largest_remainder_went_negative():
 
 def test_tariff_order_in_input_does_not_matter():
     forward = price(date(2014, 5, 26), date(2014, 6, 10), {"TOTAL": 100})
-    backward = price(
-        date(2014, 5, 26), date(2014, 6, 10), {"TOTAL": 100}, tariffs=DEMO_TARIFF_HISTORY[::-1]
-    )
+    backward = price(date(2014, 5, 26), date(2014, 6, 10), {"TOTAL": 100}, tariffs=DEMO_TARIFF_HISTORY[::-1])
     assert backward == forward
 
 
@@ -242,7 +237,9 @@ def test_tariff_mode_accepts_plain_strings():
 def test_zone_coefficients_depend_on_layout():
     assert zone_coefficients(["DAY", "NIGHT"]) == {"DAY": D("1.0"), "NIGHT": D("0.5")}
     assert zone_coefficients(["NIGHT", "PEAK", "SEMI_PEAK"]) == {
-        "PEAK": D("1.5"), "SEMI_PEAK": D("1.0"), "NIGHT": D("0.4"),
+        "PEAK": D("1.5"),
+        "SEMI_PEAK": D("1.0"),
+        "NIGHT": D("0.4"),
     }
     assert zone_coefficients(["TOTAL"]) == {"TOTAL": D("1")}
     assert set(ZONE_COEFFICIENTS) == set(ZONE_LAYOUTS)
@@ -464,13 +461,9 @@ def tariff_histories(draw) -> list[TariffVersion]:
     for i, valid_from in enumerate([HISTORY_START, *sorted(later)]):
         mode = draw(st.sampled_from(list(TariffMode)))
         n_blocks = 1 if mode is TariffMode.FLAT else draw(st.integers(1, 4))
-        bound_lists = st.lists(
-            st.integers(1, 2000), min_size=n_blocks - 1, max_size=n_blocks - 1, unique=True
-        )
+        bound_lists = st.lists(st.integers(1, 2000), min_size=n_blocks - 1, max_size=n_blocks - 1, unique=True)
         bounds = sorted(draw(bound_lists))
-        prices = draw(
-            st.lists(st.decimals(D("0"), D("10"), places=4), min_size=n_blocks, max_size=n_blocks)
-        )
+        prices = draw(st.lists(st.decimals(D("0"), D("10"), places=4), min_size=n_blocks, max_size=n_blocks))
         blocks = tuple(TariffBlock(b, p) for b, p in zip([*bounds, None], prices, strict=True))
         versions.append(TariffVersion(i, valid_from, mode, blocks))
     return versions
@@ -587,9 +580,7 @@ DEMO_STARTS = [v.valid_from for v in DEMO_TARIFF_HISTORY]
 
 
 def months_of(prev: date, cur: date, kwh: int, starts=DEMO_STARTS) -> dict[date, int]:
-    return consumption_by_month(
-        period_start=prev + dt.timedelta(days=1), period_end=cur, kwh=kwh, tariff_starts=starts
-    )
+    return consumption_by_month(period_start=prev + dt.timedelta(days=1), period_end=cur, kwh=kwh, tariff_starts=starts)
 
 
 def test_months_of_the_golden_examples_are_their_lines():
@@ -597,9 +588,15 @@ def test_months_of_the_golden_examples_are_their_lines():
     assert months_of(date(2014, 5, 26), date(2014, 6, 10), 100) == {date(2014, 5, 1): 33, date(2014, 6, 1): 67}
     # Three parts of 13, 31 and 1 days: 46/108/3 for 157 kWh, 46/109/3 for 158.
     assert months_of(date(2015, 2, 15), date(2015, 4, 1), 157) == {
-        date(2015, 2, 1): 46, date(2015, 3, 1): 108, date(2015, 4, 1): 3}
+        date(2015, 2, 1): 46,
+        date(2015, 3, 1): 108,
+        date(2015, 4, 1): 3,
+    }
     assert months_of(date(2015, 2, 15), date(2015, 4, 1), 158) == {
-        date(2015, 2, 1): 46, date(2015, 3, 1): 109, date(2015, 4, 1): 3}
+        date(2015, 2, 1): 46,
+        date(2015, 3, 1): 109,
+        date(2015, 4, 1): 3,
+    }
     # One month: all of it.
     assert months_of(date(2014, 4, 27), date(2014, 4, 30), 12) == {date(2014, 4, 1): 12}
 
@@ -626,7 +623,9 @@ def test_the_months_hold_the_kwh_each_tariff_version_has_on_the_bill(period, zon
     # kWh summed per version are exactly the bill lines' kWh of that version.
     result = price(*period, zones)
     months = consumption_by_month(
-        period_start=result.period_start, period_end=result.period_end, kwh=result.consumption,
+        period_start=result.period_start,
+        period_end=result.period_end,
+        kwh=result.consumption,
         tariff_starts=DEMO_STARTS,
     )
     assert sum(months.values()) == result.consumption and all(k >= 0 for k in months.values())

@@ -1,4 +1,5 @@
 """Who may see what (services/visibility.py): each rule, for a customer and an admin."""
+
 from __future__ import annotations
 
 from models.base import ActivationStatus, Role

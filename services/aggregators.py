@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, insert, literal, select, tuple_
+from sqlalchemy import func, insert, literal, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,9 +24,10 @@ from kyiv import KYIV, kyiv_date
 from models import AggregatorPayment, Payment, PersonalAccount, Res
 from models.base import ChargeCategory, PaymentChannel
 from money import kopecks, whole_kopecks
+from services.account_records import LEDGER_COLUMNS, ledger_of
 from services.allocation import Allocation
 from services.errors import BadUserInput, OperationRefused, Problems
-from services.ledger import ledgers_load
+from services.ledger import Ledger
 from services.pagination import Page, cursor_decode, cursor_encode, first_check
 from services.periods import Period
 
@@ -78,6 +79,17 @@ class _Target:
     res_code: str
     number: str
     holder_name: str
+    ledger: Ledger | None  # read with it when asked for
+
+
+# The RES by its code and, in it, the personal account by its number (none when the number is
+# NULL): one statement tells which part is wrong. The debt lookup adds the account's ledger.
+_TARGET_SQL = """
+SELECT r.id AS res_id, p.id, p.holder_name{columns}
+FROM res r LEFT JOIN personal_account p ON p.res_id = r.id AND p.number = :number
+WHERE r.code = :code"""
+_TARGET = text(_TARGET_SQL.format(columns=""))
+_TARGET_WITH_LEDGER = text(_TARGET_SQL.format(columns="," + LEDGER_COLUMNS))
 
 
 def _code_check(value: str, path: tuple[str, ...], pattern: re.Pattern, limit: int, problems: Problems) -> str | None:
@@ -100,30 +112,30 @@ async def _target_find(
     number: str,
     prefix: tuple[str, ...],
     problems: Problems,
+    ledger_on: dt.date | None = None,
 ) -> _Target | None:
-    """The personal account (RES, number), or a problem on whichever part is wrong."""
+    """The personal account (RES, number), or a problem on whichever part is wrong; with
+    `ledger_on`, its ledger as of that day too (the same statement)."""
     res_path, number_path = (*prefix, "resCode"), (*prefix, "personalAccountNumber")
     code = _code_check(res_code, res_path, RES_CODE, 16, problems)
     wanted = _code_check(number, number_path, ACCOUNT_NUMBER, 32, problems)
     if code is None:
         return None
-    res_id = (await session.execute(select(Res.id).where(Res.code == code))).scalar_one_or_none()
-    if res_id is None:
+    params: dict[str, object] = {"code": code, "number": wanted}
+    if ledger_on is None:
+        row = (await session.execute(_TARGET, params)).first()
+    else:
+        row = (await session.execute(_TARGET_WITH_LEDGER, {**params, "today": ledger_on})).first()
+    if row is None:
         problems.add(res_path, "UNKNOWN_RES")
         return None
     if wanted is None:
         return None
-    row = (
-        await session.execute(
-            select(PersonalAccount.id, PersonalAccount.holder_name).where(
-                PersonalAccount.res_id == res_id, PersonalAccount.number == wanted
-            )
-        )
-    ).first()
-    if row is None:
+    if row.id is None:
         problems.add(number_path, "PERSONAL_ACCOUNT_NOT_FOUND")
         return None
-    return _Target(row.id, code, wanted, row.holder_name)
+    ledger = ledger_of(row.bills, row.payments) if ledger_on is not None else None
+    return _Target(row.id, code, wanted, row.holder_name, ledger)
 
 
 async def debt_lookup(
@@ -132,18 +144,15 @@ async def debt_lookup(
     """The debt of one personal account, from the same ledger the customer's screen uses."""
     problems = Problems()
     target = await _target_find(
-        session, res_code=res_code, number=personal_account_number, prefix=(), problems=problems
+        session, res_code=res_code, number=personal_account_number, prefix=(), problems=problems, ledger_on=today
     )
     problems.raise_if_any()
-    assert target is not None
-    ledger = (await ledgers_load(session=session, personal_account_ids=[target.personal_account_id], today=today))[
-        target.personal_account_id
-    ]
+    assert target is not None and target.ledger is not None
     return DebtLookupData(
         res_code=target.res_code,
         personal_account_number=target.number,
         holder_name=holder_initials(target.holder_name),
-        allocation=ledger.allocation,
+        allocation=target.ledger.allocation,
     )
 
 

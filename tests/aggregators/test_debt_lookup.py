@@ -153,3 +153,16 @@ async def test_the_manuals_account_0101010(db, settings, gql):
     assert status["13942524"] == ("PAID", "0.00")
     assert status["13942526"] == ("PARTIALLY_PAID", "313.90")
     assert status["13942531"] == ("UNPAID", "256.64")
+
+
+@pytest.mark.parametrize("bills", [3, 60])
+async def test_a_lookup_is_the_key_check_and_one_statement_whatever_the_history(world, db, gql, statements, bills):
+    # The RES, the personal account and its ledger (bills and payments) come in one statement;
+    # the API key's check is the other. Not one more with 20 times the rows.
+    await account_make(db, bills=bills)
+    key = await client_make(db, scopes=["debt:read"])
+    with statements() as counter:
+        looked = (await gql(LOOKUP, {"res": "0101", "number": NUMBER}, headers=api(key)))["data"]["debtLookup"]
+    assert looked["__typename"] == "DebtLookup", looked
+    assert looked["debt"]["total"] == f"{Decimal('30.27') * bills:.2f}"
+    assert len(counter.statements) == 2, counter.statements

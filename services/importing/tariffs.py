@@ -19,7 +19,9 @@ mode or name is refused.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,8 +31,9 @@ from models.base import TariffMode
 from services import pricing
 from services.importing.cells import choice_parser, int_parser, opt, parse_date, parse_price, req, text_parser
 from services.importing.lookups import fetch_grouped
-from services.importing.report import Plan, Problems
+from services.importing.report import Apply, Plan, Problems
 from services.importing.rows import Row, group_by, mark_duplicates
+from services.importing.stored import conflict
 from services.importing.writing import insert_rows
 
 FIELDS = (
@@ -51,41 +54,66 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
     rows = mark_duplicates(
         rows=rows, key=lambda r: (r["valid_from"], r["block"]), what="valid_from and block", problems=problems
     )
-    versions = group_by(items=rows, key=lambda r: r["valid_from"])
-
-    good_versions = {}
+    versions = {
+        valid_from: group
+        for valid_from, group in group_by(items=rows, key=lambda r: r["valid_from"]).items()
+        if _version_valid(valid_from=valid_from, group=group, problems=problems)
+    }
+    stored = await _stored_versions(session=session, dates=list(versions))
+    plan = Plan()
+    new_versions = []
     for valid_from, group in versions.items():
-        first = group[0]
-        ok = True
-        for row in group[1:]:
-            for column in ("mode", "name"):
-                if row[column] != first[column]:
-                    problems.add(
-                        row.line, f"{column} differs from line {first.line} of the tariff valid from {valid_from}"
-                    )
-                    ok = False
-        numbers = sorted(r["block"] for r in group)
-        if numbers != list(range(1, len(group) + 1)):
-            problems.add(
-                first.line, f"tariff valid from {valid_from}: blocks must be numbered 1..{len(group)}, got {numbers}"
-            )
-            ok = False
-        if ok:
-            try:
-                pricing.TariffVersion(
-                    id=None,
-                    valid_from=valid_from,
-                    mode=first["mode"],
-                    blocks=[pricing.TariffBlock(bound, price) for _, bound, price in _blocks(group)],
-                    name=first["name"],
-                )
-            except (ValueError, TypeError) as e:
-                problems.add(first.line, f"tariff valid from {valid_from}: {e}")
-                ok = False
-        if ok:
-            good_versions[valid_from] = group
+        if valid_from not in stored:
+            new_versions.append(_Version(valid_from, group[0]["mode"], group[0]["name"], _blocks(group)))
+            plan.inserted += len(group)
+        elif _same_as_stored(valid_from=valid_from, group=group, stored=stored[valid_from], problems=problems):
+            plan.unchanged += len(group)
+    plan.apply = _inserting(new_versions)
+    return plan
 
-    stored = await fetch_grouped(
+
+@dataclass(frozen=True, slots=True)
+class _Version:
+    valid_from: dt.date
+    mode: str
+    name: str
+    blocks: list[tuple[int, int | None, Decimal]]
+
+
+def _version_valid(*, valid_from: dt.date, group: Sequence[Row], problems: Problems) -> bool:
+    """One mode and name on all its rows, blocks numbered 1..n, and a tariff pricing accepts."""
+    first = group[0]
+    ok = True
+    for row in group[1:]:
+        for column in ("mode", "name"):
+            if row[column] != first[column]:
+                problems.add(row.line, f"{column} differs from line {first.line} of the tariff valid from {valid_from}")
+                ok = False
+    numbers = sorted(r["block"] for r in group)
+    if numbers != list(range(1, len(group) + 1)):
+        problems.add(
+            first.line, f"tariff valid from {valid_from}: blocks must be numbered 1..{len(group)}, got {numbers}"
+        )
+        ok = False
+    if not ok:
+        return False
+    try:
+        pricing.TariffVersion(
+            id=None,
+            valid_from=valid_from,
+            mode=first["mode"],
+            blocks=[pricing.TariffBlock(bound, price) for _, bound, price in _blocks(group)],
+            name=first["name"],
+        )
+    except (ValueError, TypeError) as e:
+        problems.add(first.line, f"tariff valid from {valid_from}: {e}")
+        return False
+    return True
+
+
+async def _stored_versions(*, session: AsyncSession, dates: Sequence[dt.date]) -> dict:
+    """The stored versions of these dates, a row per block (one with no block for a version without)."""
+    return await fetch_grouped(
         session=session,
         key="valid_from",
         sql="""
@@ -93,42 +121,39 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
         FROM tariff t LEFT JOIN tariff_block b ON b.tariff_id = t.id
         WHERE t.valid_from = ANY(CAST(:dates AS date[]))
         """,
-        dates=list(good_versions),
+        dates=list(dates),
     )
 
-    plan = Plan()
-    new_versions = []
-    for valid_from, group in good_versions.items():
-        first = group[0]
-        if valid_from not in stored:
-            new_versions.append((valid_from, first["mode"], first["name"], _blocks(group)))
-            plan.inserted += len(group)
-            continue
-        existing = stored[valid_from]
-        diffs = []
-        if existing[0].mode != first["mode"]:
-            diffs.append(f"mode (stored {existing[0].mode}, file {first['mode']})")
-        if existing[0].name != first["name"]:
-            diffs.append(f"name (stored {existing[0].name!r}, file {first['name']!r})")
-        stored_blocks = sorted((r.block, r.upper_bound, r.price) for r in existing if r.block is not None)
-        if stored_blocks != _blocks(group):
-            diffs.append(f"blocks (stored {_show(stored_blocks)}, file {_show(_blocks(group))})")
-        if diffs:
-            problems.add(
-                first.line,
-                f"tariff valid from {valid_from} already exists with different data: {', '.join(diffs)}; "
-                "published tariffs are not changed by import",
-            )
-        else:
-            plan.unchanged += len(group)
 
+def _same_as_stored(*, valid_from: dt.date, group: Sequence[Row], stored: Sequence, problems: Problems) -> bool:
+    """A published version stays as it is: the file must bring the same mode, name and blocks."""
+    first = group[0]
+    diffs = []
+    if stored[0].mode != first["mode"]:
+        diffs.append(f"mode (stored {stored[0].mode}, file {first['mode']})")
+    if stored[0].name != first["name"]:
+        diffs.append(f"name (stored {stored[0].name!r}, file {first['name']!r})")
+    stored_blocks = sorted((r.block, r.upper_bound, r.price) for r in stored if r.block is not None)
+    if stored_blocks != _blocks(group):
+        diffs.append(f"blocks (stored {_show(stored_blocks)}, file {_show(_blocks(group))})")
+    if diffs:
+        problems.add(
+            first.line,
+            conflict(
+                what=f"tariff valid from {valid_from}", diffs=diffs, why="published tariffs are not changed by import"
+            ),
+        )
+    return not diffs
+
+
+def _inserting(versions: Sequence[_Version]) -> Apply:
     async def apply(session: AsyncSession) -> None:
-        if not new_versions:
+        if not versions:
             return
         inserted = await insert_rows(
             session=session,
             table=Tariff.__table__,
-            rows=[{"valid_from": v, "mode": m, "name": n} for v, m, n, _ in new_versions],
+            rows=[{"valid_from": v.valid_from, "mode": v.mode, "name": v.name} for v in versions],
             returning=("id", "valid_from"),
         )
         ids = {r.valid_from: r.id for r in inserted}
@@ -136,14 +161,13 @@ async def check(*, session: AsyncSession, rows: Sequence[Row], problems: Problem
             session=session,
             table=TariffBlock.__table__,
             rows=[
-                {"tariff_id": ids[valid_from], "block": block, "upper_bound": bound, "price": price}
-                for valid_from, _, _, blocks in new_versions
-                for block, bound, price in blocks
+                {"tariff_id": ids[v.valid_from], "block": block, "upper_bound": bound, "price": price}
+                for v in versions
+                for block, bound, price in v.blocks
             ],
         )
 
-    plan.apply = apply
-    return plan
+    return apply
 
 
 def _show(blocks: Sequence[tuple[int, int | None, Decimal]]) -> str:

@@ -24,6 +24,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
 
 from config import Settings, production_problems
 from db import Database, database_for, unavailable
@@ -81,9 +82,12 @@ class GuardedTransportWSHandler(BaseGraphQLTransportWSHandler):
         if not isinstance(payload, dict):
             await self.handle_invalid_message("A subscribe message needs a payload with a query.")
             return
-        refusal: GraphQLError | None = await connection_refusal(self.context)
-        if refusal is not None:
-            refusal = error_public(GraphQLError(str(refusal), original_error=refusal), self.context)
+        refusal: GraphQLError | None = None
+        connection_refused = await connection_refusal(self.context)
+        if connection_refused is not None:
+            refusal = error_public(
+                GraphQLError(str(connection_refused), original_error=connection_refused), self.context
+            )
         else:
             document = await self.view.persisted.document(
                 query=payload.get("query"), extensions=payload.get("extensions")
@@ -120,7 +124,7 @@ class GuardedTransportWSHandler(BaseGraphQLTransportWSHandler):
 class CabinetGraphQL(GraphQL):
     """Strawberry's ASGI view with our context, JSON encoder and offline GraphiQL."""
 
-    websocket_adapter_class = TextFrameWebSocketAdapter  # type: ignore[assignment]
+    websocket_adapter_class = TextFrameWebSocketAdapter
     graphql_transport_ws_handler_class = GuardedTransportWSHandler
 
     def __init__(self, settings: Settings, db: Database, updates: PaymentUpdates) -> None:
@@ -186,7 +190,7 @@ class CabinetGraphQL(GraphQL):
         # Strawberry turns into a 400), where the json module's RecursionError was a bare 500.
         return orjson.loads(data)
 
-    async def process_result(self, request: Any, result: ExecutionResult) -> Any:
+    async def process_result(self, request: Any, result: StrawberryExecutionResult) -> Any:
         data = await super().process_result(request, result)
         if (
             isinstance(request, Request)
@@ -272,7 +276,7 @@ class CabinetGraphQL(GraphQL):
         finally:
             await context.snapshot_end()
 
-    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+    def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
 

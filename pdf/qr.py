@@ -92,11 +92,11 @@ def qr_png(text: str, *, hryvnia_sign: bool = True) -> bytes:
     from PIL import Image
 
     code = segno.make(text, error="m", boost_error=True, micro=False)
-    if code.version < 10:
+    if not isinstance(code.version, int) or code.version < 10:  # an int unless micro
         code = segno.make(text, error="m", version=10, boost_error=True, micro=False)
-    rows = list(code.matrix_iter(scale=1, border=4))
+    rows = [list(row) for row in code.matrix_iter(scale=1, border=4)]
     modules = Image.frombytes("L", (len(rows[0]), len(rows)), bytes(0 if dark else 255 for row in rows for dark in row))
-    image = modules.resize((modules.width * SCALE, modules.height * SCALE), Image.NEAREST)
+    image = modules.resize((modules.width * SCALE, modules.height * SCALE), Image.Resampling.NEAREST)
     if hryvnia_sign:
         _hryvnia_sign(image)
     out = io.BytesIO()

@@ -30,12 +30,14 @@ async def internet_payment_updates(ctx: RequestContext, payment_id: str) -> Asyn
         raise BadUserInput("no such internet payment")
     async with ctx.payment_updates().watch(pk) as changed:
         row = await _load(ctx, pk)
+        if row is None:  # owned above, and payments are never deleted: only a race with a merge
+            raise BadUserInput("no such internet payment")
         yield row
         while row.status not in FINAL:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), timeout=RECHECK_SECONDS)
             changed.clear()
             latest = await _load(ctx, pk)
-            if (latest.status, latest.confirmed_at) != (row.status, row.confirmed_at):
+            if latest is not None and (latest.status, latest.confirmed_at) != (row.status, row.confirmed_at):
                 row = latest
                 yield row

@@ -13,7 +13,9 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
@@ -28,6 +30,8 @@ BASE_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 FILE_NAMES = {"bill": "rakhunok-{number}.pdf", "receipt": "chek-{number}.pdf"}
+
+_Read = TypeVar("_Read")
 
 # Renders in flight in this process, by key, so concurrent requests for one render make one.
 _rendering: dict[tuple[int, str], asyncio.Task] = {}
@@ -47,7 +51,7 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return False
 
 
-async def _read(db: Database, work: Callable) -> object:
+async def _read(db: Database, work: Callable[[AsyncSession], Awaitable[_Read]]) -> _Read:
     """Several statements from one consistent snapshot."""
     snapshot = db.read_snapshot()
     try:

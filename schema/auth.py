@@ -9,7 +9,7 @@ import strawberry
 
 from resolvers import auth as auth_resolvers
 from schema.account import Account
-from schema.errors import OperationError, ValidationError, result_of
+from schema.errors import OperationError, ValidationError, refusal_result_of, result_of
 from services.auth import IssuedTokens
 
 
@@ -75,7 +75,7 @@ class AuthMutations:
     async def token_revoke(
         self, info: strawberry.Info, refresh_token: str | None = None, everywhere: bool | None = False
     ) -> TokenRevokeResult:
-        return await result_of(
+        return await refusal_result_of(
             info,
             auth_resolvers.token_revoke(info.context, refresh_token=refresh_token, everywhere=bool(everywhere)),
             lambda revoked: TokenRevokeSuccess(revoked=revoked),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from sqlalchemy import Row
@@ -38,7 +38,7 @@ def coefficient_shown(c: Decimal | None) -> Decimal | None:
 class BillLine:
     """Plain attributes filled once from the row: Strawberry resolves those without a resolver call."""
 
-    row: strawberry.Private[Row]
+    row: strawberry.Private[Any]  # a stored line (Row), or the preview's (services.billing.BillLineDraft)
     description: str = strawberry.field(default=None)
     block: int | None = strawberry.field(default=None, description="Tariff block, 1-based, for consumption lines.")
     zone: MeterZone | None = strawberry.field(default=None)

@@ -109,7 +109,9 @@ def error_of(exc: DomainError, language: str) -> ValidationError | OperationErro
             fields=[FieldError(path=list(exc.path), code=ErrorCode.NOT_FOUND, message=text)],
         )
     retry_after = exc.retry_after if isinstance(exc, OperationRefused) else None
-    payment_id = global_id("InternetPayment", exc.payment_id) if isinstance(exc, PaymentInProgress) else None
+    payment_id = (
+        strawberry.ID(global_id("InternetPayment", exc.payment_id)) if isinstance(exc, PaymentInProgress) else None
+    )
     return OperationError(
         code=ErrorCode(exc.code),
         message=message(exc.code, language, **exc.params),
@@ -126,4 +128,16 @@ async def result_of(
         value = await work
     except DomainError as exc:
         return error_of(exc, info.context.language)
+    return wrap(value)
+
+
+async def refusal_result_of(info: strawberry.Info, work: Awaitable[T], wrap: Callable[[T], S]) -> S | OperationError:
+    """result_of for a union without ValidationError: the work refuses but takes no input to check."""
+    try:
+        value = await work
+    except DomainError as exc:
+        error = error_of(exc, info.context.language)
+        if isinstance(error, ValidationError):
+            raise  # not this union's: masked like any unexpected error
+        return error
     return wrap(value)

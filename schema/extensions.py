@@ -45,7 +45,7 @@ class NulFreeStrings(ValidationRule):
 
 
 class RequestScope(SchemaExtension):
-    async def on_execute(self):  # type: ignore[override]
+    async def on_execute(self):
         context = self.execution_context.context
         operation = self.execution_context.operation_type
         # Queries and mutations read a snapshot (a mutation's write starts a new one:
@@ -63,7 +63,7 @@ class RequestScope(SchemaExtension):
         yield
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
-        if errors:
+        if result is not None and errors:
             result.errors = [error_public(e, self.execution_context.context) for e in errors]
         field_errors = getattr(self.execution_context.context, "field_errors", None)
         if result is not None and field_errors:

@@ -148,6 +148,9 @@ def _money(value) -> str:
 def _account(a: ScreenAccount, period, first: int | None, today: dt.date) -> dict:
     allocation = a.ledger.allocation
     reading = a.reading
+    consumptions: list[int | None] = []
+    if reading is not None:
+        consumptions = list(reading[3]) if reading[3] is not None else [None] * len(reading[1])
     return {
         "id": global_id("PersonalAccount", a.id),
         "number": a.number,
@@ -159,7 +162,7 @@ def _account(a: ScreenAccount, period, first: int | None, today: dt.date) -> dic
             "takenOn": reading[0].isoformat(),
             "values": [
                 {"zone": z, "value": v, "consumption": c}
-                for z, v, c in zip(reading[1], reading[2], reading[3] or [None] * len(reading[1]), strict=True)
+                for z, v, c in zip(reading[1], reading[2], consumptions, strict=True)
             ],
         },
         "meter": None

@@ -11,6 +11,7 @@ import re
 from decimal import Decimal, InvalidOperation
 
 import strawberry
+from strawberry.types.scalar import ScalarDefinition
 
 # ASCII digits only: \d would also take "１０" (fullwidth) or Arabic-Indic digits.
 _DECIMAL = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,8})?")
@@ -76,4 +77,4 @@ DateScalar = strawberry.scalar(
     parse_value=date_parse,
 )
 
-SCALAR_MAP = {Decimal: DecimalScalar, dt.datetime: DateTimeScalar, dt.date: DateScalar}
+SCALAR_MAP: dict[object, ScalarDefinition] = {Decimal: DecimalScalar, dt.datetime: DateTimeScalar, dt.date: DateScalar}

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import delete, exists, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from config import Settings
 from mail.outbox import mail_enqueue
@@ -283,7 +284,7 @@ async def activation_requests_page(
     the audit log names it), so it is not listed.
     """
     limit = first_check(first)
-    filters = [ActivationRequest.account_id.is_not(None)]
+    filters: list[ColumnElement[bool]] = [ActivationRequest.account_id.is_not(None)]
     if status is not None:
         filters.append(ActivationRequest.status == status)
     if res_code is not None:

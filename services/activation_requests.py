@@ -26,7 +26,8 @@ async def requests_of(*, session: AsyncSession, account_ids: Sequence[int]) -> d
     )
     grouped: dict[int, list[ActivationRequest]] = defaultdict(list)
     for row in rows:
-        grouped[row.account_id].append(row)
+        if row.account_id is not None:  # the filter above: always a login's
+            grouped[row.account_id].append(row)
     return grouped
 
 

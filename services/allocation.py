@@ -12,10 +12,20 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from models.base import CATEGORY_ORDER, BillStatus, ChargeCategory
 
 ZERO = Decimal("0.00")
+
+
+class BillAmount(Protocol):
+    """What a bill's status needs: a LedgerBill, or a bill as read."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def amount(self) -> Decimal: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +52,7 @@ class Allocation:
     due: dict[int, Decimal]
     debt: dict[ChargeCategory, Decimal]
 
-    def status(self, bill: LedgerBill) -> BillStatus:
+    def status(self, bill: BillAmount) -> BillStatus:
         due = self.due.get(bill.id, ZERO)
         if bill.amount <= 0 or due == 0:
             return BillStatus.PAID

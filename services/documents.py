@@ -236,8 +236,9 @@ async def document_store(
 
 async def document_render(data: BillDocument | ReceiptDocument) -> bytes:
     """Render off the event loop (xhtml2pdf and matplotlib are blocking and CPU-bound)."""
-    render = bill_pdf if isinstance(data, BillDocument) else receipt_pdf
-    return await asyncio.to_thread(render, data)
+    if isinstance(data, BillDocument):
+        return await asyncio.to_thread(bill_pdf, data)
+    return await asyncio.to_thread(receipt_pdf, data)
 
 
 # ---- what the documents show -----------------------------------------------------------------
@@ -254,6 +255,7 @@ class GatheredDocument:
 
 async def document_gather(*, session: AsyncSession, kind: str, pk: int, today: dt.date) -> GatheredDocument | None:
     """Everything a render needs, from one snapshot; None when there is no document to give."""
+    found: tuple[int, BillDocument | ReceiptDocument] | None
     if kind == BILL:
         found = await bill_document_data(session=session, bill_id=pk, today=today)
     else:
@@ -379,7 +381,7 @@ async def _meter_and_readings(session: AsyncSession, bill: Bill) -> tuple[MeterD
         )
     ).scalar_one_or_none()
     before = dict(zip(previous.zones, previous.values, strict=True)) if previous is not None else {}
-    used = list(reading.consumptions or [None] * len(reading.zones))
+    used: list[int | None] = list(reading.consumptions) if reading.consumptions else [None] * len(reading.zones)
     zones = tuple(
         ZoneReading(zone=zone, previous=before.get(zone), current=value, consumption=used[i])
         for i, (zone, value) in enumerate(zip(reading.zones, reading.values, strict=True))

@@ -13,8 +13,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Bill, Payment
@@ -22,6 +23,10 @@ from models.base import ChargeCategory
 from services import pricing
 from services.allocation import ZERO, Allocation, LedgerBill, LedgerPayment, allocate
 from services.periods import Period, kyiv_date_until, period_resolve
+
+# A bill, payment, internet payment or reading as read: a SQLAlchemy Row or one of the
+# namedtuples of services/account_records.py, with the same attribute names.
+Record = Any
 
 BILL_COLUMNS = (
     Bill.id,
@@ -50,13 +55,13 @@ PAYMENT_COLUMNS = (
 
 @dataclass
 class Ledger:
-    bills: list[Row]  # issued up to today, newest first
-    payments: list[Row]  # newest first
+    bills: list[Record]  # issued up to today, newest first
+    payments: list[Record]  # newest first
     allocation: Allocation
-    bills_by_id: dict[int, Row] = field(default_factory=dict)
+    bills_by_id: dict[int, Record] = field(default_factory=dict)
 
 
-def ledger_build(bills: Sequence[Row], payments: Sequence[Row]) -> Ledger:
+def ledger_build(bills: Sequence[Record], payments: Sequence[Record]) -> Ledger:
     # A reversal and the payment it undoes cancel out; neither pays anything.
     reversed_ids = {p.reverses_payment_id for p in payments if p.reverses_payment_id is not None}
     credits = [
@@ -84,8 +89,8 @@ async def ledgers_load(
         await session.execute(select(*BILL_COLUMNS).where(Bill.personal_account_id.in_(ids), Bill.issued_on <= today))
     ).all()
     payments = (await session.execute(select(*PAYMENT_COLUMNS).where(Payment.personal_account_id.in_(ids)))).all()
-    bills_of: dict[int, list[Row]] = defaultdict(list)
-    payments_of: dict[int, list[Row]] = defaultdict(list)
+    bills_of: dict[int, list[Record]] = defaultdict(list)
+    payments_of: dict[int, list[Record]] = defaultdict(list)
     for b in bills:
         bills_of[b.personal_account_id].append(b)
     for p in payments:
@@ -122,19 +127,19 @@ def amount_sum(values: Sequence[Decimal]) -> Decimal:
 
 
 # The order of each list, newest first; also what its cursors encode.
-def bill_key(b: Row) -> tuple:
+def bill_key(b: Record) -> tuple:
     return (b.issued_on, b.number)
 
 
-def payment_key(p: Row) -> tuple:
+def payment_key(p: Record) -> tuple:
     return (p.paid_on, p.id)
 
 
-def internet_payment_key(p: Row) -> tuple:
+def internet_payment_key(p: Record) -> tuple:
     return (p.created_at, p.id)
 
 
-def reading_key(r: Row) -> tuple:
+def reading_key(r: Record) -> tuple:
     return (r.taken_on,)
 
 
@@ -142,7 +147,7 @@ def reading_key(r: Row) -> tuple:
 class Listing:
     """One filtered list of a screen: its rows (newest first), the period and the totals."""
 
-    rows: list[Row]
+    rows: list[Record]
     period: Period
     total_amount: Decimal
 
@@ -162,7 +167,7 @@ def payments_listing(ledger: Ledger, *, categories: Sequence[ChargeCategory] | N
 
 
 def internet_payments_listing(
-    rows: Sequence[Row], *, categories: Sequence[ChargeCategory] | None, period: Period, today: dt.date
+    rows: Sequence[Record], *, categories: Sequence[ChargeCategory] | None, period: Period, today: dt.date
 ) -> Listing:
     chosen = [
         r
@@ -172,7 +177,7 @@ def internet_payments_listing(
     return Listing(chosen, period, amount_sum([r.amount for r in chosen]))
 
 
-def readings_listing(rows: Sequence[Row], *, period: Period) -> Listing:
+def readings_listing(rows: Sequence[Record], *, period: Period) -> Listing:
     chosen = [r for r in rows if period.holds(r.taken_on)]
     return Listing(chosen, period, Decimal("0.00"))
 
@@ -185,7 +190,7 @@ class MonthConsumption:
 
 
 def consumption_by_month(
-    readings: Sequence[Row], ledger: Ledger, *, period: Period, tariff_starts: Sequence[dt.date]
+    readings: Sequence[Record], ledger: Ledger, *, period: Period, tariff_starts: Sequence[dt.date]
 ) -> list[MonthConsumption]:
     """The readings taken in the period (as the `readings` list), each split over the months
     of the days it covers exactly as its bill lines split it (pricing.consumption_by_month).

@@ -152,7 +152,7 @@ async def main_screen_read(
                 holder_name=a["holder_name"],
                 address=a["address"],
                 meter=tuple(a["meter"]) if a["meter"] else None,
-                reading=(_date(reading[0]), reading[1], reading[2], reading[3]) if reading else None,
+                reading=(dt.date.fromisoformat(reading[0]), reading[1], reading[2], reading[3]) if reading else None,
                 ledger=ledger_build(bills, payments),
                 internet=internet,
                 lines=lines,

@@ -146,7 +146,7 @@ async def _requests_move(*, session: AsyncSession, into: int, source: int) -> tu
     moved: list[ActivationRequest] = []
     for request in ordered:
         target = request.personal_account_id
-        if request.status == ActivationStatus.APPROVED:
+        if request.status == ActivationStatus.APPROVED and target is not None:  # a link names its account
             if target in linked:
                 continue
             linked.add(target)

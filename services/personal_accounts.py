@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import TypeVar
 
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,8 +28,11 @@ from models import (
 from models.base import ActivationStatus
 
 
-def _group(rows: Sequence[Row], key: str) -> dict[int, list[Row]]:
-    grouped: dict[int, list[Row]] = defaultdict(list)
+_Grouped = TypeVar("_Grouped")  # a row or a model, grouped by one of its attributes
+
+
+def _group(rows: Sequence[_Grouped], key: str) -> dict[int, list[_Grouped]]:
+    grouped: dict[int, list[_Grouped]] = defaultdict(list)
     for row in rows:
         grouped[getattr(row, key)].append(row)
     return grouped

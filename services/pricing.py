@@ -144,9 +144,9 @@ class TariffVersion:
             raise ValueError("a tariff needs at least one block")
         if blocks[-1].upper_bound is not None:
             raise ValueError("the last block must be open (upper_bound None)")
-        bounds = [b.upper_bound for b in blocks[:-1]]
-        if any(b is None for b in bounds):
+        if any(b.upper_bound is None for b in blocks[:-1]):
             raise ValueError("only the last block may be open")
+        bounds = [b.upper_bound for b in blocks[:-1] if b.upper_bound is not None]
         if any(lo >= hi for lo, hi in zip(bounds, bounds[1:], strict=False)):
             raise ValueError(f"block bounds must increase, got {bounds!r}")
         if self.mode is TariffMode.FLAT and len(blocks) != 1:

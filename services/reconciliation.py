@@ -44,7 +44,8 @@ async def payments_due_for_check(
 
 async def payment_order_id(*, session: AsyncSession, payment_id: int) -> str:
     """The order id the bank knows the payment by."""
-    return order_id(await session.get(InternetPayment, payment_id))
+    payment = (await session.execute(select(InternetPayment).where(InternetPayment.id == payment_id))).scalar_one()
+    return order_id(payment)
 
 
 async def payment_settle(
@@ -56,7 +57,7 @@ async def payment_settle(
         await session.execute(select(InternetPayment).where(InternetPayment.id == payment_id).with_for_update())
     ).scalar_one()
     known = answer is not None and answer.get("result") == "ok" and answer.get("order_id") == order
-    if known and _same_amount(answer.get("amount"), payment.amount):
+    if answer is not None and known and _same_amount(answer.get("amount"), payment.amount):
         verdict = await bank_status_apply(session=session, settings=settings, payment=payment, params=answer, now=now)
         if verdict.changed:
             return verdict.outcome

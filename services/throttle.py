@@ -55,20 +55,24 @@ async def attempt_reserve(*, session: AsyncSession, settings: Settings, key: str
     A refused attempt counts nothing. A parallel attempt on the same key waits
     for this transaction and then sees this one counted.
     """
-    stmt = insert(Throttle).values(key=key, failures=1, updated_at=now)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[Throttle.key],
-        set_={
-            # Failures a day old are forgiven: counting restarts.
-            "failures": case((Throttle.updated_at < now - FORGET_AFTER, 1), else_=Throttle.failures + 1),
-            "updated_at": now,
-        },
-        where=or_(Throttle.blocked_until.is_(None), Throttle.blocked_until <= now),
-    ).returning(Throttle.failures)
+    stmt = (
+        insert(Throttle)
+        .values(key=key, failures=1, updated_at=now)
+        .on_conflict_do_update(
+            index_elements=[Throttle.key],
+            set_={
+                # Failures a day old are forgiven: counting restarts.
+                "failures": case((Throttle.updated_at < now - FORGET_AFTER, 1), else_=Throttle.failures + 1),
+                "updated_at": now,
+            },
+            where=or_(Throttle.blocked_until.is_(None), Throttle.blocked_until <= now),
+        )
+        .returning(Throttle.failures)
+    )
     failures = (await session.execute(stmt)).scalar_one_or_none()
     if failures is None:
         until = (await session.execute(select(Throttle.blocked_until).where(Throttle.key == key))).scalar_one()
-        raise _too_many(until, now)
+        raise _too_many(until or now, now)  # refused by the upsert's condition: blocked until later
     delay = _delay(settings, failures)
     if delay is not None:
         await session.execute(update(Throttle).where(Throttle.key == key).values(blocked_until=now + delay))

@@ -97,13 +97,13 @@ class SandboxProtocol:
         urls = {name: params.get(name) for name in ("server_url", "result_url")}
         if any(value is not None and _http_url(value) is None for value in urls.values()):
             return refusal("server_url і result_url мають бути адресами http(s).")
-        expires_at = None
+        expires_at: dt.datetime | None = None
         if params.get("expired_date") is not None:
             try:
                 expires_at = _expiry(params["expired_date"])
             except ValueError:
                 return refusal("Неправильний термін дії (expired_date): очікується РРРР-ММ-ДД ГГ:ХХ:СС (UTC).")
-            if expires_at <= self.bank.now():
+            if expires_at is not None and expires_at <= self.bank.now():
                 return refusal("Термін дії платежу минув. Почніть оплату в кабінеті ще раз.", status=410)
 
         order = self.bank.orders.get(order_id)
@@ -203,7 +203,8 @@ class SandboxProtocol:
                 status_code=400,
             )
         action = params.get("action")
-        order = self.bank.orders.get(params.get("order_id")) if isinstance(params.get("order_id"), str) else None
+        order_id = params.get("order_id")
+        order = self.bank.orders.get(order_id) if isinstance(order_id, str) else None
         if action not in ("status", "refund"):
             return JSONResponse({"result": "error", "status": "error", "err_code": "invalid_action"}, status_code=400)
         # An order whose page was opened but never paid has no payment yet, as at LiqPay.

@@ -137,7 +137,8 @@ class SandboxBank:
             try:
                 if previous is not None:
                     await previous.wait()
-                if switches.silent or not order.server_url:
+                server_url = order.server_url
+                if switches.silent or not server_url:
                     order.callbacks.append(
                         {"status": status, "sent": False, "reason": "silent" if switches.silent else "no server_url"}
                     )
@@ -146,19 +147,21 @@ class SandboxBank:
                     await asyncio.sleep(switches.late)
                 async with httpx.AsyncClient(timeout=CALLBACK_TIMEOUT, trust_env=False) as client:
                     for params in messages:
-                        await self._post(client, order, params, forged=switches.forged)
+                        await self._post(client, order, server_url, params, forged=switches.forged)
             finally:
                 done.set()
 
         return deliver, switches.sync
 
-    async def _post(self, client: httpx.AsyncClient, order: Order, params: dict, *, forged: bool) -> None:
+    async def _post(
+        self, client: httpx.AsyncClient, order: Order, server_url: str, params: dict, *, forged: bool
+    ) -> None:
         data, signature = signed_pair(self.keys, params)
         if forged:
             signature = signature_of(replace(self.keys, private_key=self.keys.private_key + "-forged"), data)
         record: dict[str, Any] = {"status": params["status"], "sent": True, "forged": forged}
         try:
-            response = await client.post(order.server_url, data={"data": data, "signature": signature})
+            response = await client.post(server_url, data={"data": data, "signature": signature})
             record["http_status"] = response.status_code
         except httpx.HTTPError as error:
             record["error"] = f"{type(error).__name__}: {error}"

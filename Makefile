@@ -1,10 +1,10 @@
-# The two commands: `make run` serves the demo, `make test` runs the suite.
+# The two commands: `make run` serves the demo, `make test` runs the linters and the suite.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install assets bench schema clean
+.PHONY: run test lint install assets bench schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,14 @@ run: install
 	CABINET_DEMO=1 CABINET_RUN_WORKERS=1 CABINET_SANDBOX_BANK=$${CABINET_SANDBOX_BANK:-1} CABINET_BUSINESS_DATE=$${CABINET_BUSINESS_DATE:-2014-05-26} \
 		$(VENV)/bin/cabinet run
 
-test: install
+test: install lint
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# ruff (lint and format) and mypy, configured in pyproject.toml; `make test` runs them first.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # The performance benchmark (README, Performance): data sets kept in var/bench, wrk as the load
 # generator, PostGraphile (npm, into bench/.node) as the peer. BENCH_ARGS="--sizes 10000,1000000" etc.

@@ -84,13 +84,15 @@ class _Walk:
     def __init__(self, executor: QueryExecutionContext) -> None:
         self.executor = executor
         self.schema = executor.schema
-        self.strawberry = self.schema._strawberry_schema  # type: ignore[attr-defined]
+        self.strawberry = self.schema._strawberry_schema
         self.info = _ResolverInfo(executor.context_value)
         self.subfields: dict[tuple, dict] = {}
         self.plans: dict[int, list[tuple]] = {}
 
     async def root(self) -> dict[str, Any]:
         root_type = self.schema.query_type
+        if root_type is None:
+            raise _GiveUp
         collected = collect_fields(
             self.schema, self.executor.fragments, self.executor.variable_values, root_type, self.executor.operation
         )
@@ -185,7 +187,7 @@ class _Walk:
             config=self.strawberry.config,
             scalar_registry=self.strawberry.schema_converter.scalar_registry,
         )
-        return field.get_result(source, info=self.info, args=args, kwargs=kwargs)  # type: ignore[arg-type]
+        return field.get_result(source, info=self.info, args=args, kwargs=kwargs)
 
     def complete(self, return_type: Any, value: Any, details: list) -> Any:
         """The value as graphql-core would answer it, or a coroutine for objects below."""

@@ -118,7 +118,8 @@ def checkout_form(
 
 
 def _amount_check(problems: Problems, amount: Decimal, settings: Settings) -> None:
-    if amount <= 0 or amount > settings.payment_max_amount or amount.as_tuple().exponent < -2:
+    exponent = amount.as_tuple().exponent  # not an int for NaN and infinities
+    if not isinstance(exponent, int) or exponent < -2 or amount <= 0 or amount > settings.payment_max_amount:
         problems.add(("input", "amount"), "AMOUNT_INVALID", max=format(settings.payment_max_amount, "f"))
 
 
@@ -196,6 +197,7 @@ async def payment_start(
         if bill is None or bill.personal_account_id != personal_account_id or bill.issued_on > settings.today():
             raise NotFound(("input", "billId"))
         category = bill.category
+    assert category is not None  # given, or the bill's (required above)
 
     existing = (
         await session.execute(
@@ -345,9 +347,10 @@ async def bank_status_apply(
             return BankVerdict(False, "duplicate success")
         late = payment.status in (S.FAILED, S.EXPIRED)
         payment.status = S.PROCESSED
-        payment.confirmed_at = _bank_time(params, "end_date") or now
+        confirmed_at = _bank_time(params, "end_date") or now
+        payment.confirmed_at = confirmed_at
         payment.bank_payment_id = str(params.get("payment_id") or "") or None
-        await _credit(session=session, settings=settings, payment=payment)
+        await _credit(session=session, settings=settings, payment=payment, confirmed_at=confirmed_at)
         await payment_notify(session=session, payment_id=payment.id)
         return BankVerdict(True, "credited after " + ("a final state" if late else "start"))
     if status in BANK_REVERSED:
@@ -372,14 +375,16 @@ async def bank_status_apply(
     return BankVerdict(False, f"unknown bank status {status!r}")
 
 
-async def _credit(*, session: AsyncSession, settings: Settings, payment: InternetPayment) -> None:
+async def _credit(
+    *, session: AsyncSession, settings: Settings, payment: InternetPayment, confirmed_at: dt.datetime
+) -> None:
     """Exactly one Payment per confirmed card payment (a unique index backs this)."""
     inserted = (
         await session.execute(
             insert(Payment)
             .values(
                 personal_account_id=payment.personal_account_id,
-                paid_on=kyiv_date_until(payment.confirmed_at, settings.today()),
+                paid_on=kyiv_date_until(confirmed_at, settings.today()),
                 amount=payment.amount,
                 category=payment.category,
                 channel=PaymentChannel.INTERNET,
@@ -394,7 +399,7 @@ async def _credit(*, session: AsyncSession, settings: Settings, payment: Interne
         )
     ).scalar_one_or_none()
     if inserted is not None and payment.account_id is not None:
-        account = await session.get(Account, payment.account_id)
+        account = (await session.execute(select(Account).where(Account.id == payment.account_id))).scalar_one()
         number = (
             await session.execute(
                 select(PersonalAccount.number).where(PersonalAccount.id == payment.personal_account_id)
@@ -411,7 +416,7 @@ async def _credit(*, session: AsyncSession, settings: Settings, payment: Interne
             payment_number=str(payment.number),
             amount=payment.amount,
             category=payment.category.value,
-            confirmed_at=payment.confirmed_at,
+            confirmed_at=confirmed_at,
             link=f"{settings.frontend_root}/",
         )
 
@@ -438,7 +443,7 @@ async def _reverse(*, session: AsyncSession, settings: Settings, payment: Intern
     )
 
 
-async def payment_by_order(*, session: AsyncSession, order: str) -> InternetPayment | None:
+async def payment_by_order(*, session: AsyncSession, order: object) -> InternetPayment | None:
     """The payment an order id names, locked for the state change."""
     if not isinstance(order, str) or not order.startswith("uens-") or not order[5:].isdigit() or len(order) > 30:
         return None

@@ -27,7 +27,6 @@ from models import (
 )
 from models.base import ActivationStatus
 
-
 _Grouped = TypeVar("_Grouped")  # a row or a model, grouped by one of its attributes
 
 

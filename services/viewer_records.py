@@ -225,7 +225,7 @@ def _viewer(row: asyncpg.Record, now: dt.datetime) -> tuple[Viewer | None, AuthE
 
 
 def _line(x: tuple) -> LineRow:
-    return LineRow(*x[:4], MeterZone(x[4]) if x[4] is not None else None, *x[5:])
+    return LineRow._make((*x[:4], MeterZone(x[4]) if x[4] is not None else None, *x[5:]))
 
 
 def _parts(row: asyncpg.Record, needs: Needs) -> AccountParts:

@@ -144,7 +144,7 @@ async def account_merge(ctx: RequestContext, *, login: str, password: str) -> Me
 
 async def personal_accounts_rows(ctx: RequestContext, ids: list[int]) -> list[Row]:
     """Personal accounts a mutation has just linked to the viewer (so theirs to see)."""
-    rows = await loaders.personal_account(ctx).load_many(ids)
+    rows = await loaders.PersonalAccountByIdLoader.of(ctx).load_many(ids)
     return [r for r in rows if r is not None]
 
 
@@ -178,7 +178,7 @@ async def activation_reject(ctx: RequestContext, request_id: str, reason: str) -
     )
     if decision.removed_account is not None:
         # The login went with its rejected registration: the answer still names it as it was.
-        loaders.account(ctx).prime(decision.removed_account.id, decision.removed_account)
+        loaders.AccountByIdLoader.of(ctx).prime(decision.removed_account.id, decision.removed_account)
     return decision.request
 
 

@@ -13,13 +13,13 @@ from services.visibility import activation_request_visible, activation_target_vi
 async def of_account(ctx: RequestContext, account_id: int, status: ActivationStatus | None) -> list[ActivationRequest]:
     if not login_visible(viewer=await ctx.viewer(), account_id=account_id):
         raise AuthError("FORBIDDEN")
-    rows = await loaders.activation_requests_of(ctx).load(account_id)
+    rows = await loaders.ActivationRequestsByAccountIdLoader.of(ctx).load(account_id)
     return [r for r in rows if status is None or r.status == status]
 
 
 async def by_id(ctx: RequestContext, request_id: int) -> ActivationRequest | None:
     viewer = await ctx.viewer_or_none()
-    row = await loaders.activation_request(ctx).load(request_id)
+    row = await loaders.ActivationRequestByIdLoader.of(ctx).load(request_id)
     if viewer is None or row is None:
         return None
     return row if activation_request_visible(viewer=viewer, requester_id=row.account_id) else None

@@ -1,11 +1,15 @@
-"""Per-request DataLoaders over the read snapshot: each batches many ids into one statement."""
+"""Per-request DataLoaders over the read snapshot, one class per kind named by its key
+(`PersonalAccountByIdLoader.of(ctx).load(pk)`): each batches many keys into one statement."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+import datetime as dt
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from models import Bill, InternetPayment, MeterReading, Payment
@@ -16,6 +20,9 @@ from services import activation_requests as activation_service
 from services import ledger as ledger_service
 from services import personal_accounts as pa_service
 from services import tariffs as tariffs_service
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class SharedDataLoader(DataLoader):
@@ -31,49 +38,61 @@ class SharedDataLoader(DataLoader):
         return asyncio.shield(super().load(key))
 
 
-def _loader(
-    ctx: RequestContext, name: str, fetch: Callable[[Any, list], Awaitable[dict]], default: Any = None
-) -> DataLoader:
-    async def load(keys: Sequence) -> list:
-        found = await ctx.read(lambda s: fetch(s, list(keys)))
-        return [found.get(k, default() if callable(default) else default) for k in keys]
+class RequestLoader(SharedDataLoader, Generic[K, V]):
+    """One per request per kind (`of(ctx)`): the keys asked for in one tick, read in one
+    statement on the request's read snapshot. A key with nothing found gets `missing()`."""
 
-    return ctx.loader(name, lambda: SharedDataLoader(load_fn=load))
+    missing: ClassVar[Callable[[], Any]] = lambda: None
+
+    def __init__(self, ctx: RequestContext) -> None:
+        self.ctx = ctx
+        super().__init__(load_fn=self._batch)
+
+    @classmethod
+    def of(cls, ctx: RequestContext) -> Self:
+        return ctx.loader(cls.__name__, lambda: cls(ctx))
+
+    async def fetch(self, session: AsyncSession, keys: list[K]) -> Mapping[K, V]:
+        raise NotImplementedError
+
+    async def _batch(self, keys: Sequence[K]) -> list[V]:
+        found = await self.ctx.read(lambda s: self.fetch(s, list(keys)))
+        return [found[k] if k in found else type(self).missing() for k in keys]
+
+
+class LinkedPersonalAccountsByAccountIdLoader(RequestLoader[int, list[Row]]):
+    """A login's linked personal accounts, in link order."""
+
+    missing = list
+
+    async def fetch(self, session: AsyncSession, keys: list[int]) -> Mapping[int, list[Row]]:
+        return await pa_service.linked_personal_accounts(session=session, account_ids=keys)
+
+
+class PersonalAccountByIdLoader(RequestLoader[int, Row | None]):
+    async def fetch(self, session: AsyncSession, keys: list[int]) -> Mapping[int, Row | None]:
+        return await pa_service.personal_accounts_get(session=session, ids=keys)
+
+
+class ResByIdLoader(RequestLoader[int, Any]):
+    async def fetch(self, session: AsyncSession, keys: list[int]) -> Mapping[int, Any]:
+        return await pa_service.res_get(session=session, ids=keys)
+
+
+class RecordsByPersonalAccountIdLoader(RequestLoader[int, account_records.AccountRecords]):
+    """Meter, readings, ledger and card payments of personal accounts: one statement for all."""
+
+    async def fetch(self, session: AsyncSession, keys: list[int]) -> Mapping[int, account_records.AccountRecords]:
+        today = self.ctx.settings.today()
+        return await account_records.account_records_load(session=session, personal_account_ids=keys, today=today)
 
 
 async def linked_ids(ctx: RequestContext, account_id: int) -> list[int]:
     """The personal accounts linked to a login, in link order; their rows are kept for the request."""
-    rows = await linked_personal_accounts(ctx).load(account_id)
+    rows = await LinkedPersonalAccountsByAccountIdLoader.of(ctx).load(account_id)
     for row in rows:
-        personal_account(ctx).prime(row.id, row)
+        PersonalAccountByIdLoader.of(ctx).prime(row.id, row)
     return [row.id for row in rows]
-
-
-def linked_personal_accounts(ctx: RequestContext) -> DataLoader:
-    return _loader(
-        ctx,
-        "linked_personal_accounts",
-        lambda s, ids: pa_service.linked_personal_accounts(session=s, account_ids=ids),
-        list,
-    )
-
-
-def personal_account(ctx: RequestContext) -> DataLoader:
-    return _loader(ctx, "personal_account", lambda s, ids: pa_service.personal_accounts_get(session=s, ids=ids))
-
-
-def res(ctx: RequestContext) -> DataLoader:
-    return _loader(ctx, "res", lambda s, ids: pa_service.res_get(session=s, ids=ids))
-
-
-def records(ctx: RequestContext) -> DataLoader:
-    """Meter, readings, ledger and card payments of personal accounts: one statement for all."""
-    today = ctx.settings.today()
-    return _loader(
-        ctx,
-        "records",
-        lambda s, ids: account_records.account_records_load(session=s, personal_account_ids=ids, today=today),
-    )
 
 
 def _ahead(ctx: RequestContext, personal_account_id: int, part: str) -> Any:
@@ -84,7 +103,11 @@ def _ahead(ctx: RequestContext, personal_account_id: int, part: str) -> Any:
 
 async def ledger(ctx: RequestContext, personal_account_id: int) -> ledger_service.Ledger:
     found = _ahead(ctx, personal_account_id, "ledger")
-    return found if found is not None else (await records(ctx).load(personal_account_id)).ledger
+    return (
+        found
+        if found is not None
+        else (await RecordsByPersonalAccountIdLoader.of(ctx).load(personal_account_id)).ledger
+    )
 
 
 async def debt(ctx: RequestContext, personal_account_id: int) -> dict:
@@ -94,20 +117,24 @@ async def debt(ctx: RequestContext, personal_account_id: int) -> dict:
         found = _ahead(ctx, personal_account_id, "debt")
         if found is not None:
             return found
-        found = (await records(ctx).load(personal_account_id)).ledger
+        found = (await RecordsByPersonalAccountIdLoader.of(ctx).load(personal_account_id)).ledger
     return found.allocation.debt
 
 
 async def meter(ctx: RequestContext, personal_account_id: int) -> Any:
     if _ahead(ctx, personal_account_id, "meter_read"):
         return _ahead(ctx, personal_account_id, "meter")
-    return (await records(ctx).load(personal_account_id)).meter
+    return (await RecordsByPersonalAccountIdLoader.of(ctx).load(personal_account_id)).meter
 
 
 async def readings(ctx: RequestContext, personal_account_id: int) -> list:
     """All readings of the personal account, newest first."""
     found = _ahead(ctx, personal_account_id, "readings")
-    return found if found is not None else (await records(ctx).load(personal_account_id)).readings
+    return (
+        found
+        if found is not None
+        else (await RecordsByPersonalAccountIdLoader.of(ctx).load(personal_account_id)).readings
+    )
 
 
 async def last_reading(ctx: RequestContext, personal_account_id: int) -> Any:
@@ -120,59 +147,86 @@ async def last_reading(ctx: RequestContext, personal_account_id: int) -> Any:
 async def internet_payments(ctx: RequestContext, personal_account_id: int) -> list:
     """Card payments of the personal account, newest first."""
     found = _ahead(ctx, personal_account_id, "internet")
-    return found if found is not None else (await records(ctx).load(personal_account_id)).internet_payments
+    return (
+        found
+        if found is not None
+        else (await RecordsByPersonalAccountIdLoader.of(ctx).load(personal_account_id)).internet_payments
+    )
 
 
-def reading(ctx: RequestContext) -> DataLoader:
-    return _loader(ctx, "reading", lambda s, ids: pa_service.readings_get(session=s, ids=ids))
+class ReadingByIdLoader(RequestLoader[int, Row | None]):
+    async def fetch(self, session: AsyncSession, keys: list[int]) -> Mapping[int, Row | None]:
+        return await pa_service.readings_get(session=session, ids=keys)
 
 
-def bill_lines(ctx: RequestContext) -> DataLoader:
-    return _loader(ctx, "bill_lines", lambda s, ids: pa_service.bill_lines_of(session=s, bill_ids=ids), list)
+class BillLinesByBillIdLoader(RequestLoader[int, list[Row]]):
+    missing = list
+
+    async def fetch(self, session: AsyncSession, keys: list[int]) -> Mapping[int, list[Row]]:
+        return await pa_service.bill_lines_of(session=session, bill_ids=keys)
 
 
-def tariff_starts(ctx: RequestContext) -> DataLoader:
+class TariffStartsLoader(RequestLoader[None, list[dt.date]]):
     """One key (None): the tariff versions' start days, read once per request."""
-    return _loader(ctx, "tariff_starts", lambda s, keys: _for_all(keys, tariffs_service.tariff_starts_load(session=s)))
+
+    async def fetch(self, session: AsyncSession, keys: list[None]) -> Mapping[None, list[dt.date]]:
+        starts = await tariffs_service.tariff_starts_load(session=session)
+        return {k: starts for k in keys}
 
 
-async def _for_all(keys: Sequence, value: Awaitable[Any]) -> dict:
-    found = await value
-    return {k: found for k in keys}
+class InternetPaymentByIdLoader(RequestLoader[int, Row | None]):
+    async def fetch(self, session: AsyncSession, keys: list[int]) -> Mapping[int, Row | None]:
+        return await pa_service.internet_payments_get(session=session, ids=keys)
 
 
-def internet_payment(ctx: RequestContext) -> DataLoader:
-    return _loader(ctx, "internet_payment", lambda s, ids: pa_service.internet_payments_get(session=s, ids=ids))
+class SchedulesByPersonalAccountIdLoader(RequestLoader[int, list]):
+    missing = list
+
+    async def fetch(self, session: AsyncSession, keys: list[int]) -> Mapping[int, list]:
+        return await pa_service.schedules_of(session=session, personal_account_ids=keys)
 
 
-def schedules(ctx: RequestContext) -> DataLoader:
-    return _loader(ctx, "schedules", lambda s, ids: pa_service.schedules_of(session=s, personal_account_ids=ids), list)
+class ActsByPersonalAccountIdLoader(RequestLoader[int, list]):
+    missing = list
 
-
-def acts(ctx: RequestContext) -> DataLoader:
-    return _loader(ctx, "acts", lambda s, ids: pa_service.acts_of(session=s, personal_account_ids=ids), list)
+    async def fetch(self, session: AsyncSession, keys: list[int]) -> Mapping[int, list]:
+        return await pa_service.acts_of(session=session, personal_account_ids=keys)
 
 
 OWNED_TABLES = {"Bill": Bill, "Payment": Payment, "MeterReading": MeterReading, "InternetPayment": InternetPayment}
 
 
-def owner(ctx: RequestContext, type_name: str) -> DataLoader:
-    table = OWNED_TABLES[type_name]
-    return _loader(ctx, f"owner:{type_name}", lambda s, ids: pa_service.owner_of(session=s, table=table, ids=ids))
+class OwnerByIdLoader(RequestLoader[int, int | None]):
+    """The personal account a bill, payment, reading or card payment belongs to, by its id;
+    one loader per type (`for_type`)."""
+
+    def __init__(self, ctx: RequestContext, table: Any) -> None:
+        self.table = table
+        super().__init__(ctx)
+
+    @classmethod
+    def for_type(cls, ctx: RequestContext, type_name: str) -> OwnerByIdLoader:
+        table = OWNED_TABLES[type_name]
+        return ctx.loader(f"{cls.__name__}:{type_name}", lambda: cls(ctx, table))
+
+    async def fetch(self, session: AsyncSession, keys: list[int]) -> Mapping[int, int | None]:
+        return await pa_service.owner_of(session=session, table=self.table, ids=keys)
 
 
-def activation_requests_of(ctx: RequestContext) -> DataLoader:
-    return _loader(
-        ctx,
-        "activation_requests_of",
-        lambda s, ids: activation_service.requests_of(session=s, account_ids=ids),
-        list,
-    )
+class ActivationRequestsByAccountIdLoader(RequestLoader[int, list]):
+    """Every request of each login, newest first."""
+
+    missing = list
+
+    async def fetch(self, session: AsyncSession, keys: list[int]) -> Mapping[int, list]:
+        return await activation_service.requests_of(session=session, account_ids=keys)
 
 
-def activation_request(ctx: RequestContext) -> DataLoader:
-    return _loader(ctx, "activation_request", lambda s, ids: activation_service.requests_get(session=s, ids=ids))
+class ActivationRequestByIdLoader(RequestLoader[int, Any]):
+    async def fetch(self, session: AsyncSession, keys: list[int]) -> Mapping[int, Any]:
+        return await activation_service.requests_get(session=session, ids=keys)
 
 
-def account(ctx: RequestContext) -> DataLoader:
-    return _loader(ctx, "account", lambda s, ids: accounts_service.accounts_get(session=s, ids=ids))
+class AccountByIdLoader(RequestLoader[int, Any]):
+    async def fetch(self, session: AsyncSession, keys: list[int]) -> Mapping[int, Any]:
+        return await accounts_service.accounts_get(session=session, ids=keys)

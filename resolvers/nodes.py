@@ -29,7 +29,7 @@ async def bill_visible(ctx: RequestContext, pk: int) -> bool:
 async def payment(ctx: RequestContext, pk: int) -> Any | None:
     if not await pa_resolvers.owned(ctx, "Payment", pk):
         return None
-    owner = await loaders.owner(ctx, "Payment").load(pk)
+    owner = await loaders.OwnerByIdLoader.for_type(ctx, "Payment").load(pk)
     ledger = await pa_resolvers.ledger(ctx, owner)
     return next((p for p in ledger.payments if p.id == pk), None)
 
@@ -37,13 +37,13 @@ async def payment(ctx: RequestContext, pk: int) -> Any | None:
 async def internet_payment(ctx: RequestContext, pk: int) -> Any | None:
     if not await pa_resolvers.owned(ctx, "InternetPayment", pk):
         return None
-    return await loaders.internet_payment(ctx).load(pk)
+    return await loaders.InternetPaymentByIdLoader.of(ctx).load(pk)
 
 
 async def reading(ctx: RequestContext, pk: int) -> Any | None:
     if not await pa_resolvers.owned(ctx, "MeterReading", pk):
         return None
-    return await loaders.reading(ctx).load(pk)
+    return await loaders.ReadingByIdLoader.of(ctx).load(pk)
 
 
 async def activation_request(ctx: RequestContext, pk: int) -> Any | None:
@@ -53,7 +53,7 @@ async def activation_request(ctx: RequestContext, pk: int) -> Any | None:
 async def schedule(ctx: RequestContext, pk: int) -> tuple[Any, Any] | None:
     """(schedule, its instalments), found on the viewer's own linked personal accounts."""
     for pa in await _own_ids(ctx):
-        for row, instalments in await loaders.schedules(ctx).load(pa):
+        for row, instalments in await loaders.SchedulesByPersonalAccountIdLoader.of(ctx).load(pa):
             if row.id == pk:
                 return row, instalments
     return None
@@ -61,7 +61,7 @@ async def schedule(ctx: RequestContext, pk: int) -> tuple[Any, Any] | None:
 
 async def act(ctx: RequestContext, pk: int) -> Any | None:
     for pa in await _own_ids(ctx):
-        for row in await loaders.acts(ctx).load(pa):
+        for row in await loaders.ActsByPersonalAccountIdLoader.of(ctx).load(pa):
             if row.id == pk:
                 return row
     return None

@@ -35,14 +35,14 @@ async def of_account(ctx: RequestContext, account_id: int) -> list[Row]:
     if not login_visible(viewer=await ctx.viewer(), account_id=account_id):
         raise AuthError("FORBIDDEN")
     ids = await loaders.linked_ids(ctx, account_id)
-    rows = await loaders.personal_account(ctx).load_many(ids)  # kept by linked_ids: no statement
+    rows = await loaders.PersonalAccountByIdLoader.of(ctx).load_many(ids)  # kept by linked_ids: no statement
     return [r for r in rows if r is not None]
 
 
 async def by_id(ctx: RequestContext, personal_account_id: int) -> Row | None:
     if not await may_see(ctx, personal_account_id):
         return None
-    return await loaders.personal_account(ctx).load(personal_account_id)
+    return await loaders.PersonalAccountByIdLoader.of(ctx).load(personal_account_id)
 
 
 async def by_global_id(ctx: RequestContext, value: str) -> Row | None:
@@ -52,7 +52,7 @@ async def by_global_id(ctx: RequestContext, value: str) -> Row | None:
 
 async def owned(ctx: RequestContext, type_name: str, pk: int) -> bool:
     """Whether a bill, payment, reading or internet payment is on a personal account one may see."""
-    owner = await loaders.owner(ctx, type_name).load(pk)
+    owner = await loaders.OwnerByIdLoader.for_type(ctx, type_name).load(pk)
     return owner is not None and await may_see(ctx, owner)
 
 
@@ -160,5 +160,5 @@ async def monthly_consumption(
     period_ = await period(ctx, personal_account_id, categories=READING_CATEGORIES, start=start, end=end)
     readings_ = await loaders.readings(ctx, personal_account_id)
     ledger_ = await ledger(ctx, personal_account_id)
-    starts = await loaders.tariff_starts(ctx).load(None)
+    starts = await loaders.TariffStartsLoader.of(ctx).load(None)
     return period_, ledger_service.consumption_by_month(readings_, ledger_, period=period_, tariff_starts=starts)

@@ -62,17 +62,17 @@ async def read_ahead(ctx: RequestContext, needs: Needs, window: LinesWindow | No
         account_id = records.viewer.account_id
     else:
         account_id = by["account_id"]
-    loaders.linked_personal_accounts(ctx).prime(account_id, records.personal_accounts)
+    loaders.LinkedPersonalAccountsByAccountIdLoader.of(ctx).prime(account_id, records.personal_accounts)
     ctx.read_ahead.update(records.parts)
     if records.tariff_starts is not None:
-        loaders.tariff_starts(ctx).prime(None, records.tariff_starts)
+        loaders.TariffStartsLoader.of(ctx).prime(None, records.tariff_starts)
     if window is not None:
         _lines_keep(ctx, records, window, today)
 
 
 def _lines_keep(ctx: RequestContext, records: ViewerRecords, window: LinesWindow, today: dt.date) -> None:
     """Every bill of the window gets its lines (none is a list of none); the others stay unread."""
-    lines_loader = loaders.bill_lines(ctx)
+    lines_loader = loaders.BillLinesByBillIdLoader.of(ctx)
     for parts in records.parts.values():
         if parts.lines is None or parts.ledger is None:
             continue

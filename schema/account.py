@@ -76,11 +76,11 @@ class ActivationRequest(Node):
 
     @strawberry.field
     async def account(self, info: strawberry.Info) -> Account:
-        return Account(row=await loaders.account(info.context).load(self.row.account_id))
+        return Account(row=await loaders.AccountByIdLoader.of(info.context).load(self.row.account_id))
 
     @strawberry.field
     async def res(self, info: strawberry.Info) -> Res:
-        return Res(row=await loaders.res(info.context).load(self.row.res_id))
+        return Res(row=await loaders.ResByIdLoader.of(info.context).load(self.row.res_id))
 
     @strawberry.field
     def personal_account_number(self) -> str:
@@ -90,7 +90,7 @@ class ActivationRequest(Node):
     async def personal_account(self, info: strawberry.Info) -> PersonalAccount | None:
         if self.row.personal_account_id is None or not await request_resolvers.target_visible(info.context, self.row):
             return None
-        row = await loaders.personal_account(info.context).load(self.row.personal_account_id)
+        row = await loaders.PersonalAccountByIdLoader.of(info.context).load(self.row.personal_account_id)
         return PersonalAccount(row=row) if row is not None else None
 
     @strawberry.field(description="Evidence given with the request.")
@@ -124,7 +124,7 @@ class ActivationRequest(Node):
         viewer = await info.context.viewer()
         if not viewer.is_admin:
             return None  # an admin's identity is for admins
-        row = await loaders.account(info.context).load(self.row.decided_by_id)
+        row = await loaders.AccountByIdLoader.of(info.context).load(self.row.decided_by_id)
         return Account(row=row) if row is not None else None
 
     @strawberry.field

@@ -72,7 +72,9 @@ class Bill(Node):
     ) -> Annotated[PersonalAccount, strawberry.lazy("schema.personal_account")]:
         from schema.personal_account import PersonalAccount
 
-        return PersonalAccount(row=await loaders.personal_account(info.context).load(self.row.personal_account_id))
+        return PersonalAccount(
+            row=await loaders.PersonalAccountByIdLoader.of(info.context).load(self.row.personal_account_id)
+        )
 
     number: str = strawberry.field(default=None)
     category: ChargeCategory = strawberry.field(default=None)
@@ -89,7 +91,7 @@ class Bill(Node):
 
         if self.row.reading_id is None:
             return None
-        row = await loaders.reading(info.context).load(self.row.reading_id)
+        row = await loaders.ReadingByIdLoader.of(info.context).load(self.row.reading_id)
         return MeterReading(row=row) if row is not None else None
 
     due_on: dt.date | None = strawberry.field(default=None)
@@ -117,7 +119,7 @@ class Bill(Node):
 
     @strawberry.field
     async def lines(self, info: strawberry.Info) -> list[BillLine]:
-        return [BillLine(row=r) for r in await loaders.bill_lines(info.context).load(self.row.id)]
+        return [BillLine(row=r) for r in await loaders.BillLinesByBillIdLoader.of(info.context).load(self.row.id)]
 
     @strawberry.field(description="A short-lived link to the bill as PDF, usable without headers.")
     def pdf_url(self, info: strawberry.Info) -> str:
@@ -128,7 +130,7 @@ async def bill_of(info: strawberry.Info, bill_id: int | None) -> Bill | None:
     """A bill by id, with the ledger that gives its status (None until issued)."""
     if bill_id is None:
         return None
-    owner = await loaders.owner(info.context, "Bill").load(bill_id)
+    owner = await loaders.OwnerByIdLoader.for_type(info.context, "Bill").load(bill_id)
     if owner is None:
         return None
     ledger = await pa_resolvers.ledger(info.context, owner)

@@ -27,7 +27,7 @@ PersonalAccountRef = Annotated["PersonalAccount", strawberry.lazy("schema.person
 async def _personal_account(info: strawberry.Info, pk: int):
     from schema.personal_account import PersonalAccount
 
-    return PersonalAccount(row=await loaders.personal_account(info.context).load(pk))
+    return PersonalAccount(row=await loaders.PersonalAccountByIdLoader.of(info.context).load(pk))
 
 
 @strawberry.type(description="Money received for a personal account, from any channel.")

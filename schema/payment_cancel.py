@@ -20,7 +20,7 @@ class PaymentCancelSuccess:
         description="EXPIRED now (or already FAILED or EXPIRED); a success the bank still reports credits."
     )
     async def payment(self, info: strawberry.Info) -> InternetPayment:
-        return InternetPayment(row=await loaders.internet_payment(info.context).load(self.payment_id))
+        return InternetPayment(row=await loaders.InternetPaymentByIdLoader.of(info.context).load(self.payment_id))
 
 
 PaymentCancelResult = Annotated[

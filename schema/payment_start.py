@@ -52,7 +52,9 @@ class PaymentStartSuccess:
 
     @strawberry.field
     async def payment(self, info: strawberry.Info) -> InternetPayment:
-        return InternetPayment(row=await loaders.internet_payment(info.context).load(self.outcome.payment_id))
+        return InternetPayment(
+            row=await loaders.InternetPaymentByIdLoader.of(info.context).load(self.outcome.payment_id)
+        )
 
     @strawberry.field(
         description="True when this is the open payment of the same personal account, category and bill, "

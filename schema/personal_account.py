@@ -95,7 +95,7 @@ class PersonalAccount(Node):
 
     @strawberry.field
     async def res(self, info: strawberry.Info) -> Res:
-        return Res(row=await loaders.res(info.context).load(self.row.res_id))
+        return Res(row=await loaders.ResByIdLoader.of(info.context).load(self.row.res_id))
 
     holder_name: str = strawberry.field(default=None)
     address: str = strawberry.field(default=None)
@@ -204,9 +204,11 @@ class PersonalAccount(Node):
     async def repayment_schedules(self, info: strawberry.Info) -> list[RepaymentSchedule]:
         return [
             RepaymentSchedule(row=s, instalment_rows=i)
-            for s, i in await loaders.schedules(info.context).load(self.row.id)
+            for s, i in await loaders.SchedulesByPersonalAccountIdLoader.of(info.context).load(self.row.id)
         ]
 
     @strawberry.field(description="Acts on violations of the rules of electricity use.")
     async def violation_acts(self, info: strawberry.Info) -> list[ViolationAct]:
-        return [ViolationAct(row=a) for a in await loaders.acts(info.context).load(self.row.id)]
+        return [
+            ViolationAct(row=a) for a in await loaders.ActsByPersonalAccountIdLoader.of(info.context).load(self.row.id)
+        ]

@@ -59,7 +59,9 @@ class MeterReading(Node):
     ) -> Annotated[PersonalAccount, strawberry.lazy("schema.personal_account")]:
         from schema.personal_account import PersonalAccount
 
-        return PersonalAccount(row=await loaders.personal_account(info.context).load(self.row.personal_account_id))
+        return PersonalAccount(
+            row=await loaders.PersonalAccountByIdLoader.of(info.context).load(self.row.personal_account_id)
+        )
 
     @strawberry.field(description="The bill this reading formed, if any.")
     async def bill(self, info: strawberry.Info) -> Bill | None:

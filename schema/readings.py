@@ -45,7 +45,7 @@ class ReadingPreview:
 
     @strawberry.field
     async def previous(self, info: strawberry.Info) -> MeterReading | None:
-        row = await loaders.reading(info.context).load(self.evaluation.previous.id)
+        row = await loaders.ReadingByIdLoader.of(info.context).load(self.evaluation.previous.id)
         return MeterReading(row=row) if row is not None else None
 
     @strawberry.field
@@ -80,7 +80,7 @@ class MeterReadingSubmitSuccess:
 
     @strawberry.field
     async def reading(self, info: strawberry.Info) -> MeterReading:
-        return MeterReading(row=await loaders.reading(info.context).load(self.outcome.reading_id))
+        return MeterReading(row=await loaders.ReadingByIdLoader.of(info.context).load(self.outcome.reading_id))
 
     @strawberry.field(description="The bill formed from it (the manual: «Был сформирован новый счёт №…»).")
     async def bill(self, info: strawberry.Info) -> Bill | None:
@@ -88,7 +88,9 @@ class MeterReadingSubmitSuccess:
 
     @strawberry.field(description="The personal account after the change (debt, last reading).")
     async def personal_account(self, info: strawberry.Info) -> PersonalAccount:
-        return PersonalAccount(row=await loaders.personal_account(info.context).load(self.outcome.personal_account_id))
+        return PersonalAccount(
+            row=await loaders.PersonalAccountByIdLoader.of(info.context).load(self.outcome.personal_account_id)
+        )
 
     @strawberry.field(description="True when the same reading had been submitted before: nothing new was stored.")
     def replayed(self) -> bool:

@@ -16,22 +16,13 @@ from resolvers.ids import global_id
 from schema.common import AmountListingFields
 from schema.enums import BillKind, BillStatus, ChargeCategory, MeterZone
 from schema.node import Node
+from services.billing import coefficient_shown, quantity_shown
 from services.documents import BILL, document_link
 from services.ledger import Ledger
 
 if TYPE_CHECKING:
     from schema.personal_account import PersonalAccount
     from schema.reading import MeterReading
-
-
-def quantity_shown(q: Decimal | None) -> Decimal | None:
-    """Whole kWh without the stored ".000"."""
-    return q.normalize() if q is not None and q == q.to_integral() else q
-
-
-def coefficient_shown(c: Decimal | None) -> Decimal | None:
-    """A coefficient as people write it: 1.0, 0.5, 1.5."""
-    return c.quantize(Decimal("0.1")) if c is not None and c == c.quantize(Decimal("0.1")) else c
 
 
 @strawberry.type

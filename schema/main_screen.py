@@ -27,9 +27,9 @@ from graphql import GraphQLError, parse, print_ast
 from models.base import CATEGORY_ORDER, ChargeCategory
 from resolvers.context import RequestContext
 from resolvers.ids import global_id
-from schema.bill import coefficient_shown, quantity_shown
 from schema.scalars import date_parse, datetime_serialize, decimal_serialize
 from services import ledger as ledger_service
+from services.billing import coefficient_shown, quantity_shown
 from services.errors import AuthError
 from services.main_screen import ScreenAccount, main_screen_read
 from services.pagination import paginate

@@ -168,3 +168,13 @@ async def _bill_formed_mail(
         due_on=due_on,
         link=f"{settings.frontend_root}/",
     )
+
+
+def quantity_shown(q: Decimal | None) -> Decimal | None:
+    """A line's quantity as a bill prints it: whole kWh without the stored ".000"."""
+    return q.normalize() if q is not None and q == q.to_integral() else q
+
+
+def coefficient_shown(c: Decimal | None) -> Decimal | None:
+    """A line's coefficient as people write it: 1.0, 0.5, 1.5."""
+    return c.quantize(Decimal("0.1")) if c is not None and c == c.quantize(Decimal("0.1")) else c

@@ -280,3 +280,31 @@ async def test_the_replica_stopped_under_load_fails_no_request(replicated, custo
             await asyncio.to_thread(replicated.replica.start)
         await replica_caught_up(application, replicated)
         assert (await gql.http.get("/readyz")).json()["reads"] == "replicas"
+
+
+async def test_a_token_ended_on_the_primary_is_refused_while_the_replica_lags(replicated, customer, tmp_path):
+    # Reads go to the replica, but who the caller is comes from the primary: a session revoked
+    # (or a login blocked) there is refused at once, even though the replica has not replayed it.
+    settings = settings_for(replicated, tmp_path)
+    async with app_running(settings) as (application, gql):
+        await gql.sign_in("lysenko", DEMO_PASSWORD)
+        await replica_caught_up(application, replicated)
+        async with replay_paused(replicated):
+            revoked = await gql("mutation { tokenRevoke { __typename ... on TokenRevokeSuccess { revoked } } }")
+            assert revoked["data"]["tokenRevoke"] == {"__typename": "TokenRevokeSuccess", "revoked": True}
+            for document in (MAIN_SCREEN, SCREEN_GENERAL):
+                result = await gql(document)
+                assert result["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", result
+                assert not result.get("data") or result["data"].get("viewer") is None, result
+
+        await gql.sign_in("lysenko", DEMO_PASSWORD)
+        await replica_caught_up(application, replicated)
+        assert "errors" not in await gql(MAIN_SCREEN)
+        try:
+            async with replay_paused(replicated):
+                await primary_execute(replicated, "UPDATE account SET status = 'BLOCKED' WHERE login = $1", "lysenko")
+                for document in (MAIN_SCREEN, SCREEN_GENERAL):
+                    result = await gql(document)
+                    assert "errors" in result and not (result.get("data") or {}).get("viewer"), result
+        finally:
+            await primary_execute(replicated, "UPDATE account SET status = 'ACTIVE' WHERE login = $1", "lysenko")

@@ -26,17 +26,11 @@ import asyncpg
 
 import models
 from models.base import CATEGORY_ORDER, AccountStatus, ChargeCategory, MeterZone, Role
-from services.account_records import (
-    MeterRow,
-    bill_row,
-    internet_payment_row,
-    payment_row,
-    reading_row,
-)
+from services.account_records import MeterRow, internet_payment_row, ledger_of, reading_row
 from services.allocation import ZERO
 from services.auth import Viewer, access_refusal
 from services.errors import AuthError
-from services.ledger import Ledger, ledger_build
+from services.ledger import Ledger
 
 PersonalAccountRow = namedtuple("PersonalAccountRow", "id number holder_name address res_id res_code")
 LineRow = namedtuple(
@@ -237,9 +231,7 @@ def _parts(row: asyncpg.Record, needs: Needs) -> AccountParts:
     if needs.readings:
         parts.readings = [reading_row(r) for r in row["readings"] or ()]
     if needs.ledger:
-        parts.ledger = ledger_build(
-            [bill_row(b) for b in row["bills"] or ()], [payment_row(p) for p in row["payments"] or ()]
-        )
+        parts.ledger = ledger_of(row["bills"], row["payments"])
     if needs.debt:
         sums = {ChargeCategory(c): amount for c, amount in row["debt"] or ()}
         parts.debt = {c: sums.get(c, ZERO) for c in CATEGORY_ORDER}

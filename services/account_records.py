@@ -43,14 +43,18 @@ InternetPaymentRow = namedtuple(
     "id personal_account_id number amount category bill_id status created_at expires_at confirmed_at",
 )
 
-# A personal account's ledger, as two columns of a statement over personal accounts `p`.
-LEDGER_COLUMNS = """
+
+def ledger_columns(today: str) -> str:
+    """A personal account's ledger as two columns (bills, payments) of a statement over personal
+    accounts `p`: bills issued up to `today`, an SQL expression (a parameter or a column)."""
+    return f"""
   (SELECT array_agg(ROW(b.id, b.personal_account_id, b.number, b.category, b.kind, b.issued_on, b.period_start,
                         b.period_end, b.reading_id, b.due_on, b.amount))
-     FROM bill b WHERE b.personal_account_id = p.id AND b.issued_on <= :today) AS bills,
+     FROM bill b WHERE b.personal_account_id = p.id AND b.issued_on <= {today}) AS bills,
   (SELECT array_agg(ROW(x.id, x.personal_account_id, x.paid_on, x.amount, x.category, x.channel, x.bill_id,
                         x.reverses_payment_id))
      FROM payment x WHERE x.personal_account_id = p.id) AS payments"""
+
 
 RECORDS_SQL = text(
     f"""
@@ -61,7 +65,7 @@ SELECT p.id,
      ORDER BY m.installed_on DESC NULLS LAST, m.id DESC LIMIT 1) AS meter,
   (SELECT array_agg(ROW(r.id, r.personal_account_id, r.meter_id, r.taken_on, r.zones::text[], r.values::text[], r.consumptions::text[],
                         r.consumption, r.source, m.serial_number) ORDER BY r.taken_on DESC)
-     FROM meter_reading r JOIN meter m ON m.id = r.meter_id WHERE r.personal_account_id = p.id) AS readings,{LEDGER_COLUMNS},
+     FROM meter_reading r JOIN meter m ON m.id = r.meter_id WHERE r.personal_account_id = p.id) AS readings,{ledger_columns(":today")},
   (SELECT array_agg(ROW(i.id, i.personal_account_id, i.number, i.amount, i.category, i.bill_id, i.status,
                         i.created_at, i.expires_at, i.confirmed_at) ORDER BY i.created_at DESC, i.id DESC)
      FROM internet_payment i WHERE i.personal_account_id = p.id) AS internet
@@ -99,7 +103,7 @@ def internet_payment_row(i: tuple) -> InternetPaymentRow:
 
 
 def ledger_of(bills: Sequence[tuple] | None, payments: Sequence[tuple] | None) -> Ledger:
-    """The ledger from LEDGER_COLUMNS' two arrays."""
+    """The ledger from ledger_columns' two arrays."""
     return ledger_build([bill_row(b) for b in bills or ()], [payment_row(p) for p in payments or ()])
 
 

@@ -24,7 +24,7 @@ from kyiv import KYIV, kyiv_date
 from models import AggregatorPayment, Payment, PersonalAccount, Res
 from models.base import ChargeCategory, PaymentChannel
 from money import kopecks, whole_kopecks
-from services.account_records import LEDGER_COLUMNS, ledger_of
+from services.account_records import ledger_columns, ledger_of
 from services.allocation import Allocation
 from services.errors import BadUserInput, OperationRefused, Problems
 from services.ledger import Ledger
@@ -89,7 +89,7 @@ SELECT r.id AS res_id, p.id, p.holder_name{columns}
 FROM res r LEFT JOIN personal_account p ON p.res_id = r.id AND p.number = :number
 WHERE r.code = :code"""
 _TARGET = text(_TARGET_SQL.format(columns=""))
-_TARGET_WITH_LEDGER = text(_TARGET_SQL.format(columns="," + LEDGER_COLUMNS))
+_TARGET_WITH_LEDGER = text(_TARGET_SQL.format(columns="," + ledger_columns(":today")))
 
 
 def _code_check(value: str, path: tuple[str, ...], pattern: re.Pattern, limit: int, problems: Problems) -> str | None:

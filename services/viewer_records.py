@@ -26,7 +26,7 @@ import asyncpg
 
 import models
 from models.base import CATEGORY_ORDER, AccountStatus, ChargeCategory, MeterZone, Role
-from services.account_records import MeterRow, internet_payment_row, ledger_of, reading_row
+from services.account_records import MeterRow, internet_payment_row, ledger_columns, ledger_of, reading_row
 from services.allocation import ZERO
 from services.auth import Viewer, access_refusal
 from services.errors import AuthError
@@ -139,12 +139,7 @@ _PARTS = {
     "readings": """(SELECT array_agg(ROW(r.id, r.personal_account_id, r.meter_id, r.taken_on, r.zones::text[], r.values::text[], r.consumptions::text[],
                         r.consumption, r.source, m.serial_number) ORDER BY r.taken_on DESC)
      FROM meter_reading r JOIN meter m ON m.id = r.meter_id WHERE r.personal_account_id = p.id) AS readings""",
-    "ledger": """(SELECT array_agg(ROW(b.id, b.personal_account_id, b.number, b.category, b.kind, b.issued_on, b.period_start,
-                        b.period_end, b.reading_id, b.due_on, b.amount))
-     FROM bill b WHERE b.personal_account_id = p.id AND b.issued_on <= params.today) AS bills,
-  (SELECT array_agg(ROW(x.id, x.personal_account_id, x.paid_on, x.amount, x.category, x.channel, x.bill_id,
-                        x.reverses_payment_id))
-     FROM payment x WHERE x.personal_account_id = p.id) AS payments""",
+    "ledger": ledger_columns("params.today"),
     # services/ledger.ledger_build's debt: bills up to today less the credits (a reversal and
     # the payment it undoes both left out).
     "debt": """(SELECT array_agg(ROW(d.category, d.amount)) FROM (

@@ -9,6 +9,17 @@ conditions), the same argument coercion (graphql-core's, then Strawberry's conve
 same resolvers, and the same serialization of every leaf by its GraphQL type. A plain
 attribute costs a getattr.
 
+What the walk works out from the document alone (the fields collected per object, and per
+field its attribute, serializer and definition) is kept per parsed operation
+(`OperationShapes`), so a document sent again, by any client, costs none of it: the parser
+cache gives the same text the same nodes, and a document with @skip/@include on variables is
+kept per value of those variables.
+
+A resolver's coroutine is started at once and, when it finishes without waiting (the read
+ahead has primed the loaders, so on the read side it nearly always does), its value is used
+there and then; only what really waits (a DataLoader's batch) becomes a task, so siblings
+still batch into one statement.
+
 The walk only takes the happy path. The first exception anywhere (a resolver's error, null in
 a non-null field, a field with permission classes or extensions, @defer, introspection),
 and it gives up; graphql-core's executor then runs the whole operation, with its exact error
@@ -20,7 +31,8 @@ from __future__ import annotations
 
 import asyncio
 import types
-from collections.abc import Awaitable
+from collections import OrderedDict
+from collections.abc import Awaitable, Generator
 from typing import Any
 
 from graphql import (
@@ -32,10 +44,14 @@ from graphql import (
     GraphQLObjectType,
     GraphQLScalarType,
     GraphQLUnionType,
+    OperationDefinitionNode,
     OperationType,
+    VariableNode,
+    visit,
 )
 from graphql.execution.collect_fields import collect_fields, collect_subfields
 from graphql.execution.values import get_argument_values
+from graphql.language import DirectiveNode, Visitor
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter, get_arguments
 
@@ -45,6 +61,76 @@ from schema.read_plan import read_plan
 
 class _GiveUp(Exception):
     """The walk leaves this operation to graphql-core's executor."""
+
+
+class OperationShapes:
+    """What the walk worked out from one parsed operation: per object position, the fields
+    collected (`subfields`, keyed by type and field nodes), and per collected set its plan."""
+
+    __slots__ = ("operation", "root", "subfields", "plans")
+
+    def __init__(self, operation: OperationDefinitionNode) -> None:
+        self.operation = operation  # held, so no other operation can take its id while kept
+        self.root: dict | None = None
+        self.subfields: dict[tuple, dict] = {}
+        self.plans: dict[int, list[tuple]] = {}
+
+
+class _DirectiveVariables(Visitor):
+    """The variables @skip and @include read: the collected fields change with their values."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
+        for argument in node.arguments or ():
+            if isinstance(argument.value, VariableNode):
+                self.names.add(argument.value.name.value)
+
+
+class _ShapesCache:
+    """The shapes of the last operations walked, per process (as the parser cache keeps
+    their documents)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.kept: OrderedDict[tuple, OperationShapes] = OrderedDict()
+        self.directive_variables: dict[int, tuple[OperationDefinitionNode, tuple[str, ...]]] = {}
+
+    def of(self, executor: QueryExecutionContext) -> OperationShapes:
+        operation = executor.operation
+        if any(fragment.variable_signatures for fragment in executor.fragments.values()):
+            return OperationShapes(operation)  # fragment arguments: their values are the spreads'
+        names = self._directive_variables(executor)
+        values = executor.variable_values.coerced
+        key = (id(operation), *(values.get(name) for name in names))
+        shapes = self.kept.get(key)
+        if shapes is not None and shapes.operation is operation:
+            self.kept.move_to_end(key)
+            return shapes
+        shapes = self.kept[key] = OperationShapes(operation)
+        if len(self.kept) > self.size:
+            self.kept.popitem(last=False)
+        return shapes
+
+    def _directive_variables(self, executor: QueryExecutionContext) -> tuple[str, ...]:
+        operation = executor.operation
+        known = self.directive_variables.get(id(operation))
+        if known is not None and known[0] is operation:
+            return known[1]
+        found = _DirectiveVariables()
+        visit(operation, found)
+        for fragment in executor.fragments.values():
+            visit(fragment.definition, found)
+        names = tuple(sorted(found.names))
+        if len(self.directive_variables) >= self.size:
+            self.directive_variables.clear()
+        self.directive_variables[id(operation)] = (operation, names)
+        return names
+
+
+SHAPES = _ShapesCache(512)
 
 
 class _ResolverInfo:
@@ -86,19 +172,23 @@ class _Walk:
         self.schema = executor.schema
         self.strawberry = self.schema._strawberry_schema
         self.info = _ResolverInfo(executor.context_value)
-        self.subfields: dict[tuple, dict] = {}
-        self.plans: dict[int, list[tuple]] = {}
+        self.shapes = SHAPES.of(executor)
+        self.subfields = self.shapes.subfields
+        self.plans = self.shapes.plans
 
     async def root(self) -> dict[str, Any]:
         root_type = self.schema.query_type
         if root_type is None:
             raise _GiveUp
-        collected = collect_fields(
-            self.schema, self.executor.fragments, self.executor.variable_values, root_type, self.executor.operation
-        )
-        if collected.new_defer_usages:
-            raise _GiveUp
-        data = self.fields(root_type, self.executor.root_value, collected.grouped_field_set)
+        grouped = self.shapes.root
+        if grouped is None:
+            collected = collect_fields(
+                self.schema, self.executor.fragments, self.executor.variable_values, root_type, self.executor.operation
+            )
+            if collected.new_defer_usages:
+                raise _GiveUp
+            grouped = self.shapes.root = collected.grouped_field_set
+        data = self.fields(root_type, self.executor.root_value, grouped)
         return await data if _awaitable(data) else data
 
     def fields(self, parent_type: GraphQLObjectType, source: Any, grouped: dict) -> Any:
@@ -106,32 +196,39 @@ class _Walk:
         (no task for objects of plain values: most of a screen's objects)."""
         result: dict[str, Any] = {}
         pending: list[tuple[str, Awaitable]] = []
-        for key, attribute, serialize, non_null, field_def, details in self.plan(parent_type, grouped):
-            if attribute is not None:  # a plain attribute: by far the most fields
-                value = getattr(source, attribute)
-                if serialize is not None:
-                    if value is None:
-                        if non_null:
-                            raise _GiveUp
-                        result[key] = None
-                    else:
-                        result[key] = serialize(value)
+        try:
+            for key, attribute, serialize, non_null, field_def, details in self.plan(parent_type, grouped):
+                if attribute is not None:  # a plain attribute: by far the most fields
+                    value = getattr(source, attribute)
+                    if serialize is not None:
+                        if value is None:
+                            if non_null:
+                                raise _GiveUp
+                            result[key] = None
+                        else:
+                            result[key] = serialize(value)
+                        continue
+                elif field_def is None:
+                    result[key] = parent_type.name  # __typename
                     continue
-            elif field_def is None:
-                result[key] = parent_type.name  # __typename
-                continue
-            else:
-                value = self.resolve(field_def, source, details[0])
-                if _awaitable(value):
-                    result[key] = None  # keeps the selection's order; filled below
-                    pending.append((key, self._resolved(field_def.type, value, details)))
-                    continue
-            completed = self.complete(field_def.type, value, details)
-            if _awaitable(completed):
-                result[key] = None
-                pending.append((key, completed))
-            else:
-                result[key] = completed
+                else:
+                    value = self.resolve(field_def, source, details[0])
+                    if isinstance(value, types.CoroutineType):
+                        value = _started(value)
+                    if _awaitable(value):
+                        result[key] = None  # keeps the selection's order; filled below
+                        pending.append((key, self._resolved(field_def.type, value, details)))
+                        continue
+                completed = self.complete(field_def.type, value, details)
+                if _awaitable(completed):
+                    result[key] = None
+                    pending.append((key, completed))
+                else:
+                    result[key] = completed
+        except Exception as error:
+            if pending:
+                return _settled_then([awaitable for _, awaitable in pending], error)
+            raise
         return self._filled(result, pending) if pending else result
 
     def plan(self, parent_type: GraphQLObjectType, grouped: dict) -> list[tuple]:
@@ -203,7 +300,15 @@ class _Walk:
                 raise _GiveUp
             return serialized
         if isinstance(return_type, GraphQLList):
-            items = [self.complete(return_type.of_type, item, details) for item in value]
+            items: list[Any] = []
+            try:
+                for item in value:
+                    items.append(self.complete(return_type.of_type, item, details))
+            except Exception as error:
+                started = [item for item in items if _awaitable(item)]
+                if started:
+                    return _settled_then(started, error)
+                raise
             if any(_awaitable(item) for item in items):
                 return self._list(items)
             return items
@@ -239,6 +344,54 @@ class _Walk:
                 raise _GiveUp
             grouped = self.subfields[key] = collected.grouped_field_set
         return grouped
+
+
+def _started(coroutine: types.CoroutineType) -> Any:
+    """The coroutine run up to where it first waits: its value when it never does, else a
+    coroutine of the rest (which a task can drive, so siblings still wait together)."""
+    try:
+        waiting_on = coroutine.send(None)
+    except StopIteration as finished:
+        return finished.value
+    return _rest(coroutine, waiting_on)
+
+
+async def _rest(coroutine: types.CoroutineType, waiting_on: Any) -> Any:
+    return await _Resumed(coroutine, waiting_on)
+
+
+class _Resumed:
+    """A started coroutine as an awaitable: what it waits on is handed up to whoever awaits
+    this (a task), and what comes back is handed down, as `await coroutine` itself would."""
+
+    __slots__ = ("coroutine", "waiting_on")
+
+    def __init__(self, coroutine: types.CoroutineType, waiting_on: Any) -> None:
+        self.coroutine = coroutine
+        self.waiting_on = waiting_on
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coroutine, waiting_on = self.coroutine, self.waiting_on
+        while True:
+            try:
+                sent = yield waiting_on
+            except BaseException as thrown:  # cancellation and the like go down to it
+                try:
+                    waiting_on = coroutine.throw(thrown)
+                except StopIteration as finished:
+                    return finished.value
+                continue
+            try:
+                waiting_on = coroutine.send(sent)
+            except StopIteration as finished:
+                return finished.value
+
+
+async def _settled_then(awaitables: list[Awaitable], error: Exception) -> Any:
+    """The error, once what was already started has finished: nothing reads on after
+    graphql-core's executor has taken the request over."""
+    await asyncio.gather(*awaitables, return_exceptions=True)
+    raise error
 
 
 async def _together(awaitables: list[Awaitable]) -> list[Any]:

@@ -67,10 +67,11 @@ class OperationShapes:
     """What the walk worked out from one parsed operation: per object position, the fields
     collected (`subfields`, keyed by type and field nodes), and per collected set its plan."""
 
-    __slots__ = ("operation", "root", "subfields", "plans")
+    __slots__ = ("operation", "read", "root", "subfields", "plans")
 
     def __init__(self, operation: OperationDefinitionNode) -> None:
         self.operation = operation  # held, so no other operation can take its id while kept
+        self.read: Any = None  # what the selection needs read ahead (schema/read_plan.py)
         self.root: dict | None = None
         self.subfields: dict[tuple, dict] = {}
         self.plans: dict[int, list[tuple]] = {}
@@ -151,13 +152,14 @@ class QueryExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return self._walk_or_execute(serially)
 
     async def _walk_or_execute(self, serially: bool | None) -> Any:
+        shapes = SHAPES.of(self)
         # What the selection needs of the viewer's personal accounts, read in one statement.
-        plan = read_plan(self, self.context_value.settings.today())
+        plan = read_plan(self, self.context_value.settings.today(), shapes)
         if plan is not None:
             needs, window, alone = plan
             await read_ahead(self.context_value, needs, window, alone=alone)
         try:
-            data = await _Walk(self).root()
+            data = await _Walk(self, shapes).root()
         except Exception:  # noqa: BLE001 - any trouble: graphql-core answers it exactly
             result = super().execute_operation(serially)
             if self.is_awaitable(result):
@@ -167,12 +169,12 @@ class QueryExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
 
 class _Walk:
-    def __init__(self, executor: QueryExecutionContext) -> None:
+    def __init__(self, executor: QueryExecutionContext, shapes: OperationShapes) -> None:
         self.executor = executor
         self.schema = executor.schema
         self.strawberry = self.schema._strawberry_schema
         self.info = _ResolverInfo(executor.context_value)
-        self.shapes = SHAPES.of(executor)
+        self.shapes = shapes
         self.subfields = self.shapes.subfields
         self.plans = self.shapes.plans
 

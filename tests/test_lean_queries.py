@@ -67,11 +67,21 @@ async def test_generated_queries_answer_as_graphql_core_does(db, settings, http,
 
 
 @pytest.mark.parametrize("bills", [10, 500])
-async def test_the_read_side_documents_answer_as_graphql_core_does(db, settings, http, bills):
+async def test_the_read_side_documents_answer_as_graphql_core_does(db, settings, http, bills, monkeypatch):
     from resolvers.ids import global_id
     from services.demo import demo_basics
     from tests.callers import token_mint
 
+    walked = 0
+    original = execution._Walk.root
+
+    async def counted(self):
+        nonlocal walked
+        data = await original(self)
+        walked += 1
+        return data
+
+    monkeypatch.setattr(execution._Walk, "root", counted)
     await demo_basics(db, settings)
     settings.fast_paths = False
     pa = await _history(db, bills)
@@ -82,6 +92,26 @@ async def test_the_read_side_documents_answer_as_graphql_core_does(db, settings,
         lean, full = await _both(http, settings, caller, document, declared)
         assert lean.body.get("data") and "errors" not in lean.body, (name, lean.body)
         assert _comparable(lean.body) == _comparable(full.body), name
+    # The walk answered every one itself (none was handed to graphql-core).
+    assert walked == len(READ_SIDE_DOCUMENTS), walked
+
+
+async def test_literal_arguments_kept_with_the_document_answer_each_caller(db, settings, http):
+    # A document's literal arguments are converted once; the values they select are each
+    # request's own.
+    from tests.callers import token_mint
+
+    await demo_load(db, settings)
+    document = """{ viewer { personalAccounts { number
+      bills(first: 2, categories: [ELECTRICITY], from: "2013-01-01") { totalCount edges { node { number amount } } }
+      payments(from: "2013-01-01", categories: [ELECTRICITY]) { totalCount } } } }"""
+    answers = []
+    for login in ("lysenko", "zakharov", "lysenko"):
+        caller = Caller(login, login=login, token=await token_mint(db, settings, login))
+        lean, full = await _both(http, settings, caller, document)
+        assert "errors" not in lean.body and _comparable(lean.body) == _comparable(full.body), login
+        answers.append(lean.body["data"]["viewer"]["personalAccounts"])
+    assert answers[0] == answers[2] != answers[1]
 
 
 async def test_a_failing_field_gets_graphql_cores_partial_answer(db, settings, http):

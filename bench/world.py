@@ -20,25 +20,6 @@ from resolvers.ids import global_id
 from services.pagination import cursor_encode
 from services.tokens import token_digest, token_new
 
-# The main screen's known operation (schema/main_screen.py's MAIN_SCREEN, answered on its fast
-# path): read_side_documents.MAIN_SCREEN named MainScreen and with `to`, sent with no variables,
-# i.e. its defaults: the year up to today, the ELECTRICITY tab, the first 100 rows. Kept here as
-# text so an older app (--app-from) gets the very same request.
-MAIN_SCREEN_FAST_PATH = """query MainScreen($from: Date, $to: Date, $first: Int) { viewer { personalAccounts {
-  id number holderName address
-  lastReading { takenOn values { zone value consumption } }
-  meter { serialNumber digits zones }
-  debt { total categories { category amount } }
-  bills(categories: [ELECTRICITY], from: $from, to: $to, first: $first) {
-    totalCount totalAmount period { from to } pageInfo { hasNextPage endCursor }
-    edges { cursor node { id number issuedOn periodStart periodEnd amount status amountDue dueOn
-      lines { description block zone quantity unit price coefficient amount } } } }
-  payments(categories: [ELECTRICITY], from: $from, to: $to, first: $first) {
-    totalCount totalAmount edges { node { paidOn amount channel } } }
-  internetPayments(categories: [ELECTRICITY], from: $from, to: $to, first: $first) {
-    totalCount totalAmount edges { node { number amount status confirmedAt } } }
-} } }"""
-
 
 @dataclass(frozen=True)
 class Document:
@@ -61,7 +42,6 @@ DOCUMENTS = (
         "main screen",
         docs.MAIN_SCREEN,
         peer_docs.MAIN_SCREEN,
-        fast_path=MAIN_SCREEN_FAST_PATH,
         main=True,
     ),
     Document(

@@ -83,7 +83,6 @@ async def test_the_read_side_documents_answer_as_graphql_core_does(db, settings,
 
     monkeypatch.setattr(execution._Walk, "root", counted)
     await demo_basics(db, settings)
-    settings.fast_paths = False
     pa = await _history(db, bills)
     caller = Caller("customer", login="lysenko", token=await token_mint(db, settings, "lysenko"))
     variables = {"from": "1900-01-01", "first": 100, "id": global_id("PersonalAccount", pa)}

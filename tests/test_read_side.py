@@ -35,7 +35,6 @@ async def test_every_read_side_document_costs_at_most_four_statements(
 ):
     from resolvers.ids import global_id
 
-    settings.fast_paths = False  # the general executor, whatever the text
     pa = await _history(db, bills)
     await gql.sign_in("lysenko", DEMO_PASSWORD)
     variables = {"from": "1900-01-01", "first": 100, "id": global_id("PersonalAccount", pa)}
@@ -59,7 +58,6 @@ async def test_every_read_side_document_costs_at_most_four_statements(
 
 async def test_the_main_screen_answers_the_same_whatever_the_text(world, db, gql, settings):
     # The README's document and Apollo's (typenames, fragments, another order): the same values.
-    settings.fast_paths = False
     await _history(db, 30)
     await gql.sign_in("lysenko", DEMO_PASSWORD)
     variables = {"from": "1900-01-01", "first": 100}
@@ -213,7 +211,6 @@ async def test_the_bench_floor_follows_the_default_period(world, db, gql, settin
     from bench.pg import dsn
     from bench.read_side_documents import BILLS_TAB
 
-    settings.fast_paths = False
     await _history(db, 30)
     await gql.sign_in("lysenko", DEMO_PASSWORD)
     authorization = f"Bearer {gql.token}"
@@ -301,7 +298,6 @@ async def test_the_window_of_bill_lines_follows_each_requests_arguments(world, d
     # are worked out from each request's own arguments: every variant is still one statement
     # with every bill's lines (a window kept from an earlier request would miss some, and the
     # lines would be read by a second statement).
-    settings.fast_paths = False
     await _history(db, 40)
     await gql.sign_in("lysenko", DEMO_PASSWORD)
     first_page = None

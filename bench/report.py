@@ -216,7 +216,8 @@ def report(ctx: dict) -> str:
             f"| meterReadingSubmit (8 connections) | {s.rate:.0f} | {fmt_lat(s)} | "
             f"{s.per_request_ms('app'):.1f} + {s.per_request_ms('db'):.1f} | {sc['stored']} readings and bills stored, "
             f"{sc['replayed']} answers were replays, {sc['replays_checked']} stored ones re-sent; exactly once: "
-            f"{'ok' if sc['ok'] else 'FAILED: ' + '; '.join(k for k, v in sc['checks'].items() if not v)} |"
+            f"{'ok' if sc['ok'] else 'FAILED: ' + '; '.join(k for k, v in sc['checks'].items() if not v)}; "
+            f"other processes {s.other_cores:.2f} cores |"
         )
         t = ex["token"]
         L.append(
@@ -230,14 +231,16 @@ def report(ctx: dict) -> str:
                 f"| paymentStart (8 connections) | {ps.rate:.0f} | {fmt_lat(ps)} | "
                 f"{ps.per_request_ms('app'):.1f} + {ps.per_request_ms('db'):.1f} | {psc['started']} payments started, "
                 f"{psc['resumed']} answers resumed one; "
-                f"{'ok' if psc['ok'] else 'FAILED: ' + '; '.join(k for k, v in psc['checks'].items() if not v)} |"
+                f"{'ok' if psc['ok'] else 'FAILED: ' + '; '.join(k for k, v in psc['checks'].items() if not v)}; "
+                f"other processes {ps.other_cores:.2f} cores |"
             )
             cb, cbc = ex["callback"], ex["callback_check"]
             L.append(
                 f"| LiqPay callback, POST (8 connections) | {cb.rate:.0f} | {fmt_lat(cb)} | "
                 f"{cb.per_request_ms('app'):.1f} + {cb.per_request_ms('db'):.1f} | signed «success» for "
                 f"{ex['callback_payments']} payments, {cbc['row']['credits']} credited, {cbc['resent']} re-sent; "
-                f"exactly once: {'ok' if cbc['ok'] else 'FAILED: ' + '; '.join(k for k, v in cbc['checks'].items() if not v)} |"
+                f"exactly once: {'ok' if cbc['ok'] else 'FAILED: ' + '; '.join(k for k, v in cbc['checks'].items() if not v)}; "
+                f"other processes {cb.other_cores:.2f} cores |"
             )
         if "pdf" in ex:
             p = ex["pdf"]

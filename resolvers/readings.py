@@ -97,8 +97,8 @@ async def _submit_checked_before(
 
 
 def _answer_keep(ctx: RequestContext, outcome: SubmitOutcome) -> None:
-    """What the write's transaction stored and read, kept where the answer's resolvers look,
-    so the answer needs no read after the commit; a replay's answer is read as any."""
+    """What the write's transaction stored (or, for a replay, found) and read, kept where the
+    answer's resolvers look, so the answer needs no read after the commit."""
     answer = outcome.answer
     if answer is None or outcome.bill_id is None:
         return

@@ -313,6 +313,46 @@ WITH mail AS (
 )
 
 
+# A replay's answer, under the lock: the stored reading, its bill's lines and the ledger.
+REPLAY_ANSWER_SQL = text(
+    f"""
+SELECT r.id, r.personal_account_id, r.meter_id, r.taken_on, r.zones, r."values", r.consumptions, r.consumption,
+       r.source, m.serial_number,
+  (SELECT array_agg(ROW(l.bill_id, l.position, l.description, l.block, l.zone, l.quantity, l.unit, l.price,
+                        l.coefficient, l.amount, t.valid_from) ORDER BY l.position)
+     FROM bill_line l LEFT JOIN tariff t ON t.id = l.tariff_id WHERE l.bill_id = :bill_id) AS lines,
+  {ledger_columns("CAST(:today AS date)")}
+FROM meter_reading r JOIN meter m ON m.id = r.meter_id JOIN personal_account p ON p.id = r.personal_account_id
+WHERE r.id = :reading_id
+"""
+)
+
+
+async def _replay_answer(
+    session: AsyncSession, settings: Settings, reading_id: int, bill_id: int | None
+) -> SubmitAnswer | None:
+    if bill_id is None:  # a reading stored without a bill (imported): answered as any
+        return None
+    r = (
+        await session.execute(
+            REPLAY_ANSWER_SQL, {"reading_id": reading_id, "bill_id": bill_id, "today": settings.today()}
+        )
+    ).one()
+    stored = ReadingRow(
+        r.id,
+        r.personal_account_id,
+        r.meter_id,
+        r.taken_on,
+        r.zones,
+        r.values,
+        r.consumptions,
+        r.consumption,
+        ReadingSource(r.source),
+        r.serial_number,
+    )
+    return SubmitAnswer(stored, list(r.lines or ()), ledger_of(r.bills, r.payments))
+
+
 async def reading_submit(
     *,
     session: AsyncSession,
@@ -347,7 +387,8 @@ async def reading_submit(
     if existing is not None:
         given = {v.zone: v.value for v in values}
         if len(given) == len(values) and given == dict(zip(existing.zones, existing.values, strict=True)):
-            return SubmitOutcome(existing.id, facts.same_day_bill_id, personal_account_id, replayed=True)
+            answer = await _replay_answer(session, settings, existing.id, facts.same_day_bill_id)
+            return SubmitOutcome(existing.id, facts.same_day_bill_id, personal_account_id, True, answer)
         raise OperationRefused("READING_DATE_TAKEN")
 
     evaluation = await reading_evaluate(

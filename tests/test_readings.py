@@ -522,3 +522,36 @@ async def test_a_tariff_changed_prices_the_next_reading(account, gql, db):
     assert (await gql(PREVIEW, reading(account)))["data"]["meterReadingPreview"]["amount"] == "300.00"
     bill = (await gql(SUBMIT, reading(account)))["data"]["meterReadingSubmit"]["bill"]
     assert bill["amount"] == "300.00"
+
+
+async def test_the_submits_answer_is_what_a_later_read_shows(db, settings, gql):
+    """The answer is built from what the write stored and read, not read again: it must be
+    what any read shows afterwards, for a new reading and for its replay."""
+    (pa,) = await _accounts(db, settings, 1, zones=("DAY", "NIGHT"))
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    selections = {
+        "reading": "id takenOn consumption source meterSerialNumber values { zone value consumption } bill { number }",
+        "bill": """id number amount issuedOn dueOn periodStart periodEnd status amountDue kind category
+          reading { id takenOn values { value } } lines { description block zone quantity unit price coefficient amount }""",
+        "personalAccount": """number debt { total categories { category amount } }
+          lastReading { id takenOn values { zone value consumption } } bills(first: 2) { edges { node { number status } } }""",
+    }
+    submit = (
+        "mutation($input: MeterReadingInput!) { meterReadingSubmit(input: $input) { __typename "
+        "... on MeterReadingSubmitSuccess { replayed "
+        + " ".join(f"{name} {{ {fields} }}" for name, fields in selections.items())
+        + " } } }"
+    )
+    variables = reading(global_id("PersonalAccount", pa), DAY=300, NIGHT=200)
+    answers = [(await gql(submit, variables))["data"]["meterReadingSubmit"] for _ in range(2)]
+    assert [a["replayed"] for a in answers] == [False, True], answers
+    later = await gql(
+        "query($r: ID!, $b: ID!, $p: ID!) { "
+        f"reading: node(id: $r) {{ ... on MeterReading {{ {selections['reading']} }} }} "
+        f"bill: node(id: $b) {{ ... on Bill {{ {selections['bill']} }} }} "
+        f"personalAccount: node(id: $p) {{ ... on PersonalAccount {{ {selections['personalAccount']} }} }} }}",
+        {"r": answers[0]["reading"]["id"], "b": answers[0]["bill"]["id"], "p": global_id("PersonalAccount", pa)},
+    )
+    assert "errors" not in later, later
+    for answer in answers:
+        assert {name: answer[name] for name in selections} == later["data"]

@@ -46,12 +46,12 @@ def _k(n: int) -> str:
 
 def targets(ctx: dict) -> list[str]:
     main, big = ctx["main"], ctx["main_size"]
-    L = [
-        f"## Targets ({big:,} personal accounts; requests/s at p95 < 50 ms)",
-        "",
-        "| document | app: general executor | PostGraphile | app ÷ PostGraphile (≥ 1.3) | floor | app ÷ floor |",
-        "|---|---|---|---|---|---|",
-    ]
+    L = [f"## Targets ({big:,} personal accounts; requests/s at p95 < 50 ms)", ""]
+    if ctx["documents"]:
+        L += [
+            "| document | app: general executor | PostGraphile | app ÷ PostGraphile (≥ 1.3) | floor | app ÷ floor |",
+            "|---|---|---|---|---|---|",
+        ]
     for doc in ctx["documents"]:
         m = main[doc["slug"]]
         app = m["app"]["rate_p95"]
@@ -192,17 +192,18 @@ def report(ctx: dict) -> str:
     )
     L.append("")
     L += targets(ctx)
-    L.append(f"## The documents, {big:,} personal accounts")
-    L.append("")
-    for doc in ctx["documents"]:
-        L += document_table(ctx, doc)
-    L.append(
-        "PostGraphile checks no token (it is given the personal account's id, or the RES code and number); the "
-        "app and the floor check the token or the API key. Statements per request in the server log include "
-        "BEGIN and ROLLBACK; in process, the app's own count. Plans of every statement: "
-        "var/bench/plans-<size>.txt."
-    )
-    L.append("")
+    if ctx["documents"]:  # none with --only writes
+        L.append(f"## The documents, {big:,} personal accounts")
+        L.append("")
+        for doc in ctx["documents"]:
+            L += document_table(ctx, doc)
+        L.append(
+            "PostGraphile checks no token (it is given the personal account's id, or the RES code and number); the "
+            "app and the floor check the token or the API key. Statements per request in the server log include "
+            "BEGIN and ROLLBACK; in process, the app's own count. Plans of every statement: "
+            "var/bench/plans-<size>.txt."
+        )
+        L.append("")
     ex = ctx.get("extras")
     if ex:
         L.append(f"## Writes and documents (app, {big:,} accounts)")
@@ -215,7 +216,8 @@ def report(ctx: dict) -> str:
             f"| meterReadingSubmit (8 connections) | {s.rate:.0f} | {fmt_lat(s)} | "
             f"{s.per_request_ms('app'):.1f} + {s.per_request_ms('db'):.1f} | {sc['stored']} readings and bills stored, "
             f"{sc['replayed']} answers were replays, {sc['replays_checked']} stored ones re-sent; exactly once: "
-            f"{'ok' if sc['ok'] else 'FAILED: ' + '; '.join(k for k, v in sc['checks'].items() if not v)} |"
+            f"{'ok' if sc['ok'] else 'FAILED: ' + '; '.join(k for k, v in sc['checks'].items() if not v)}; "
+            f"other processes {s.other_cores:.2f} cores |"
         )
         t = ex["token"]
         L.append(
@@ -223,12 +225,30 @@ def report(ctx: dict) -> str:
             f"{t.per_request_ms('app'):.1f} + {t.per_request_ms('db'):.1f} | Argon2id m=19 MiB, t=2; "
             f"{t.checks[0]}/{t.requests} signed in |"
         )
-        p = ex["pdf"]
-        L.append(
-            f"| cached bill PDF, GET (8 connections) | {p.rate:.0f} | {fmt_lat(p)} | "
-            f"{p.per_request_ms('app'):.2f} + {p.per_request_ms('db'):.2f} | first render over HTTP: median "
-            f"{statistics.median(ex['pdf_first']) * 1000:.0f} ms |"
-        )
+        if "payment_start" in ex:
+            ps, psc = ex["payment_start"], ex["payment_start_check"]
+            L.append(
+                f"| paymentStart (8 connections) | {ps.rate:.0f} | {fmt_lat(ps)} | "
+                f"{ps.per_request_ms('app'):.1f} + {ps.per_request_ms('db'):.1f} | {psc['started']} payments started, "
+                f"{psc['resumed']} answers resumed one; "
+                f"{'ok' if psc['ok'] else 'FAILED: ' + '; '.join(k for k, v in psc['checks'].items() if not v)}; "
+                f"other processes {ps.other_cores:.2f} cores |"
+            )
+            cb, cbc = ex["callback"], ex["callback_check"]
+            L.append(
+                f"| LiqPay callback, POST (8 connections) | {cb.rate:.0f} | {fmt_lat(cb)} | "
+                f"{cb.per_request_ms('app'):.1f} + {cb.per_request_ms('db'):.1f} | signed «success» for "
+                f"{ex['callback_payments']} payments, {cbc['row']['credits']} credited, {cbc['resent']} re-sent; "
+                f"exactly once: {'ok' if cbc['ok'] else 'FAILED: ' + '; '.join(k for k, v in cbc['checks'].items() if not v)}; "
+                f"other processes {cb.other_cores:.2f} cores |"
+            )
+        if "pdf" in ex:
+            p = ex["pdf"]
+            L.append(
+                f"| cached bill PDF, GET (8 connections) | {p.rate:.0f} | {fmt_lat(p)} | "
+                f"{p.per_request_ms('app'):.2f} + {p.per_request_ms('db'):.2f} | first render over HTTP: median "
+                f"{statistics.median(ex['pdf_first']) * 1000:.0f} ms |"
+            )
     if ctx.get("documents_error"):
         L.append("")
         L.append(f"bench/documents.py failed: {ctx['documents_error']}")

@@ -71,6 +71,12 @@ SUBMIT = """mutation Submit($input: MeterReadingInput!) { meterReadingSubmit(inp
     personalAccount { debt { total } } }
   ... on Error { code message } } }"""
 
+PAYMENT_START = """mutation Pay($input: PaymentStartInput!) { paymentStart(input: $input) {
+  __typename ... on PaymentStartSuccess { resumed payment { number status } checkout { url } }
+  ... on Error { code message } } }"""
+PAYMENT_AMOUNT = "10.00"
+CALLBACK_PATH = "/payments/liqpay/callback"
+
 TOKEN_CREATE = """mutation SignIn($login: String!, $password: String!) { tokenCreate(login: $login, password: $password) {
   __typename ... on TokenCreateSuccess { accessToken } ... on Error { code } } }"""
 
@@ -92,7 +98,13 @@ async def reset(conn: asyncpg.Connection, accounts: int) -> None:
         await conn.execute("DELETE FROM bill WHERE id > $1", last_bill)
         await conn.execute("DELETE FROM meter_reading WHERE id > $1", last_reading)
         await conn.execute("SELECT setval('bill_number_seq', (SELECT max(number) FROM bill) + 1, false)")
-        await conn.execute("TRUNCATE auth_token, auth_session, throttle, outbox_message, audit_entry")
+        # Card payments started and credited by earlier runs (the generated ones have the bills' ids).
+        await conn.execute("DELETE FROM payment WHERE internet_payment_id > $1", last_bill)
+        await conn.execute("DELETE FROM internet_payment WHERE id > $1", last_bill)
+        await conn.execute(
+            "SELECT setval(pg_get_serial_sequence('internet_payment', 'number'), (SELECT max(number) FROM internet_payment))"
+        )
+        await conn.execute("TRUNCATE auth_token, auth_session, throttle, outbox_message, audit_entry, bank_callback")
     await conn.execute("VACUUM ANALYZE bill, meter_reading, auth_session, auth_token")
 
 
@@ -295,6 +307,64 @@ async def submit_lines(conn: asyncpg.Connection, tokens: dict[int, str], today: 
         }
         body = json.dumps({"query": SUBMIT, "variables": variables}, ensure_ascii=False)
         out.append(_line("/graphql", f"Bearer {tokens[r['personal_account_id']]}", body))
+    return out
+
+
+async def indebted(conn: asyncpg.Connection, ids: list[int]) -> list[int]:
+    """Those of `ids` that owe for electricity (paymentStart refuses NOTHING_TO_PAY otherwise)."""
+    rows = await conn.fetch(
+        """SELECT p.id FROM unnest($1::bigint[]) AS p(id)
+           WHERE (SELECT coalesce(sum(amount), 0) FROM bill b WHERE b.personal_account_id = p.id
+                    AND b.category = 'ELECTRICITY' AND b.issued_on <= $2)
+               > (SELECT coalesce(sum(amount), 0) FROM payment x WHERE x.personal_account_id = p.id
+                    AND x.category = 'ELECTRICITY')""",
+        ids,
+        BUSINESS_DATE,
+    )
+    return [r["id"] for r in rows]
+
+
+def payment_start_lines(tokens: dict[int, str]) -> list[str]:
+    """paymentStart of 10.00 for electricity, one idempotency key per personal account: a line
+    sent again is a retry (the same payment and form)."""
+    out = []
+    for pa, token in tokens.items():
+        variables = {
+            "input": {
+                "personalAccountId": global_id("PersonalAccount", pa),
+                "category": "ELECTRICITY",
+                "amount": PAYMENT_AMOUNT,
+                "idempotencyKey": f"bench-{pa}",
+            }
+        }
+        body = json.dumps({"query": PAYMENT_START, "variables": variables})
+        out.append(_line("/graphql", f"Bearer {token}", body))
+    return out
+
+
+def callback_lines(payments: list[tuple[int, str]], public_key: str, private_key: str) -> list[str]:
+    """The bank's "success" for each started payment (number, amount), signed as LiqPay signs:
+    the form body the bank POSTs (the route reads it whatever the content type wrk sends)."""
+    from urllib.parse import urlencode
+
+    from payments.liqpay import LiqPayKeys, signed_pair
+
+    keys = LiqPayKeys(public_key, private_key, "sha1")
+    out = []
+    for number, amount in payments:
+        params = {
+            "version": 3,
+            "public_key": public_key,
+            "action": "pay",
+            "status": "success",
+            "amount": float(amount),
+            "currency": "UAH",
+            "order_id": f"uens-{number}",
+            "payment_id": 900_000_000 + number,
+            "end_date": 1400672400000,
+        }
+        data, signature = signed_pair(keys, params)
+        out.append(_line(CALLBACK_PATH, "", urlencode({"data": data, "signature": signature})))
     return out
 
 

@@ -7,12 +7,11 @@ import statistics
 
 from bench.load import Result
 
-TITLE = {"app": "app: general executor", "fast": "app: fast path", "floor": "floor (1 SQL)", "peer": "PostGraphile v4"}
-ORDER = ("app", "fast", "floor", "peer")
+TITLE = {"app": "app: general executor", "floor": "floor (1 SQL)", "peer": "PostGraphile v4"}
+ORDER = ("app", "floor", "peer")
 # Issue #13's targets: each document ≥ 1.3× PostGraphile's rate, the main screen ≥ 0.4 of its
-# floor's, both through the general executor; meterReadingSubmit ≥ 200/s. The fast path goes
-# once the general executor is within 20 % of it.
-PEER_TARGET, FLOOR_TARGET, SUBMIT_TARGET, FAST_PATH_WITHIN = 1.3, 0.4, 200.0, 0.8
+# floor's, both through the general executor; meterReadingSubmit ≥ 200/s.
+PEER_TARGET, FLOOR_TARGET, SUBMIT_TARGET = 1.3, 0.4, 200.0
 
 
 def fmt_lat(r: Result | None) -> str:
@@ -70,14 +69,6 @@ def targets(ctx: dict) -> list[str]:
             f"- Main screen through the general executor ÷ its floor: {ratio(app, floor or 0)} "
             f"(target ≥ {FLOOR_TARGET}): {_verdict(app / floor if app and floor else None, FLOOR_TARGET)}."
         )
-        if "fast" in m:
-            fast = m["fast"]["rate_p95"]
-            L.append(
-                f"- The main screen's fast path: {fast:.0f}/s; the general executor is {ratio(app, fast)} of it "
-                f"(the fast path goes once that is ≥ {FAST_PATH_WITHIN}: "
-                f"{'it is' if fast and app / fast >= FAST_PATH_WITHIN else 'not yet'}); the fast path ÷ floor "
-                f"{ratio(fast, floor or 0)}, ÷ PostGraphile {ratio(fast, m.get('peer', {}).get('rate_p95') or 0)}."
-            )
     ex = ctx.get("extras")
     if ex:
         rate = ex["submit"].rate
@@ -129,7 +120,7 @@ def document_table(ctx: dict, doc: dict) -> list[str]:
 
     def plan(n: str, size: int) -> str:
         p = ctx["plans"].get(size, {}).get(slug, {})
-        if n in ("app", "fast") and n in p:
+        if n == "app" and n in p:
             x = p[n]
             return f"{x['statements']:g} statements, {'yes' if x['index_only'] else 'NO: ' + ', '.join(x['seq_scans'])}"
         if n == "floor" and "app" in p:
@@ -143,15 +134,7 @@ def document_table(ctx: dict, doc: dict) -> list[str]:
     )
     L.append("")
     p = ctx["plans"][big][slug]["app"]
-    notes = [
-        f"The floor's JSON equals the app's for {p['floor_matches'][0]}/{p['floor_matches'][1]} requests"
-        + (
-            f" (fast path: {ctx['plans'][big][slug]['fast']['floor_matches'][0]}/"
-            f"{ctx['plans'][big][slug]['fast']['floor_matches'][1]})"
-            if "fast" in ctx["plans"][big][slug]
-            else ""
-        )
-    ]
+    notes = [f"The floor's JSON equals the app's for {p['floor_matches'][0]}/{p['floor_matches'][1]} requests"]
     if doc.get("paged"):
         notes.append(
             f"the second page is asked after the first page's endCursor "
@@ -179,8 +162,7 @@ def report(ctx: dict) -> str:
     )
     L.append(
         f"The app: {ctx['app_source']}, started by uvicorn through the production entry point "
-        "(asgi:app_factory); the general executor with CABINET_FAST_PATHS=0, the main screen's fast path "
-        "on a second start with CABINET_FAST_PATHS=1."
+        "(asgi:app_factory); every document through the general executor."
     )
     L.append(
         f"Each contender: {ctx['workers']} worker processes; load from wrk on the same machine "

@@ -9,7 +9,7 @@ peer, side by side, in one run.
    every statement the app runs EXPLAINed (bench/answers.py).
 3. For the largest size, on the same server and settings, each contender started as production
    would start it (2 worker processes) and driven by wrk on the same machine: the app with the
-   general executor (CABINET_FAST_PATHS=0), the app's main-screen fast path, the floor (one SQL
+   general executor, the floor (one SQL
    statement per document, bench/floor.py) and PostGraphile v4. Per document: the closed-loop
    maximum, the highest fixed rate whose p95 stays under 50 ms, p50/p95/p99 at three fixed
    rates shared by all, SQL statements and CPU per request; PostGraphile's figures checked.
@@ -55,7 +55,7 @@ NODE_DIR = ROOT / "bench" / ".node"
 PEER_DIR = ROOT / "bench" / "postgraphile"
 DOCUMENT_SECRET = "bench-document-link-secret-not-for-production"
 P95_TARGET_MS = 50.0
-PORTS = {"app": 8101, "floor": 8102, "peer": 8103, "fast": 8104}
+PORTS = {"app": 8101, "floor": 8102, "peer": 8103}
 LIQPAY_PUBLIC_KEY, LIQPAY_PRIVATE_KEY = "bench_public_key", "bench_private_key"
 
 
@@ -133,10 +133,6 @@ async def prepare(server: BenchServer, size: int, url: str, sample: int, documen
     for doc in documents:
         for contender_name, lines in (
             ("app", world.app_lines(doc, prepared.logins, prepared.api_key)),
-            (
-                "fast",
-                world.app_lines(doc, prepared.logins, prepared.api_key, fast_path=True) if doc.fast_path else None,
-            ),
             ("floor", world.floor_lines(doc, prepared.logins, prepared.api_key)),
             ("peer", world.peer_lines(doc, prepared.logins)),
         ):
@@ -150,11 +146,11 @@ async def prepare(server: BenchServer, size: int, url: str, sample: int, documen
 # --- servers --------------------------------------------------------------------------------
 
 
-def app_env(url: str, *, fast_paths: bool = False) -> dict[str, str]:
+def app_env(url: str) -> dict[str, str]:
     return {
         "DATABASE_URL": url,
-        # The general executor for every document; the fast path of the main screen on its own server.
-        "CABINET_FAST_PATHS": "1" if fast_paths else "0",
+        # An older app (--app-from) had an exact-text fast path for the main screen: off.
+        "CABINET_FAST_PATHS": "0",
         "CABINET_BUSINESS_DATE": BUSINESS_DATE.isoformat(),
         "CABINET_DOCUMENT_LINK_SECRET": DOCUMENT_SECRET,
         "CABINET_DOCUMENT_LINK_TTL": "PT2H",
@@ -185,9 +181,9 @@ async def end_leftovers(server: BenchServer, database: str) -> int:
 
 
 def contender(name: str, url: str, workers: int) -> Server:
-    """app: the general executor (fast paths off); fast: the same app with its fast paths on."""
-    if name in ("app", "fast"):
-        env = app_env(url, fast_paths=name == "fast")
+    """app: the general executor."""
+    if name == "app":
+        env = app_env(url)
         return uvicorn_server(name, "bench.serve_app:create", PORTS[name], env, workers, "/healthz")
     if name == "floor":
         return uvicorn_server("floor", "bench.floor:create", PORTS["floor"], app_env(url), workers, "/mobile", b"{}")
@@ -947,7 +943,7 @@ def main() -> None:
             with (DATA / f"plans-{label(n)}.txt").open("w", encoding="utf-8") as stream:
                 for slug, variants in ctx["plans"].get(n, {}).items():
                     for variant, p in variants.items():
-                        stream.write(f"==== {slug} ({'fast path' if variant == 'fast' else 'general executor'})\n\n")
+                        stream.write(f"==== {slug} (general executor)\n\n")
                         stream.write("\n\n".join(f"-- {x['sql']}\n{x['plan']}" for x in p["plans"]))
                         stream.write(f"\n\n-- the floor's statement\n{p['floor_plan']}\n\n")
                         log(
@@ -958,7 +954,7 @@ def main() -> None:
                         )
         big = max(sizes)
         ctx["main_size"] = big
-        contenders = ["app"] if args.only == "writes" else ["app", "fast", "floor"] + ([] if args.no_peer else ["peer"])
+        contenders = ["app"] if args.only == "writes" else ["app", "floor"] + ([] if args.no_peer else ["peer"])
         log(f"the documents at {big:,} accounts")
         ctx["main"] = measure_size(big, prepared[big], documents, contenders, args, db_pid, server, log_dir, ctx)
         ctx["growth_rate"] = {slug: rates[len(rates) // 2] for slug, rates in ctx["fixed_rates"].items() if rates}

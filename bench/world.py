@@ -31,7 +31,6 @@ class Document:
     peer: str  # PostGraphile's (bench/peer_documents.py)
     aggregator: bool = False  # Authorization: ApiKey, variables the RES code and number
     paged: bool = False  # two requests a login: the first page, then `after` its endCursor
-    fast_path: str | None = None  # also measured on the app's fast path, with this text
     main: bool = False  # measured at --seconds; the rest at --seconds-others
 
 
@@ -258,8 +257,8 @@ def graphql_body(query: str, variables: dict) -> str:
     return json.dumps(body, ensure_ascii=False)
 
 
-def app_lines(document: Document, logins: list[Login], api_key: str, *, fast_path: bool = False) -> list[str]:
-    query = document.fast_path if fast_path else document.query
+def app_lines(document: Document, logins: list[Login], api_key: str) -> list[str]:
+    query = document.query
     return [
         _line("/graphql", authorization(document, login, api_key), graphql_body(query, variables))
         for login in _logins_for(document, logins)

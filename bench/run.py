@@ -756,7 +756,7 @@ def warm_files(server: BenchServer, database: str) -> int:
     """Read the database's files once, so that the contender measured first does not pay for
     the disk (after a restart or a copy, the OS cache is cold) while those after it do not.
     Embedded server only; returns the bytes read."""
-    pgdata = server.pgdata()
+    pgdata = server.pgdata
     if pgdata is None:
         return 0
 

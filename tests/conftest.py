@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import shutil
 import tempfile
@@ -46,11 +47,43 @@ def server_url() -> str:
         return
     folder = Path(tempfile.mkdtemp(prefix="cab-", dir="/tmp"))
     embedded = EmbeddedPostgres(folder)
+    capture = os.environ.get(STATEMENT_LOG)
     try:
-        yield embedded.start()
+        url = embedded.start()
+        if capture:
+            asyncio.run(_log_every_statement(url))
+        yield url
     finally:
         embedded.stop()
+        if capture:
+            _write_statements(embedded.pgdata / "log", Path(capture))
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# CABINET_TEST_STATEMENT_LOG=path: every statement the embedded server runs over the session
+# is logged by the server itself (so the reads sent on asyncpg directly are caught too) and
+# written to `path` at the end, one JSON object a line (the statement and the connection's
+# application_name: the app's engine says "cabinet"), for scripts/shard_check.py.
+STATEMENT_LOG = "CABINET_TEST_STATEMENT_LOG"
+
+
+async def _log_every_statement(url: str) -> None:
+    admin = await asyncpg.connect(_asyncpg_dsn(url))
+    try:
+        await admin.execute("ALTER SYSTEM SET log_statement = 'all'")
+        await admin.execute("ALTER SYSTEM SET log_line_prefix = '%m [%p] <%a> '")
+        await admin.execute("SELECT pg_reload_conf()")
+    finally:
+        await admin.close()
+
+
+def _write_statements(server_log: Path, into: Path) -> None:
+    from scripts.shard_check import statements_of_log
+
+    into.parent.mkdir(parents=True, exist_ok=True)
+    with server_log.open(encoding="utf-8", errors="replace") as lines, into.open("w", encoding="utf-8") as out:
+        for application, sql in statements_of_log(lines):
+            out.write(json.dumps({"application": application, "sql": sql}, ensure_ascii=False) + "\n")
 
 
 @pytest.fixture(scope="session")

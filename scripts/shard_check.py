@@ -393,6 +393,9 @@ def any_column(node) -> bool:
 # --- the captured statements, shapes and the report ------------------------------------------
 
 APP = "cabinet"  # the application_name of the app's connections (db.create_engine)
+# tests/conftest.py marks the statements a test sends itself on the app's engines (its setup,
+# its checks) with this comment; they are not the app's.
+TESTS_OWN = "/* tests */ "
 
 
 def captured(path: Path) -> Iterator[tuple[str, str]]:
@@ -456,7 +459,14 @@ ROOT = Path(__file__).resolve().parent.parent
 ORDER = (KEY_FILTERED, REFERENCE_ONLY, COORDINATOR_ONLY, FAN_OUT, OTHER)
 
 
-def report(shapes: dict[str, Shape], plan: Plan, others: int) -> list[str]:
+def origins_of(path: Path) -> dict[str, list[str]]:
+    """fingerprint -> where in the app it was sent from, if tests/conftest.py wrote that down
+    beside the capture (statements sent through SQLAlchemy only)."""
+    beside = Path(f"{path}.origins.json")
+    return json.loads(beside.read_text(encoding="utf-8")) if beside.exists() else {}
+
+
+def report(shapes: dict[str, Shape], plan: Plan, others: int, origins: dict[str, list[str]]) -> list[str]:
     lines = [f"{'class':<17} {'count':>7}  {'fingerprint':<16}  shape"]
     ordered = sorted(shapes.values(), key=lambda s: (ORDER.index(s.verdict.of(plan)), -s.seen))
     for shape in ordered:
@@ -467,6 +477,8 @@ def report(shapes: dict[str, Shape], plan: Plan, others: int) -> list[str]:
         if verdict_class == FAN_OUT:
             reason = plan.fan_out.get(shape.fingerprint, "NOT LISTED in the plan's fan-out section")
             lines.append(f"{'':<27}  why: {'; '.join(sorted(set(shape.verdict.unpinned)))}. Plan: {reason}")
+            if shape.fingerprint in origins:
+                lines.append(f"{'':<27}  from: {', '.join(origins[shape.fingerprint])}")
     lines.append("")
     for verdict_class in ORDER:
         chosen = [s for s in shapes.values() if s.verdict.of(plan) == verdict_class]
@@ -478,7 +490,9 @@ def report(shapes: dict[str, Shape], plan: Plan, others: int) -> list[str]:
                 else ""
             )
         )
-    lines.append(f"{'not the app’s':<17} {'':>4}        {others:>8} statements (other connections: the tests' own)")
+    lines.append(
+        f"{'not the app’s':<17} {'':>4}        {others:>8} statements (the tests' own: their connections, their statements)"
+    )
     return lines
 
 
@@ -498,13 +512,13 @@ def main(argv: list[str] | None = None) -> int:
     def the_apps() -> Iterator[str]:
         nonlocal others
         for application, sql in captured(args.statements):
-            if args.all_connections or application == APP:
+            if args.all_connections or (application == APP and not sql.startswith(TESTS_OWN)):
                 yield sql
             else:
                 others += 1
 
     shapes, unparsed = shapes_of(the_apps(), Classifier(plan, columns))
-    print("\n".join(report(shapes, plan, others)))
+    print("\n".join(report(shapes, plan, others, origins_of(args.statements))))
     problems = [f"table {p}" for p in placement_problems(plan, columns)]
     problems += [f"does not parse: {' '.join(sql.split())[:100]}" for sql in unparsed]
     if args.check:

@@ -7,10 +7,12 @@ and the copies are dropped at the end.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -20,10 +22,13 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import pytest
+from pglast.parser import fingerprint
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from config import Settings
 from db import Database, EmbeddedPostgres, create_engine, migrate
+from scripts.shard_check import TESTS_OWN, statements_of_log
 from tests.callers import SIGN_IN
 
 DEMO_DATE = dt.date(2014, 5, 26)
@@ -65,6 +70,42 @@ def server_url() -> str:
 # written to `path` at the end, one JSON object a line (the statement and the connection's
 # application_name: the app's engine says "cabinet"), for scripts/shard_check.py.
 STATEMENT_LOG = "CABINET_TEST_STATEMENT_LOG"
+# A test's own statements (its setup and its checks, sent on the app's engines from test code)
+# are marked with a comment (TESTS_OWN), so that the check counts only what the app runs.
+REPOSITORY = Path(__file__).resolve().parent.parent
+TESTS = REPOSITORY / "tests"
+
+
+def _tests_own_statement(conn, cursor, statement, parameters, context, executemany):
+    """before_cursor_execute: mark the statement when the nearest code of the repository on
+    the stack is a test's (not the app's code a test calls)."""
+    import greenlet
+
+    frame = sys._getframe(1)
+    # Async SQLAlchemy runs this in a greenlet; the awaiting coroutines are in its parent's frames.
+    parent = greenlet.getcurrent().parent
+    frames = [frame, parent.gr_frame if parent is not None else None]
+    for frame in frames:
+        while frame is not None:
+            path = frame.f_code.co_filename
+            if path.startswith(str(REPOSITORY)) and "/.venv/" not in path:
+                if path.startswith(str(TESTS)):
+                    return TESTS_OWN + statement, parameters
+                _ORIGINS.setdefault(statement, set()).add(
+                    f"{Path(path).relative_to(REPOSITORY)}:{frame.f_code.co_name}"
+                )
+                return statement, parameters
+            frame = frame.f_back
+    return statement, parameters
+
+
+# Where in the app each statement sent through SQLAlchemy came from (the nearest function of
+# the repository on the stack), written beside the capture as <path>.origins.json.
+_ORIGINS: dict[str, set[str]] = {}
+
+
+if os.environ.get(STATEMENT_LOG):
+    event.listen(Engine, "before_cursor_execute", _tests_own_statement, retval=True)
 
 
 async def _log_every_statement(url: str) -> None:
@@ -78,12 +119,15 @@ async def _log_every_statement(url: str) -> None:
 
 
 def _write_statements(server_log: Path, into: Path) -> None:
-    from scripts.shard_check import statements_of_log
-
     into.parent.mkdir(parents=True, exist_ok=True)
     with server_log.open(encoding="utf-8", errors="replace") as lines, into.open("w", encoding="utf-8") as out:
         for application, sql in statements_of_log(lines):
             out.write(json.dumps({"application": application, "sql": sql}, ensure_ascii=False) + "\n")
+    origins: dict[str, set[str]] = {}
+    for sql, places in _ORIGINS.items():
+        with contextlib.suppress(Exception):  # a statement pglast cannot read has no shape
+            origins.setdefault(fingerprint(sql), set()).update(places)
+    Path(f"{into}.origins.json").write_text(json.dumps({k: sorted(v) for k, v in sorted(origins.items())}, indent=1))
 
 
 @pytest.fixture(scope="session")

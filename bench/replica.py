@@ -2,9 +2,10 @@
 
     .venv/bin/python -m bench.replica [--accounts 10000] [--seconds 10] [--connections 16]
 
-A primary and a streaming replica made by tests/cluster.py from the machine's PostgreSQL
-binaries (pg_basebackup -R; Debian's PostgreSQL 15), in temporary folders on free ports of
-127.0.0.1, removed at the end. bench/datagen.py fills the primary (the replica gets it by
+A primary and a streaming replica made by tests/cluster.py from the PostgreSQL binaries on
+the machine (cluster.binaries(): the embedded wheel's when it has pg_basebackup, else
+Debian's), both from the same binaries, in temporary folders on free ports of 127.0.0.1,
+removed at the end. bench/datagen.py fills the primary (the replica gets it by
 streaming); bench/world.py signs the logins in. The app is started twice as production
 starts it (bench/load.py: uvicorn, 2 workers): with DATABASE_URL at the primary only, then
 with CABINET_DATABASE_REPLICA_URLS at the replica too. wrk drives the main screen closed loop
@@ -31,7 +32,7 @@ from bench import world
 from bench.datagen import dataset_ensure
 from bench.load import Result, Server, tree_cpu_seconds, uvicorn_server, wrk
 from bench.pg import BenchServer
-from bench.run import app_env
+from bench.run import app_env, send_lines
 from tests import cluster
 
 DATABASE = "bench"
@@ -99,6 +100,9 @@ def drive(
         time.sleep(1.0)  # each worker's first replica check
         ready = readiness(PORT)
         base = f"http://127.0.0.1:{PORT}"
+        answer = send_lines(base, lines, 1)[0]
+        if b'"errors"' in answer or b'"personalAccounts"' not in answer:
+            raise RuntimeError(f"{name}: the main screen was not answered: {answer[:300]!r}")
         wrk(base, lines, seconds=3, connections=8)  # warm-up: pools, prepared statements, caches
         pids = {role: node.postmaster_pid() for role, node in nodes.items()}
         before = {role: tree_cpu_seconds(pid) if pid else 0.0 for role, pid in pids.items()}

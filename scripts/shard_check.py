@@ -144,6 +144,7 @@ class Relation:
     # A derived relation whose rows are all of pinned keys (a function of parameters, a
     # key-filtered subquery): joining a distributed table on it pins that table too.
     keyed: bool = False
+    label: str = "a subquery"  # what a derived relation is called in a reason
 
 
 @dataclass
@@ -188,7 +189,7 @@ class Classifier:
         for cte in getattr(node.withClause, "ctes", None) or ():
             inner = self.query(cte.ctequery, outer, ctes)
             verdict.merge(inner)
-            ctes[cte.ctename] = Relation(None, keyed=self.keyed(inner))
+            ctes[cte.ctename] = Relation(None, keyed=self.keyed(inner), label=f"the CTE {cte.ctename}")
         if isinstance(node, ast.SelectStmt) and node.op != enums.SetOperation.SETOP_NONE:
             verdict.merge(self.query(node.larg, outer, ctes))
             verdict.merge(self.query(node.rarg, outer, ctes))
@@ -214,12 +215,46 @@ class Classifier:
         self.sublinks(conditions, scope, ctes, verdict)
         for alias, relation in scope.relations.items():
             if relation.table in self.plan.distributed and alias not in scope.pinned:
-                verdict.unpinned.append(f"{relation.table}: no {self.key_of(relation.table)} filter")
+                verdict.unpinned.append(self.why(alias, relation.table, scope, conditions))
         return verdict
 
+    def why(self, alias: str, table: str, scope: Scope, conditions: list) -> str:
+        """Why a distributed table is not pinned: its key comes from a table that is not (a
+        login's links on the coordinator, say), it is joined to a pinned table on something
+        else than the key (each such join needs the key added), or nothing restricts its key."""
+        key = self.key_of(table)
+        joined_off_key = set()
+        for condition in conditions:
+            columns = [c for c in (self.column(ref, scope) for ref in find(condition, "ColumnRef")) if c]
+            mine = [(r, n) for (owner, r), n in columns if owner is scope and self.alias_of_relation(scope, r) == alias]
+            others = [
+                (owner, r, n) for (owner, r), n in columns if not (owner is scope and r is scope.relations[alias])
+            ]
+            if not mine or not others:
+                continue
+            for owner, other, column in others:
+                name = other.table or other.label
+                pinned = self.alias_of_relation(owner, other) in owner.pinned or other.keyed
+                if any(n == key for _, n in mine) and not pinned:
+                    if other.table in self.plan.distributed and column == self.key_of(other.table):
+                        return f"{table}: co-located with {name}, which is not pinned itself"
+                    return f"{table}: its {key} taken from {name}, which is not pinned"
+                if pinned or other.table in self.plan.distributed:
+                    joined_off_key.add(name)
+        if joined_off_key:
+            return f"{table}: joined to {', '.join(sorted(joined_off_key))} on another column than {key}"
+        return f"{table}: no {key} filter"
+
+    @staticmethod
+    def alias_of_relation(scope: Scope, relation: Relation) -> str | None:
+        return next((a for a, r in scope.relations.items() if r is relation), None)
+
     def keyed(self, verdict: Verdict) -> bool:
-        """A subquery's rows are of pinned keys: every distributed table in it is pinned."""
-        return bool(verdict.tables & self.plan.distributed) and not verdict.unpinned
+        """A subquery's rows are of pinned keys: every distributed table in it is pinned, or it
+        reads no table at all (parameters made into rows)."""
+        if verdict.unpinned:
+            return False
+        return bool(verdict.tables & self.plan.distributed) or not verdict.tables & self.plan.tables
 
     def key_of(self, table: str) -> str:
         return "id" if table == "personal_account" else KEY

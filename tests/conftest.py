@@ -52,7 +52,7 @@ def server_url() -> str:
         return
     folder = Path(tempfile.mkdtemp(prefix="cab-", dir="/tmp"))
     embedded = EmbeddedPostgres(folder)
-    capture = os.environ.get(STATEMENT_LOG)
+    capture = Path(os.environ[STATEMENT_LOG]).resolve() if os.environ.get(STATEMENT_LOG) else None
     try:
         url = embedded.start()
         if capture:
@@ -61,7 +61,7 @@ def server_url() -> str:
     finally:
         embedded.stop()
         if capture:
-            _write_statements(embedded.pgdata / "log", Path(capture))
+            _write_statements(embedded.pgdata / "log", capture)
         shutil.rmtree(folder, ignore_errors=True)
 
 

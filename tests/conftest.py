@@ -74,11 +74,12 @@ STATEMENT_LOG = "CABINET_TEST_STATEMENT_LOG"
 # are marked with a comment (TESTS_OWN), so that the check counts only what the app runs.
 REPOSITORY = Path(__file__).resolve().parent.parent
 TESTS = REPOSITORY / "tests"
+DB_MODULE = str(REPOSITORY / "db.py")
 
 
 def _tests_own_statement(conn, cursor, statement, parameters, context, executemany):
     """before_cursor_execute: mark the statement when the nearest code of the repository on
-    the stack is a test's (not the app's code a test calls)."""
+    the stack is a test's (not the app's code a test calls); else note where it came from."""
     import greenlet
 
     frame = sys._getframe(1)
@@ -88,7 +89,8 @@ def _tests_own_statement(conn, cursor, statement, parameters, context, executema
     for frame in frames:
         while frame is not None:
             path = frame.f_code.co_filename
-            if path.startswith(str(REPOSITORY)) and "/.venv/" not in path:
+            # db.py is the plumbing: a flush at the end of `db.transaction()` belongs to its caller.
+            if path.startswith(str(REPOSITORY)) and "/.venv/" not in path and path != DB_MODULE:
                 if path.startswith(str(TESTS)):
                     return TESTS_OWN + statement, parameters
                 _ORIGINS.setdefault(statement, set()).add(

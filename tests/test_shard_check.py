@@ -192,3 +192,32 @@ def test_the_check_fails_on_a_fan_out_shape_the_plan_does_not_list(tmp_path, cap
         )
     assert shard_check.main([str(capture), "--check", str(PLAN_FILE)]) == 1
     assert "is not in the plan" in capsys.readouterr().err
+
+
+async def test_the_capture_tells_a_tests_own_statements_from_the_apps(db):
+    """The capture's marker: a statement sent from test code is the test's; one sent from the
+    app's code (even when a test calls it) is the app's, and where it came from is noted."""
+    from sqlalchemy import event, text
+
+    from models import Bill
+    from services.personal_accounts import owner_of
+    from tests import conftest
+
+    seen: list[str] = []
+    record = lambda conn, cursor, statement, *rest: seen.append(statement)
+    engine = db.engine.sync_engine
+    # As the capture listens (it marks, a later listener sees what it made of the statement).
+    event.listen(engine, "before_cursor_execute", conftest._tests_own_statement, retval=True)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        async with db.transaction() as session:
+            await session.execute(text("SELECT 1"))
+            await owner_of(session=session, table=Bill, ids=[1])
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "before_cursor_execute", conftest._tests_own_statement)
+    mine = [s for s in seen if s.startswith(shard_check.TESTS_OWN)]
+    apps = [s for s in seen if "FROM bill" in s]
+    assert [s.removeprefix(shard_check.TESTS_OWN) for s in mine] == ["SELECT 1"]
+    assert apps and not apps[0].startswith(shard_check.TESTS_OWN)
+    assert "services/personal_accounts.py:owner_of" in conftest._ORIGINS[apps[0]]

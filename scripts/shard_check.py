@@ -1,4 +1,16 @@
-"""Checks the Citus plan of docs/scaling.md against the statements the app really runs."""
+"""The Citus plan of docs/scaling.md checked against the statements the app really runs.
+
+    .venv/bin/python scripts/shard_check.py STATEMENTS [--check docs/scaling.md]
+
+STATEMENTS is what tests/conftest.py captured with CABINET_TEST_STATEMENT_LOG (JSON lines), or
+a PostgreSQL log written with log_statement = 'all' and log_line_prefix = '%m [%p] <%a> '.
+Each statement of the app's connections is parsed with pglast, grouped by its fingerprint
+(its shape, whatever the values), and sorted by the plan's three lists of tables:
+key-filtered, reference-only, coordinator-only, fan-out (or other: not a query on the app's
+tables). Printed: one line per shape, then the totals. --check fails (exit 1) on a fan-out
+shape the plan's "Statements that fan out, and why" does not list, and on a table of the
+schema not in exactly one of the lists.
+"""
 
 from __future__ import annotations
 
@@ -167,12 +179,13 @@ KIND = {ast.SelectStmt: "SELECT", ast.InsertStmt: "INSERT", ast.UpdateStmt: "UPD
 
 
 class Classifier:
+    """Sorts one statement: the tables it touches, and each distributed one pinned or why not."""
+
     def __init__(self, plan: Plan, columns: dict[str, set[str]]) -> None:
         self.plan = plan
         self.columns = columns  # table -> its columns, to resolve an unqualified column
 
     def statement(self, sql: str) -> Verdict:
-
         verdict = Verdict("")
         for raw in parse_sql(sql):
             node = raw.stmt
@@ -183,7 +196,6 @@ class Classifier:
 
     # A query: SELECT (with set operations), INSERT, UPDATE, DELETE, each with its CTEs.
     def query(self, node, outer: Scope | None, ctes: dict[str, Relation]) -> Verdict:
-
         verdict = Verdict(KIND[type(node)])
         ctes = dict(ctes)
         for cte in getattr(node.withClause, "ctes", None) or ():
@@ -305,7 +317,6 @@ class Classifier:
                         changed = True
 
     def pinned_by(self, condition, scope: Scope, ctes: dict[str, Relation]) -> Iterator[str]:
-
         if isinstance(condition, ast.A_Expr) and operator(condition) == "=":
             kind = condition.kind
             if kind == enums.A_Expr_Kind.AEXPR_OP:
@@ -323,7 +334,6 @@ class Classifier:
                 yield alias
 
     def pins(self, value, scope: Scope, ctes: dict[str, Relation]) -> bool:
-
         if not any_column(value):
             return True  # parameters and constants
         if isinstance(value, ast.SubLink) and value.subLinkType == enums.SubLinkType.EXPR_SUBLINK:
@@ -363,7 +373,6 @@ class Classifier:
         return None
 
     def alias_of(self, node, scope: Scope) -> str | None:
-
         while isinstance(node, ast.TypeCast):
             node = node.arg
         names = [f.sval for f in node.fields or ()]

@@ -68,7 +68,8 @@ def server_url() -> str:
 # CABINET_TEST_STATEMENT_LOG=path: every statement the embedded server runs over the session
 # is logged by the server itself (so the reads sent on asyncpg directly are caught too) and
 # written to `path` at the end, one JSON object a line (the statement and the connection's
-# application_name: the app's engine says "cabinet"), for scripts/shard_check.py.
+# application_name: the app's engine says "cabinet"), for scripts/shard_check.py. Only the
+# embedded server is captured: a DATABASE_URL server's settings are not the suite's to change.
 STATEMENT_LOG = "CABINET_TEST_STATEMENT_LOG"
 # A test's own statements (its setup and its checks, sent on the app's engines from test code)
 # are marked with a comment (TESTS_OWN), so that the check counts only what the app runs.

@@ -117,6 +117,8 @@ async def _log_every_statement(url: str) -> None:
     admin = await asyncpg.connect(_asyncpg_dsn(url))
     try:
         await admin.execute("ALTER SYSTEM SET log_statement = 'all'")
+        # Not the parameters' values (a stored PDF's bytes, say): the statements are what is checked.
+        await admin.execute("ALTER SYSTEM SET log_parameter_max_length = 0")
         await admin.execute("ALTER SYSTEM SET log_line_prefix = '%m [%p] <%a> '")
         await admin.execute("SELECT pg_reload_conf()")
     finally:

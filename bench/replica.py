@@ -158,13 +158,16 @@ def report(rows, args) -> None:
         f"{args.connections} connections x {args.seconds:.0f} s, app {args.workers} workers, {os.cpu_count()} cores"
     )
     log(
-        "| reads on | requests/s | p50 ms | p95 ms | errors | app CPU ms/req | primary CPU ms/req | replica CPU ms/req | load before |"
+        "| reads on | requests/s | p50 ms | p95 ms | errors | app CPU ms/req | primary CPU ms/req "
+        "| replica CPU ms/req | load before | others' cores busy |"
     )
-    log("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, r, cpu, load, _ in rows:
+        # The machine's busy time that is none of ours (app, servers, wrk): other people's work.
+        others = max(0.0, r.other_cpu - cpu["primary"] - cpu["replica"]) / r.seconds
         log(
             f"| {name} | {r.rate:.0f} | {r.p50:.1f} | {r.p95:.1f} | {r.errors} | {per(r.app_cpu, r):.2f} "
-            f"| {per(cpu['primary'], r):.2f} | {per(cpu['replica'], r):.2f} | {load:.2f} |"
+            f"| {per(cpu['primary'], r):.2f} | {per(cpu['replica'], r):.2f} | {load:.2f} | {others:.2f} |"
         )
     log(f"uptime: {os.popen('uptime').read().strip()}")
 

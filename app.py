@@ -41,7 +41,6 @@ from routes.persisted_queries import PersistedQueries
 from routes.request_guard import Refusal, Transport, connection_refusal, request_refusal
 from schema import schema
 from schema.extensions import RETRY_AFTER_UNAVAILABLE, error_public, service_unavailable_error
-from schema.main_screen import main_screen_answer
 from services.admin_passwords import admins_with_published_passwords
 from services.payment_updates import PaymentUpdates
 
@@ -251,10 +250,6 @@ class CabinetGraphQL(GraphQL):
             if refusal.malformed:
                 raise HTTPException(400, refusal.message)
             return ExecutionResult(data=None, errors=[refusal])
-        if self.settings.fast_paths and isinstance(query, str) and request_adapter.method == "POST":
-            data = await self._known_operation(context, request_data)
-            if data is not None:
-                return ExecutionResult(data=data)
         result = await super().execute_operation(
             request=request, request_adapter=request_adapter, request_data=request_data, context=context, **kwargs
         )
@@ -266,15 +261,6 @@ class CabinetGraphQL(GraphQL):
                 request=request, request_adapter=request_adapter, request_data=request_data, context=context, **kwargs
             )
         return result
-
-    async def _known_operation(self, context: RequestContext, request_data: Any) -> dict | None:
-        """A known operation's answer from its fast path, or None for the general executor."""
-        try:
-            return await main_screen_answer(
-                context, request_data.query, request_data.variables, request_data.operation_name
-            )
-        finally:
-            await context.snapshot_end()
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

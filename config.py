@@ -67,9 +67,6 @@ class Settings(BaseSettings):
     argon2_time_cost: int = 2
     argon2_parallelism: int = 1
 
-    # Known operations (the manual's main screen) answered without the general executor.
-    fast_paths: bool = True
-
     # Queries walked by schema/execution.py (graphql-core's executor behind it); off: graphql-core only.
     lean_queries: bool = True
 

@@ -42,12 +42,12 @@ async def _explain(conn, statement: str, params) -> str:
     return "\n".join(r[0] for r in rows)
 
 
-def _settings(url: str, fast_paths: bool):
+def _settings(url: str):
     from config import Settings
 
     given = {"database_url": url, "business_date": BUSINESS_DATE}
-    if "fast_paths" in Settings.model_fields:  # an app from before the switch (--app-from) has its fast path on
-        given["fast_paths"] = fast_paths
+    if "fast_paths" in Settings.model_fields:  # an older app (--app-from): its fast path off too
+        given["fast_paths"] = False
     return Settings(**given)
 
 
@@ -56,8 +56,7 @@ def _end_cursor(answer: dict) -> str | None:
 
 
 async def plans_and_answers(prepared, documents: list[world.Document], compare: int = 20) -> dict:
-    """For each document and each way the app answers it ("app": the general executor; "fast":
-    the main screen's fast path): statements, their plans, the floor's plan, and whether the
+    """For each document, as the app answers it ("app"): statements, their plans, the floor's plan, and whether the
     floor's JSON equals the app's for `compare` logins (both pages of the bills tab, the second
     after the first's endCursor, which must be the cursor the load's lines carry)."""
     import asyncpg
@@ -66,83 +65,78 @@ async def plans_and_answers(prepared, documents: list[world.Document], compare: 
 
     from app import create_app
 
-    apps = {"app": create_app(_settings(prepared.url, fast_paths=False))}
-    if any(d.fast_path for d in documents):
-        apps["fast"] = create_app(_settings(prepared.url, fast_paths=True))
+    app = create_app(_settings(prepared.url))
     out: dict = {}
     conn = await asyncpg.connect(dsn(prepared.url), server_settings={"timezone": "UTC"})
     try:
         for doc in documents:
-            for variant in ("app", "fast") if doc.fast_path else ("app",):
-                app = apps[variant]
-                query = doc.fast_path if variant == "fast" else doc.query
-                captured: list[tuple[str, tuple]] = []
+            query = doc.query
+            captured: list[tuple[str, tuple]] = []
 
-                def record(conn_, cursor, statement, parameters, context, executemany, captured=captured):
-                    captured.append((statement, tuple(parameters or ())))
+            def record(conn_, cursor, statement, parameters, context, executemany, captured=captured):
+                captured.append((statement, tuple(parameters or ())))
 
-                answers: dict[int, list[dict]] = {}
-                mismatches: list[str] = []
-                cursors_wrong = 0
-                requests_of_first = 0
-                floor_first: tuple | None = None
-                sql, params_of = FLOOR[doc.slug]
-                async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
-                    for i, login in enumerate(prepared.logins[:compare]):
-                        auth = world.authorization(doc, login, prepared.api_key)
-                        pages: list[dict] = []
-                        for variables in world.variables_of(doc, login):
-                            if doc.paged and pages:
-                                # The second page: after the first page's endCursor, as a frontend pages.
-                                cursors_wrong += _end_cursor(pages[0]) != variables["after"]
-                                variables = {"after": _end_cursor(pages[0])}
-                            if i == 0:
-                                event.listen(app.state.db.engine.sync_engine, "before_cursor_execute", record)
-                            response = await http.post(
-                                "/graphql",
-                                content=world.graphql_body(query, variables).encode(),
-                                headers={"Authorization": auth, "Content-Type": "application/json"},
-                            )
-                            if i == 0:
-                                event.remove(app.state.db.engine.sync_engine, "before_cursor_execute", record)
-                                requests_of_first += 1
-                            answer = response.json()
-                            params = params_of(auth, variables, BUSINESS_DATE)
-                            floor_first = floor_first or params
-                            text = await conn.fetchval(sql, *params)
-                            if text is None or json.loads(text) != answer:
-                                mismatches.append(f"{login.personal_account_id}{' page 2' if len(pages) else ''}")
-                            pages.append(answer)
-                        answers[login.personal_account_id] = pages
-                plans = []
-                for statement, params in captured:
-                    head = statement.lstrip().split(None, 1)[0].upper()
-                    if head not in ("SELECT", "WITH"):
-                        plans.append({"sql": statement, "plan": "(not a query)"})
-                        continue
-                    plans.append({"sql": statement, "plan": await _explain(conn, statement, params)})
-                floor_plan = await _explain(conn, sql, floor_first) if floor_first else "(no request)"
-                app_seq = sorted({s for p in plans for s in _seq_scans(p["plan"])})
-                out.setdefault(doc.slug, {})[variant] = {
-                    "statements": len(captured) / max(1, requests_of_first),
-                    "plans": plans,
-                    "floor_plan": floor_plan,
-                    "index_only": not app_seq,
-                    "seq_scans": app_seq,
-                    "floor_index_only": not _seq_scans(floor_plan),
-                    "floor_seq_scans": _seq_scans(floor_plan),
-                    "answers": answers,
-                    "floor_matches": (
-                        sum(len(p) for p in answers.values()) - len(mismatches),
-                        sum(len(p) for p in answers.values()),
-                    ),
-                    "mismatches": mismatches,
-                    "cursors_wrong": cursors_wrong,
-                }
+            answers: dict[int, list[dict]] = {}
+            mismatches: list[str] = []
+            cursors_wrong = 0
+            requests_of_first = 0
+            floor_first: tuple | None = None
+            sql, params_of = FLOOR[doc.slug]
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as http:
+                for i, login in enumerate(prepared.logins[:compare]):
+                    auth = world.authorization(doc, login, prepared.api_key)
+                    pages: list[dict] = []
+                    for variables in world.variables_of(doc, login):
+                        if doc.paged and pages:
+                            # The second page: after the first page's endCursor, as a frontend pages.
+                            cursors_wrong += _end_cursor(pages[0]) != variables["after"]
+                            variables = {"after": _end_cursor(pages[0])}
+                        if i == 0:
+                            event.listen(app.state.db.engine.sync_engine, "before_cursor_execute", record)
+                        response = await http.post(
+                            "/graphql",
+                            content=world.graphql_body(query, variables).encode(),
+                            headers={"Authorization": auth, "Content-Type": "application/json"},
+                        )
+                        if i == 0:
+                            event.remove(app.state.db.engine.sync_engine, "before_cursor_execute", record)
+                            requests_of_first += 1
+                        answer = response.json()
+                        params = params_of(auth, variables, BUSINESS_DATE)
+                        floor_first = floor_first or params
+                        text = await conn.fetchval(sql, *params)
+                        if text is None or json.loads(text) != answer:
+                            mismatches.append(f"{login.personal_account_id}{' page 2' if len(pages) else ''}")
+                        pages.append(answer)
+                    answers[login.personal_account_id] = pages
+            plans = []
+            for statement, params in captured:
+                head = statement.lstrip().split(None, 1)[0].upper()
+                if head not in ("SELECT", "WITH"):
+                    plans.append({"sql": statement, "plan": "(not a query)"})
+                    continue
+                plans.append({"sql": statement, "plan": await _explain(conn, statement, params)})
+            floor_plan = await _explain(conn, sql, floor_first) if floor_first else "(no request)"
+            app_seq = sorted({s for p in plans for s in _seq_scans(p["plan"])})
+            out.setdefault(doc.slug, {})["app"] = {
+                "statements": len(captured) / max(1, requests_of_first),
+                "plans": plans,
+                "floor_plan": floor_plan,
+                "index_only": not app_seq,
+                "seq_scans": app_seq,
+                "floor_index_only": not _seq_scans(floor_plan),
+                "floor_seq_scans": _seq_scans(floor_plan),
+                "answers": answers,
+                "floor_matches": (
+                    sum(len(p) for p in answers.values()) - len(mismatches),
+                    sum(len(p) for p in answers.values()),
+                ),
+                "mismatches": mismatches,
+                "cursors_wrong": cursors_wrong,
+            }
     finally:
         await conn.close()
-        for app in apps.values():
-            await app.state.db.dispose()
+        await app.state.db.dispose()
     return out
 
 

@@ -2,19 +2,21 @@
 peer, side by side, in one run.
 
     .venv/bin/python -m bench.run [--sizes 10000,200000] [--workers 2] [--seconds 8] [--seconds-others 4]
-                                  [--documents main-screen,mobile] [--no-peer] [--no-documents]
+                                  [--documents main-screen,mobile] [--no-peer] [--no-documents] [--only writes]
 
 1. Data sets made inside PostgreSQL (bench/datagen.py), kept in var/bench between runs.
 2. In process, per size and document: the app's answers against the floor's JSON (equal), and
    every statement the app runs EXPLAINed (bench/answers.py).
 3. For the largest size, on the same server and settings, each contender started as production
    would start it (2 worker processes) and driven by wrk on the same machine: the app with the
-   general executor (CABINET_FAST_PATHS=0), the app's main-screen fast path, the floor (one SQL
+   general executor, the floor (one SQL
    statement per document, bench/floor.py) and PostGraphile v4. Per document: the closed-loop
    maximum, the highest fixed rate whose p95 stays under 50 ms, p50/p95/p99 at three fixed
    rates shared by all, SQL statements and CPU per request; PostGraphile's figures checked.
 4. The app's writes and documents: meterReadingSubmit (exactly once checked afterwards),
-   tokenCreate, cached PDF serving, and bench/documents.py's in-process figures.
+   tokenCreate, paymentStart and the bank's LiqPay callback (one payment per personal account, one
+   credit per confirmed payment, checked afterwards), cached PDF serving, and bench/documents.py's
+   in-process figures. `--only writes`: the writes alone, on the largest size.
 5. Growth: each document's median at every size at one fixed rate, with its plans.
 The tables are printed and saved to var/bench/report.md (bench/report.py); the raw figures to
 var/bench/report.json.
@@ -53,7 +55,8 @@ NODE_DIR = ROOT / "bench" / ".node"
 PEER_DIR = ROOT / "bench" / "postgraphile"
 DOCUMENT_SECRET = "bench-document-link-secret-not-for-production"
 P95_TARGET_MS = 50.0
-PORTS = {"app": 8101, "floor": 8102, "peer": 8103, "fast": 8104}
+PORTS = {"app": 8101, "floor": 8102, "peer": 8103}
+LIQPAY_PUBLIC_KEY, LIQPAY_PRIVATE_KEY = "bench_public_key", "bench_private_key"
 
 
 def log(message: str) -> None:
@@ -85,6 +88,7 @@ class Prepared:
         self.api_key = ""
         self.submit_ids: list[int] = []
         self.pdf_bill_ids: list[int] = []
+        self.pay_ids: list[int] = []
 
 
 async def prepare(server: BenchServer, size: int, url: str, sample: int, documents: list[world.Document]) -> Prepared:
@@ -102,6 +106,8 @@ async def prepare(server: BenchServer, size: int, url: str, sample: int, documen
         prepared.submit_ids = submit_ids
         submit_tokens = await world.sign_in(conn, submit_ids)
         login_ids = await world.sample(conn, min(2000, size), "login")
+        prepared.pay_ids = await world.indebted(conn, await world.sample(conn, min(3000, size), "pay"))
+        pay_tokens = await world.sign_in(conn, prepared.pay_ids)
         prepared.pdf_bill_ids = [
             r["id"]
             for r in await conn.fetch(
@@ -119,6 +125,7 @@ async def prepare(server: BenchServer, size: int, url: str, sample: int, documen
             "token": world.write_lines(
                 folder / "token-create.txt", world.token_create_lines(login_ids, BENCH_PASSWORD)
             ),
+            "payment_start": world.write_lines(folder / "payment-start.txt", world.payment_start_lines(pay_tokens)),
         }
     finally:
         await conn.close()
@@ -126,10 +133,6 @@ async def prepare(server: BenchServer, size: int, url: str, sample: int, documen
     for doc in documents:
         for contender_name, lines in (
             ("app", world.app_lines(doc, prepared.logins, prepared.api_key)),
-            (
-                "fast",
-                world.app_lines(doc, prepared.logins, prepared.api_key, fast_path=True) if doc.fast_path else None,
-            ),
             ("floor", world.floor_lines(doc, prepared.logins, prepared.api_key)),
             ("peer", world.peer_lines(doc, prepared.logins)),
         ):
@@ -143,20 +146,20 @@ async def prepare(server: BenchServer, size: int, url: str, sample: int, documen
 # --- servers --------------------------------------------------------------------------------
 
 
-def app_env(url: str, *, fast_paths: bool = False) -> dict[str, str]:
+def app_env(url: str) -> dict[str, str]:
     return {
         "DATABASE_URL": url,
-        # The general executor for every document; the fast path of the main screen on its own server.
-        "CABINET_FAST_PATHS": "1" if fast_paths else "0",
+        # An older app (--app-from) had an exact-text fast path for the main screen: off.
+        "CABINET_FAST_PATHS": "0",
         "CABINET_BUSINESS_DATE": BUSINESS_DATE.isoformat(),
         "CABINET_DOCUMENT_LINK_SECRET": DOCUMENT_SECRET,
         "CABINET_DOCUMENT_LINK_TTL": "PT2H",
         "CABINET_DATA_DIR": str(DATA / "app"),
         "CABINET_RUN_WORKERS": "0",
         "CABINET_PRODUCTION": "1",
-        # Production refuses the sandbox's published keys; the bench posts no callbacks.
-        "CABINET_LIQPAY_PUBLIC_KEY": "bench_public_key",
-        "CABINET_LIQPAY_PRIVATE_KEY": "bench_private_key",
+        # Production refuses the sandbox's published keys; the bench signs its callbacks with these.
+        "CABINET_LIQPAY_PUBLIC_KEY": LIQPAY_PUBLIC_KEY,
+        "CABINET_LIQPAY_PRIVATE_KEY": LIQPAY_PRIVATE_KEY,
         "CABINET_LIQPAY_CHECKOUT_URL": "http://127.0.0.1:9/checkout",
         "CABINET_LIQPAY_API_URL": "http://127.0.0.1:9/request",
     }
@@ -178,9 +181,9 @@ async def end_leftovers(server: BenchServer, database: str) -> int:
 
 
 def contender(name: str, url: str, workers: int) -> Server:
-    """app: the general executor (fast paths off); fast: the same app with its fast paths on."""
-    if name in ("app", "fast"):
-        env = app_env(url, fast_paths=name == "fast")
+    """app: the general executor."""
+    if name == "app":
+        env = app_env(url)
         return uvicorn_server(name, "bench.serve_app:create", PORTS[name], env, workers, "/healthz")
     if name == "floor":
         return uvicorn_server("floor", "bench.floor:create", PORTS["floor"], app_env(url), workers, "/mobile", b"{}")
@@ -440,6 +443,132 @@ def submit_check(
     }
 
 
+async def _payments_state(server: BenchServer, database: str, after_id: int) -> dict:
+    """The card payments the run started (ids past the generated ones) and their credits."""
+    conn = await server.connect(database)
+    try:
+        row = await conn.fetchrow(
+            """SELECT
+                 (SELECT count(*) FROM internet_payment WHERE id > $1) AS started,
+                 (SELECT count(*) FROM (SELECT 1 FROM internet_payment WHERE id > $1
+                   GROUP BY personal_account_id HAVING count(*) > 1) d) AS accounts_with_two,
+                 (SELECT count(*) FROM internet_payment WHERE id > $1 AND status = 'PROCESSED') AS processed,
+                 (SELECT count(*) FROM payment WHERE internet_payment_id > $1) AS credits,
+                 (SELECT count(DISTINCT internet_payment_id) FROM payment WHERE internet_payment_id > $1) AS credited,
+                 (SELECT count(*) FROM internet_payment i WHERE i.id > $1 AND i.status = 'PROCESSED'
+                   AND NOT EXISTS (SELECT 1 FROM payment x WHERE x.internet_payment_id = i.id
+                                   AND x.amount = i.amount)) AS processed_without_credit,
+                 (SELECT count(*) FROM bank_callback) AS callbacks_kept,
+                 (SELECT count(*) FROM outbox_message WHERE kind = 'payment_processed') AS mail""",
+            after_id,
+        )
+        started = [
+            (r["number"], str(r["amount"]))
+            for r in await conn.fetch(
+                "SELECT number, amount FROM internet_payment WHERE id > $1 AND status = 'CREATED' ORDER BY id", after_id
+            )
+        ]
+        processed = [
+            (r["number"], str(r["amount"]))
+            for r in await conn.fetch(
+                "SELECT number, amount FROM internet_payment WHERE id > $1 AND status = 'PROCESSED' ORDER BY id",
+                after_id,
+            )
+        ]
+    finally:
+        await conn.close()
+    return {"row": dict(row), "started": started, "processed": processed}
+
+
+def payment_start_check(before: dict, after: dict, result: Result) -> dict:
+    """Each personal account got one payment however often its start was sent (a retry is the
+    same payment), and every answer was a success."""
+    started_new = after["row"]["started"] - before["row"]["started"]
+    success, resumed, errors = (result.checks + [0] * 3)[:3]
+    checks = {
+        "one payment per personal account, retries the same one": after["row"]["accounts_with_two"] == 0,
+        "payments stored ≤ answers (+ requests in flight at the end)": started_new <= success + 8,
+        "every answer a success": success == result.requests and errors == 0 and result.errors == 0,
+    }
+    return {"started": started_new, "resumed": resumed, "checks": checks, "ok": all(checks.values())}
+
+
+def callback_check(server: BenchServer, database: str, base: str, after_id: int, result: Result) -> dict:
+    """Exactly once: one credit per payment the bank confirmed, however many times its callback
+    came; sending the callbacks of the credited ones again changes nothing."""
+    time.sleep(3)  # requests wrk left in flight at its deadline finish on the server
+    state = asyncio.run(_payments_state(server, database, after_id))
+    row = state["row"]
+    credited_answers, duplicates = (result.checks + [0] * 2)[:2]
+    again_file = world.write_lines(
+        DATA / "requests" / database / "callback-again.txt",
+        world.callback_lines(state["processed"], LIQPAY_PUBLIC_KEY, LIQPAY_PRIVATE_KEY),
+    )
+    answers = send_lines(base, again_file, len(state["processed"]))
+    again = asyncio.run(_payments_state(server, database, after_id))["row"]
+    checks = {
+        "one credit per confirmed payment": row["credits"] == row["credited"] == row["processed"]
+        and row["processed_without_credit"] == 0,
+        "credits = answers 'credited' (+ requests in flight at the end)": credited_answers
+        <= row["credits"]
+        <= credited_answers + 8,
+        "every other answer a duplicate": credited_answers + duplicates == result.requests and result.errors == 0,
+        "one 'payment processed' mail per credit": row["mail"] == row["credits"],
+        "a repeated callback is a duplicate and credits nothing": all(b'"duplicate success"' in a for a in answers)
+        and again["credits"] == row["credits"]
+        and again["mail"] == row["mail"],
+    }
+    return {"row": row, "resent": len(answers), "checks": checks, "ok": all(checks.values())}
+
+
+def measure_payments(srv: Server, prepared: Prepared, args, db_pid, server: BenchServer) -> dict:
+    """paymentStart for indebted personal accounts, then the bank's signed "success" callback
+    for each payment started, both driven by wrk (8 connections), each checked afterwards."""
+    base = f"http://127.0.0.1:{PORTS['app']}"
+    database = database_of(prepared.url)
+    after_id = 24 * prepared.size + prepared.size // 40  # the generated payments' ids (bench/world.reset)
+    out: dict = {}
+    before = asyncio.run(_payments_state(server, database, after_id))
+    start = wrk(
+        base + "/graphql",
+        prepared.extra_files["payment_start"],
+        seconds=args.seconds,
+        connections=8,
+        checks=['"__typename":"PaymentStartSuccess"', '"resumed":true', '"code":'],
+        cpu_of=srv.cpu,
+        db_pid=db_pid,
+    )
+    time.sleep(3)
+    started = asyncio.run(_payments_state(server, database, after_id))
+    out["payment_start"] = start
+    out["payment_start_check"] = payment_start_check(before, started, start)
+    log(
+        f"    paymentStart: {start.rate:.0f}/s, p50 {start.p50:.1f} ms; {out['payment_start_check']['started']} "
+        f"payments; {'ok' if out['payment_start_check']['ok'] else 'FAILED ' + str(out['payment_start_check']['checks'])}"
+    )
+    callback_file = world.write_lines(
+        DATA / "requests" / database / "callback.txt",
+        world.callback_lines(started["started"], LIQPAY_PUBLIC_KEY, LIQPAY_PRIVATE_KEY),
+    )
+    callback = wrk(
+        base + "/payments",
+        callback_file,
+        seconds=args.seconds,
+        connections=8,
+        checks=['"result":"credited', '"result":"duplicate success"'],
+        cpu_of=srv.cpu,
+        db_pid=db_pid,
+    )
+    out["callback"] = callback
+    out["callback_payments"] = len(started["started"])
+    out["callback_check"] = callback_check(server, database, base, after_id, callback)
+    log(
+        f"    LiqPay callback: {callback.rate:.0f}/s, p50 {callback.p50:.1f} ms; exactly once: "
+        f"{'ok' if out['callback_check']['ok'] else 'FAILED ' + str(out['callback_check']['checks'])}"
+    )
+    return out
+
+
 def pdf_links(prepared: Prepared) -> list[str]:
     from urllib.parse import urlsplit
 
@@ -504,6 +633,9 @@ def measure_app_extras(srv: Server, prepared: Prepared, args, db_pid, server: Be
     )
     out["token"] = token
     log(f"    tokenCreate: {token.rate:.0f}/s, p50 {token.p50:.1f} ms, successes {token.checks[0]}/{token.requests}")
+    out.update(measure_payments(srv, prepared, args, db_pid, server))
+    if args.only == "writes":
+        return out
     links = pdf_links(prepared)
     first = []
     for link in links:
@@ -727,6 +859,12 @@ def main() -> None:
         "--documents",
         help="only these documents (slugs, comma-separated: " + ",".join(d.slug for d in world.DOCUMENTS) + ")",
     )
+    parser.add_argument(
+        "--only",
+        choices=["writes"],
+        help="writes: only the app's writes (meterReadingSubmit, tokenCreate, paymentStart, the LiqPay "
+        "callback), each checked afterwards; no documents, no PostGraphile, no growth",
+    )
     parser.add_argument("--no-peer", action="store_true", help="leave PostGraphile out")
     parser.add_argument("--no-documents", action="store_true", help="leave bench/documents.py out")
     parser.add_argument(
@@ -744,6 +882,8 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown documents: {', '.join(sorted(unknown))}")
     documents = [d for d in world.DOCUMENTS if d.slug in wanted]
+    if args.only == "writes":
+        documents, args.no_peer, args.no_documents = [], True, True
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk (make bench does it)")
     started = time.perf_counter()
@@ -798,12 +938,12 @@ def main() -> None:
         log("preparing: clean slate, sign-ins, an API key, request files")
         prepared = {n: asyncio.run(prepare(server, n, urls[n], args.sample, documents)) for n in sizes}
         log("plans and answers (in process)")
-        ctx["plans"] = {n: asyncio.run(plans_and_answers(prepared[n], documents)) for n in sizes}
+        ctx["plans"] = {n: asyncio.run(plans_and_answers(prepared[n], documents)) for n in sizes} if documents else {}
         for n in sizes:
             with (DATA / f"plans-{label(n)}.txt").open("w", encoding="utf-8") as stream:
-                for slug, variants in ctx["plans"][n].items():
+                for slug, variants in ctx["plans"].get(n, {}).items():
                     for variant, p in variants.items():
-                        stream.write(f"==== {slug} ({'fast path' if variant == 'fast' else 'general executor'})\n\n")
+                        stream.write(f"==== {slug} (general executor)\n\n")
                         stream.write("\n\n".join(f"-- {x['sql']}\n{x['plan']}" for x in p["plans"]))
                         stream.write(f"\n\n-- the floor's statement\n{p['floor_plan']}\n\n")
                         log(
@@ -814,7 +954,7 @@ def main() -> None:
                         )
         big = max(sizes)
         ctx["main_size"] = big
-        contenders = ["app", "fast", "floor"] + ([] if args.no_peer else ["peer"])
+        contenders = ["app"] if args.only == "writes" else ["app", "floor"] + ([] if args.no_peer else ["peer"])
         log(f"the documents at {big:,} accounts")
         ctx["main"] = measure_size(big, prepared[big], documents, contenders, args, db_pid, server, log_dir, ctx)
         ctx["growth_rate"] = {slug: rates[len(rates) // 2] for slug, rates in ctx["fixed_rates"].items() if rates}
@@ -829,7 +969,7 @@ def main() -> None:
             }
         }
         for n in sizes:
-            if n != big:
+            if n != big and documents:
                 log(f"growth: {n:,} accounts, each document at its middle fixed rate")
                 ctx["growth"][n] = growth_at(
                     n, prepared[n], documents, contenders, args, db_pid, server, log_dir, ctx["growth_rate"]

@@ -20,25 +20,6 @@ from resolvers.ids import global_id
 from services.pagination import cursor_encode
 from services.tokens import token_digest, token_new
 
-# The main screen's known operation (schema/main_screen.py's MAIN_SCREEN, answered on its fast
-# path): read_side_documents.MAIN_SCREEN named MainScreen and with `to`, sent with no variables,
-# i.e. its defaults: the year up to today, the ELECTRICITY tab, the first 100 rows. Kept here as
-# text so an older app (--app-from) gets the very same request.
-MAIN_SCREEN_FAST_PATH = """query MainScreen($from: Date, $to: Date, $first: Int) { viewer { personalAccounts {
-  id number holderName address
-  lastReading { takenOn values { zone value consumption } }
-  meter { serialNumber digits zones }
-  debt { total categories { category amount } }
-  bills(categories: [ELECTRICITY], from: $from, to: $to, first: $first) {
-    totalCount totalAmount period { from to } pageInfo { hasNextPage endCursor }
-    edges { cursor node { id number issuedOn periodStart periodEnd amount status amountDue dueOn
-      lines { description block zone quantity unit price coefficient amount } } } }
-  payments(categories: [ELECTRICITY], from: $from, to: $to, first: $first) {
-    totalCount totalAmount edges { node { paidOn amount channel } } }
-  internetPayments(categories: [ELECTRICITY], from: $from, to: $to, first: $first) {
-    totalCount totalAmount edges { node { number amount status confirmedAt } } }
-} } }"""
-
 
 @dataclass(frozen=True)
 class Document:
@@ -50,7 +31,6 @@ class Document:
     peer: str  # PostGraphile's (bench/peer_documents.py)
     aggregator: bool = False  # Authorization: ApiKey, variables the RES code and number
     paged: bool = False  # two requests a login: the first page, then `after` its endCursor
-    fast_path: str | None = None  # also measured on the app's fast path, with this text
     main: bool = False  # measured at --seconds; the rest at --seconds-others
 
 
@@ -61,7 +41,6 @@ DOCUMENTS = (
         "main screen",
         docs.MAIN_SCREEN,
         peer_docs.MAIN_SCREEN,
-        fast_path=MAIN_SCREEN_FAST_PATH,
         main=True,
     ),
     Document(
@@ -91,6 +70,12 @@ SUBMIT = """mutation Submit($input: MeterReadingInput!) { meterReadingSubmit(inp
     personalAccount { debt { total } } }
   ... on Error { code message } } }"""
 
+PAYMENT_START = """mutation Pay($input: PaymentStartInput!) { paymentStart(input: $input) {
+  __typename ... on PaymentStartSuccess { resumed payment { number status } checkout { url } }
+  ... on Error { code message } } }"""
+PAYMENT_AMOUNT = "10.00"
+CALLBACK_PATH = "/payments/liqpay/callback"
+
 TOKEN_CREATE = """mutation SignIn($login: String!, $password: String!) { tokenCreate(login: $login, password: $password) {
   __typename ... on TokenCreateSuccess { accessToken } ... on Error { code } } }"""
 
@@ -112,7 +97,13 @@ async def reset(conn: asyncpg.Connection, accounts: int) -> None:
         await conn.execute("DELETE FROM bill WHERE id > $1", last_bill)
         await conn.execute("DELETE FROM meter_reading WHERE id > $1", last_reading)
         await conn.execute("SELECT setval('bill_number_seq', (SELECT max(number) FROM bill) + 1, false)")
-        await conn.execute("TRUNCATE auth_token, auth_session, throttle, outbox_message, audit_entry")
+        # Card payments started and credited by earlier runs (the generated ones have the bills' ids).
+        await conn.execute("DELETE FROM payment WHERE internet_payment_id > $1", last_bill)
+        await conn.execute("DELETE FROM internet_payment WHERE id > $1", last_bill)
+        await conn.execute(
+            "SELECT setval(pg_get_serial_sequence('internet_payment', 'number'), (SELECT max(number) FROM internet_payment))"
+        )
+        await conn.execute("TRUNCATE auth_token, auth_session, throttle, outbox_message, audit_entry, bank_callback")
     await conn.execute("VACUUM ANALYZE bill, meter_reading, auth_session, auth_token")
 
 
@@ -266,8 +257,8 @@ def graphql_body(query: str, variables: dict) -> str:
     return json.dumps(body, ensure_ascii=False)
 
 
-def app_lines(document: Document, logins: list[Login], api_key: str, *, fast_path: bool = False) -> list[str]:
-    query = document.fast_path if fast_path else document.query
+def app_lines(document: Document, logins: list[Login], api_key: str) -> list[str]:
+    query = document.query
     return [
         _line("/graphql", authorization(document, login, api_key), graphql_body(query, variables))
         for login in _logins_for(document, logins)
@@ -315,6 +306,64 @@ async def submit_lines(conn: asyncpg.Connection, tokens: dict[int, str], today: 
         }
         body = json.dumps({"query": SUBMIT, "variables": variables}, ensure_ascii=False)
         out.append(_line("/graphql", f"Bearer {tokens[r['personal_account_id']]}", body))
+    return out
+
+
+async def indebted(conn: asyncpg.Connection, ids: list[int]) -> list[int]:
+    """Those of `ids` that owe for electricity (paymentStart refuses NOTHING_TO_PAY otherwise)."""
+    rows = await conn.fetch(
+        """SELECT p.id FROM unnest($1::bigint[]) AS p(id)
+           WHERE (SELECT coalesce(sum(amount), 0) FROM bill b WHERE b.personal_account_id = p.id
+                    AND b.category = 'ELECTRICITY' AND b.issued_on <= $2)
+               > (SELECT coalesce(sum(amount), 0) FROM payment x WHERE x.personal_account_id = p.id
+                    AND x.category = 'ELECTRICITY')""",
+        ids,
+        BUSINESS_DATE,
+    )
+    return [r["id"] for r in rows]
+
+
+def payment_start_lines(tokens: dict[int, str]) -> list[str]:
+    """paymentStart of 10.00 for electricity, one idempotency key per personal account: a line
+    sent again is a retry (the same payment and form)."""
+    out = []
+    for pa, token in tokens.items():
+        variables = {
+            "input": {
+                "personalAccountId": global_id("PersonalAccount", pa),
+                "category": "ELECTRICITY",
+                "amount": PAYMENT_AMOUNT,
+                "idempotencyKey": f"bench-{pa}",
+            }
+        }
+        body = json.dumps({"query": PAYMENT_START, "variables": variables})
+        out.append(_line("/graphql", f"Bearer {token}", body))
+    return out
+
+
+def callback_lines(payments: list[tuple[int, str]], public_key: str, private_key: str) -> list[str]:
+    """The bank's "success" for each started payment (number, amount), signed as LiqPay signs:
+    the form body the bank POSTs (the route reads it whatever the content type wrk sends)."""
+    from urllib.parse import urlencode
+
+    from payments.liqpay import LiqPayKeys, signed_pair
+
+    keys = LiqPayKeys(public_key, private_key, "sha1")
+    out = []
+    for number, amount in payments:
+        params = {
+            "version": 3,
+            "public_key": public_key,
+            "action": "pay",
+            "status": "success",
+            "amount": float(amount),
+            "currency": "UAH",
+            "order_id": f"uens-{number}",
+            "payment_id": 900_000_000 + number,
+            "end_date": 1400672400000,
+        }
+        data, signature = signed_pair(keys, params)
+        out.append(_line(CALLBACK_PATH, "", urlencode({"data": data, "signature": signature})))
     return out
 
 

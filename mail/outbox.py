@@ -17,6 +17,25 @@ from models.base import OutboxStatus
 from models.outbox import OutboxMessage
 
 
+def mail_values(*, kind: str, to: str, language: str, account_id: int | None, **params: object) -> dict:
+    """A letter's outbox columns, rendered now: what `mail_enqueue` adds, for a statement that
+    writes it itself (the meter reading submit's)."""
+    language = mail_language(language)
+    subject, body = mail_render(kind, language, **params)
+    return {
+        "account_id": account_id,
+        "kind": kind,
+        "language": language,
+        "to_address": to.strip(),
+        "subject": subject,
+        "body": body,
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        # The app's clock, like the sender's, so "due" compares like with like.
+        "next_attempt_at": dt.datetime.now(dt.UTC),
+    }
+
+
 async def mail_enqueue(
     *,
     session: AsyncSession,
@@ -31,20 +50,7 @@ async def mail_enqueue(
     Rendering at once keeps the text independent of later changes: mail for a
     login that is merged away or renamed still goes out as it was written.
     """
-    language = mail_language(language)
-    subject, body = mail_render(kind, language, **params)
-    message = OutboxMessage(
-        account_id=account_id,
-        kind=kind,
-        language=language,
-        to_address=to.strip(),
-        subject=subject,
-        body=body,
-        status=OutboxStatus.PENDING,
-        attempts=0,
-        # The app's clock, like the sender's, so "due" compares like with like.
-        next_attempt_at=dt.datetime.now(dt.UTC),
-    )
+    message = OutboxMessage(**mail_values(kind=kind, to=to, language=language, account_id=account_id, **params))
     session.add(message)
     return message
 

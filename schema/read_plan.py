@@ -4,6 +4,10 @@ document before it runs: graphql-core's own field collection (fragments, aliases
 
 `alone`: every field selected is answered from that one read (plain attributes, or resolvers
 that take only what it reads), so the request needs no transaction around it.
+
+What the selection needs is worked out once per parsed operation (`SelectionNeeds`, kept with
+the walk's shapes); only the bills lists' windows, which take the request's arguments, are
+worked out per request.
 """
 
 from __future__ import annotations
@@ -46,22 +50,26 @@ COVERED = {
 
 
 @dataclass
-class ReadPlan:
+class SelectionNeeds:
+    """What one operation's selection needs, whatever its arguments."""
+
     needs: set[str] = field(default_factory=set)
-    windows: list[LinesWindow] = field(default_factory=list)
+    # Per `lines` selected under a personal account's `bills`: that bills field (definition
+    # and node), whose arguments give the window of bills whose lines are read.
+    lines_under: list[tuple] = field(default_factory=list)
     alone: bool = True
     accounts: bool = False  # viewer { personalAccounts } is selected
 
-    def result(self) -> tuple[Needs, LinesWindow | None, bool]:
+    def result(self, windows: list[LinesWindow]) -> tuple[Needs, LinesWindow | None, bool]:
         needs = set(self.needs)
         if "ledger" in needs:
             needs.discard("debt")  # the ledger's allocation gives it
         if "readings" in needs:
             needs.discard("last_reading")
         window = None
-        if self.windows:
+        if windows:
             needs.add("lines")
-            window = self.windows[0] if len(self.windows) == 1 else _merged(self.windows)
+            window = windows[0] if len(windows) == 1 else _merged(windows)
         return Needs(**{n: True for n in needs}), window, self.alone
 
 
@@ -79,28 +87,39 @@ def _merged(windows: list[LinesWindow]) -> LinesWindow:
     )
 
 
-def read_plan(executor, today: dt.date) -> tuple[Needs, LinesWindow | None, bool] | None:
+def read_plan(executor, today: dt.date, shapes) -> tuple[Needs, LinesWindow | None, bool] | None:
     """The plan of a validated query (graphql-core's execution context), or None when it
-    selects no personal accounts of the viewer or its arguments do not coerce."""
-    walker = _Walker(executor, today)
+    selects no personal accounts of the viewer or its arguments do not coerce. `shapes`: the
+    operation's (schema/execution.py), where what its selection needs is kept."""
     try:
-        root = executor.schema.query_type
-        grouped = collect_fields(
-            executor.schema, executor.fragments, executor.variable_values, root, executor.operation
-        ).grouped_field_set
-        walker.fields(root, grouped, None)
+        selection = shapes.read
+        if selection is None:
+            selection = shapes.read = _selection_needs(executor)
+        if not selection.accounts:
+            return None
+        variables = executor.variable_values
+        windows = [_window(field_def, node, variables, today) for field_def, node in selection.lines_under]
     except Exception:  # noqa: BLE001  bad arguments and the like: the executor reports them
         return None
-    return walker.plan.result() if walker.plan.accounts else None
+    return selection.result(windows)
+
+
+def _selection_needs(executor) -> SelectionNeeds:
+    walker = _Walker(executor)
+    root = executor.schema.query_type
+    grouped = collect_fields(
+        executor.schema, executor.fragments, executor.variable_values, root, executor.operation
+    ).grouped_field_set
+    walker.fields(root, grouped, None)
+    return walker.selection
 
 
 class _Walker:
-    def __init__(self, executor, today: dt.date) -> None:
+    def __init__(self, executor) -> None:
         self.executor = executor
-        self.today = today
-        self.plan = ReadPlan()
+        self.selection = SelectionNeeds()
 
-    def fields(self, parent: GraphQLObjectType, grouped: dict, window: LinesWindow | None) -> None:
+    def fields(self, parent: GraphQLObjectType, grouped: dict, bills: tuple | None) -> None:
         for details in grouped.values():
             name = details[0].node.name.value
             if name == "__typename":
@@ -108,23 +127,23 @@ class _Walker:
             field_def = parent.fields.get(name)
             definition = field_def.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF) if field_def else None
             if definition is None:
-                self.plan.alone = False  # introspection
+                self.selection.alone = False  # introspection
                 continue
-            below = window
+            below = bills
             if parent.name == "PersonalAccount" and name in PARTS:
-                self.plan.needs.update(PARTS[name])
+                self.selection.needs.update(PARTS[name])
                 if name == "bills":
-                    below = self._window(field_def, details[0])
+                    below = (field_def, details[0])
             elif parent.name == "Account" and name == "personalAccounts":
-                self.plan.accounts = True
-            elif (parent.name, name) == ("Bill", "lines") and window is not None:
-                self.plan.windows.append(window)
+                self.selection.accounts = True
+            elif (parent.name, name) == ("Bill", "lines") and bills is not None:
+                self.selection.lines_under.append(bills)
             elif (
                 (parent.name, name) not in COVERED
                 and definition.base_resolver is not None
                 and not (parent.name == "Account" and not _has_object(field_def))
             ):
-                self.plan.alone = False  # reads on its own (the account's plain fields aside)
+                self.selection.alone = False  # reads on its own (the account's plain fields aside)
             named = get_named_type(field_def.type)
             if isinstance(named, GraphQLObjectType):
                 sub = collect_subfields(
@@ -137,19 +156,18 @@ class _Walker:
                 ).grouped_field_set
                 self.fields(named, sub, below)
             elif isinstance(named, (GraphQLInterfaceType, GraphQLUnionType)):
-                self.plan.alone = False
+                self.selection.alone = False
 
-    def _window(self, field_def, node) -> LinesWindow:
-        """The bills whose lines the read takes: those the list's page can show, whatever the
-        start of its default period (which depends on what is owed)."""
-        args = get_argument_values(field_def, node.node, self.executor.variable_values)
-        categories = args.get("categories")
-        names = tuple(str(getattr(c, "value", c)) for c in categories) if categories is not None else None
-        after = args.get("after")
-        before = cursor_position(after, (self.today, 0)) if after is not None else None
-        return LinesWindow(
-            args.get("from"), args.get("to") or self.today, names, first_check(args.get("first")), before
-        )
+
+def _window(field_def, node, variables, today: dt.date) -> LinesWindow:
+    """The bills whose lines the read takes: those the list's page can show, whatever the
+    start of its default period (which depends on what is owed)."""
+    args = get_argument_values(field_def, node.node, variables)
+    categories = args.get("categories")
+    names = tuple(str(getattr(c, "value", c)) for c in categories) if categories is not None else None
+    after = args.get("after")
+    before = cursor_position(after, (today, 0)) if after is not None else None
+    return LinesWindow(args.get("from"), args.get("to") or today, names, first_check(args.get("first")), before)
 
 
 def _has_object(field_def) -> bool:

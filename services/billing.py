@@ -1,4 +1,4 @@
-"""Forming bills: due dates, lines, the bill and its lines in one statement, and the "bill formed" mail."""
+"""Forming bills: due dates, lines, the reading with its bill and lines in one statement, and the "bill formed" mail."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
-from mail.outbox import mail_enqueue
-from models import Account
+from mail.outbox import mail_values
 from models.base import BillKind, ChargeCategory, RecordSource
 from services.pricing import PricedLine, PricingResult
 
@@ -64,14 +63,20 @@ def bill_lines(pricing: PricingResult) -> list[BillLineDraft]:
     ]
 
 
-# The bill and its lines in one statement; the number comes from the bill's default,
-# the sequence (models.bill.BILL_NUMBERS), so nothing global is locked.
-BILL_WITH_LINES_SQL = text(
+# The reading, its bill and the bill's lines in one statement, the lines as stored (with their
+# tariff's start) for the answer; the number comes from the bill's default, the sequence
+# (models.bill.BILL_NUMBERS), so nothing global is locked.
+READING_BILL_SQL = text(
     """
-WITH bill AS (
+WITH reading AS (
+  INSERT INTO meter_reading (personal_account_id, meter_id, taken_on, zones, "values", consumptions, consumption, source)
+  VALUES (:personal_account_id, :meter_id, :taken_on, :reading_zones, :reading_values, :consumptions, :consumption,
+          :reading_source)
+  RETURNING id
+), bill AS (
   INSERT INTO bill (personal_account_id, category, kind, issued_on, period_start, period_end, reading_id,
                     due_on, amount, source)
-  VALUES (:personal_account_id, :category, :kind, :issued_on, :period_start, :period_end, :reading_id,
+  VALUES (:personal_account_id, :category, :kind, :issued_on, :period_start, :period_end, (SELECT id FROM reading),
           :due_on, :amount, :source)
   RETURNING id, number
 ), lines AS (
@@ -83,37 +88,51 @@ WITH bill AS (
                     CAST(:zones AS text[]), CAST(:quantities AS numeric[]), CAST(:prices AS numeric[]),
                     CAST(:coefficients AS numeric[]), CAST(:amounts AS numeric[]))
          WITH ORDINALITY AS line(description, tariff_id, block, zone, quantity, price, coefficient, amount, position)
+  RETURNING bill_id, position, description, block, zone, quantity, unit, price, coefficient, amount, tariff_id
 )
-SELECT id, number FROM bill
+SELECT reading.id AS reading_id, bill.id AS bill_id, bill.number,
+  (SELECT array_agg(ROW(l.bill_id, l.position, l.description, l.block, l.zone, l.quantity, l.unit, l.price,
+                        l.coefficient, l.amount, t.valid_from) ORDER BY l.position)
+     FROM lines l LEFT JOIN tariff t ON t.id = l.tariff_id) AS lines
+FROM reading, bill
 """
 )
 
 
-async def consumption_bill_form(
-    *,
-    session: AsyncSession,
-    settings: Settings,
-    personal_account_id: int,
-    personal_account_number: str,
-    reading_id: int,
-    pricing: PricingResult,
-    account_id: int | None,
-    language: str,
-) -> int:
-    """Form the bill of a reading with its lines and queue the "bill formed" mail; its id."""
+@dataclass(frozen=True, slots=True)
+class FormedBill:
+    reading_id: int
+    bill_id: int
+    number: int
+    lines: list[tuple]  # as stored: bill_id, position, description, block, zone, quantity, unit, price,
+    # coefficient, amount, the tariff's valid_from (services/viewer_records.LineRow's order)
+
+
+async def reading_bill_form(
+    *, session: AsyncSession, settings: Settings, reading: dict, pricing: PricingResult
+) -> FormedBill:
+    """Store a reading (`reading`: its meter_reading columns) and form its bill with its lines."""
     today = settings.today()
     lines = bill_lines(pricing)
-    bill = (
+    row = (
         await session.execute(
-            BILL_WITH_LINES_SQL,
+            READING_BILL_SQL,
             {
-                "personal_account_id": personal_account_id,
+                **{
+                    "personal_account_id": reading["personal_account_id"],
+                    "meter_id": reading["meter_id"],
+                    "taken_on": reading["taken_on"],
+                    "reading_zones": reading["zones"],
+                    "reading_values": reading["values"],
+                    "consumptions": reading["consumptions"],
+                    "consumption": reading["consumption"],
+                    "reading_source": reading["source"],
+                },
                 "category": ChargeCategory.ELECTRICITY.value,
                 "kind": BillKind.CONSUMPTION.value,
                 "issued_on": today,
                 "period_start": pricing.period_start,
                 "period_end": pricing.period_end,
-                "reading_id": reading_id,
                 "due_on": due_date(today),
                 "amount": pricing.amount,
                 "source": RecordSource.CABINET.value,
@@ -129,43 +148,31 @@ async def consumption_bill_form(
             },
         )
     ).one()
-    if account_id is not None:
-        await _bill_formed_mail(
-            session=session,
-            settings=settings,
-            account_id=account_id,
-            personal_account_number=personal_account_number,
-            bill_number=bill.number,
-            amount=pricing.amount,
-            due_on=due_date(today),
-            language=language,
-        )
-    return bill.id
+    return FormedBill(row.reading_id, row.bill_id, row.number, list(row.lines or ()))
 
 
-async def _bill_formed_mail(
+def bill_formed_mail(
     *,
-    session: AsyncSession,
     settings: Settings,
     account_id: int,
+    to: str,
+    full_name: str,
     personal_account_number: str,
     bill_number: int,
     amount: Decimal,
-    due_on: dt.date,
     language: str,
-) -> None:
-    account = (await session.execute(select(Account.email, Account.full_name).where(Account.id == account_id))).one()
-    await mail_enqueue(
-        session=session,
+) -> dict:
+    """The "bill formed" letter's outbox columns (mail.outbox.mail_values)."""
+    return mail_values(
         kind="bill_formed",
-        to=account.email,
+        to=to,
         language=language,
         account_id=account_id,
-        full_name=account.full_name,
+        full_name=full_name,
         personal_account_number=personal_account_number,
         bill_number=str(bill_number),
         amount=amount,
-        due_on=due_on,
+        due_on=due_date(settings.today()),
         link=f"{settings.frontend_root}/",
     )
 

@@ -242,12 +242,13 @@ def sainte_lague(total: int, weights: Sequence[int | Decimal | Fraction]) -> lis
     _check_int("total", total)
     if total < 0:
         raise ValueError(f"total must be >= 0, got {total}")
-    fractions = [_to_fraction(w) for w in weights]
-    if any(w < 0 for w in fractions):
+    scaled = _integer_weights(weights)
+    if any(w < 0 for w in scaled):
         raise ValueError(f"weights must be >= 0, got {list(weights)!r}")
+    n = len(scaled)
     if total == 0:
-        return [0] * len(fractions)
-    weight_sum = sum(fractions, Fraction(0))
+        return [0] * n
+    weight_sum = sum(scaled)
     if weight_sum == 0:
         raise ValueError(f"cannot share {total} over all-zero weights")
     # Handing out one unit at a time is the merge of every index's averages
@@ -256,18 +257,39 @@ def sainte_lague(total: int, weights: Sequence[int | Decimal | Fraction]) -> lis
     # has ceil((w / t − 1) / 2) averages above t. With t = W / (2·total − n)
     # that prefix holds at most `total` units and at least total − n, so only
     # the last few units are handed out one by one (large totals stay cheap).
-    n = len(fractions)
+    # The weights are whole numbers of one scale, so all of it is integer arithmetic:
+    # ceil((w·(2·total − n) − W) / 2W), and a / b > c / d as a·d > c·b.
     shares = [0] * n
     if 2 * total > n:
-        threshold = weight_sum / (2 * total - n)
-        shares = [max(0, math.ceil((w / threshold - 1) / 2)) for w in fractions]
-    heap = [(-w / (2 * s + 1), i) for i, (w, s) in enumerate(zip(fractions, shares, strict=True)) if w > 0]
-    heapq.heapify(heap)
-    for _ in range(total - sum(shares)):
-        _, i = heapq.heappop(heap)
-        shares[i] += 1
-        heapq.heappush(heap, (-fractions[i] / (2 * shares[i] + 1), i))
+        k = 2 * total - n
+        shares = [max(0, -((weight_sum - w * k) // (2 * weight_sum))) for w in scaled]
+    left = total - sum(shares)
+    if n > 16:  # many weights: a heap rather than a scan per unit
+        heap = [(-Fraction(w, 2 * s + 1), i) for i, (w, s) in enumerate(zip(scaled, shares, strict=True)) if w > 0]
+        heapq.heapify(heap)
+        for _ in range(left):
+            _, i = heapq.heappop(heap)
+            shares[i] += 1
+            heapq.heappush(heap, (-Fraction(scaled[i], 2 * shares[i] + 1), i))
+        return shares
+    for _ in range(left):
+        best = -1
+        for i, w in enumerate(scaled):
+            # The largest w / (2s + 1); on a tie the earlier index keeps it.
+            if w > 0 and (best < 0 or w * (2 * shares[best] + 1) > scaled[best] * (2 * shares[i] + 1)):
+                best = i
+        shares[best] += 1
     return shares
+
+
+def _integer_weights(weights: Sequence[int | Decimal | Fraction]) -> list[int]:
+    """The weights as whole numbers in the same proportions (exact: by their common
+    denominator)."""
+    if all(type(w) is int for w in weights):
+        return list(weights)  # type: ignore[arg-type]
+    fractions = [_to_fraction(w) for w in weights]
+    scale = math.lcm(*(f.denominator for f in fractions)) if fractions else 1
+    return [f.numerator * (scale // f.denominator) for f in fractions]
 
 
 def zone_consumption_with_rollover(previous: int, new: int, digits: int) -> int:

@@ -11,16 +11,20 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Row, insert, select, text
+from sqlalchemy import Row, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
-from models import MeterReading, PersonalAccount
+from models import PersonalAccount
 from models.base import ReadingSource
 from services import billing
-from services.errors import NotFound, OperationRefused, Problems
+from services.account_records import ReadingRow, ledger_columns, ledger_of
+from services.auth import Viewer
+from services.errors import AuthError, NotFound, OperationRefused, Problems
+from services.ledger import Ledger
 from services.pricing import NoTariffError, PricingResult, price_consumption, zone_consumption_with_rollover
-from services.tariffs import tariffs_load
+from services.tariffs import TARIFFS_KEY_SQL, tariffs_by_key, tariffs_load
+from services.viewer_records import ACCOUNT_COLUMNS, PersonalAccountRow, viewer_of
 
 INPUT = ("input",)
 
@@ -36,6 +40,7 @@ class MeterFacts:
     id: int
     digits: int
     zones: list[str]
+    serial_number: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,8 @@ class ReadingFacts:
     last_taken_on: dt.date | None  # the last reading of any meter
     same_day: StoredReading | None  # the reading already stored for that date
     same_day_bill_id: int | None
+    tariffs_key: str | None = None  # services/tariffs.TARIFFS_KEY_SQL, read with the rest
+    recipient: tuple[str, str] | None = None  # email and full name of the login that submits
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +82,74 @@ class ReadingEvaluation:
 
 
 @dataclass(frozen=True, slots=True)
+class SubmitAnswer:
+    """What a new reading's transaction stored and read, for the mutation's answer."""
+
+    reading: ReadingRow
+    lines: list[tuple]  # the bill's lines as stored (services/billing.FormedBill)
+    ledger: Ledger  # the personal account's, read after the bill was added
+
+
+@dataclass(frozen=True, slots=True)
 class SubmitOutcome:
     reading_id: int
     bill_id: int | None
     personal_account_id: int
     replayed: bool
+    answer: SubmitAnswer | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitTarget:
+    """The token check's outcome and, when the caller may submit for it, the locked personal account."""
+
+    viewer: Viewer | None
+    error: AuthError | None
+    personal_account: PersonalAccountRow | None
+
+
+# The submit's first statement: the token check (services/auth.viewer_from_access_token's
+# rules, decided in Python from the row), whether the login may see the personal account
+# (an admin any, a customer those its approved requests link) and, if so, its lock.
+SUBMIT_TARGET_SQL = text(
+    f"""
+WITH viewer AS (
+  SELECT t.expires_at, s.id AS session_id, s.revoked_at, {", ".join("a." + c for c in ACCOUNT_COLUMNS)}
+  FROM auth_token t JOIN auth_session s ON s.id = t.session_id JOIN account a ON a.id = s.account_id
+  WHERE t.token_hash = :token_digest AND t.kind = 'ACCESS'
+), target AS (
+  SELECT p.id AS pa_id, p.number, p.holder_name, p.address, p.res_id
+  FROM personal_account p JOIN viewer v
+    ON v.revoked_at IS NULL AND v.status = 'ACTIVE' AND v.expires_at > :now
+  WHERE p.id = :personal_account_id
+    AND (v.role = 'ADMIN' OR EXISTS (
+      SELECT 1 FROM activation_request ar
+      WHERE ar.account_id = v.id AND ar.personal_account_id = p.id AND ar.status = 'APPROVED'))
+  FOR UPDATE OF p
+)
+SELECT v.*, target.*, (SELECT r.code FROM res r WHERE r.id = target.res_id) AS res_code
+FROM viewer v LEFT JOIN target ON true
+"""
+)
+
+
+async def submit_target(
+    *, session: AsyncSession, token_digest: bytes, personal_account_id: int, now: dt.datetime
+) -> SubmitTarget:
+    """Check the token and lock the personal account it may submit for, in one statement."""
+    row = (
+        await session.execute(
+            SUBMIT_TARGET_SQL, {"token_digest": token_digest, "personal_account_id": personal_account_id, "now": now}
+        )
+    ).one_or_none()
+    if row is None:
+        return SubmitTarget(None, AuthError("UNAUTHENTICATED"), None)
+    viewer, error = viewer_of(row._mapping, now)
+    if viewer is None or row.pa_id is None:
+        return SubmitTarget(viewer, error, None)
+    return SubmitTarget(
+        viewer, None, PersonalAccountRow(row.pa_id, row.number, row.holder_name, row.address, row.res_id, row.res_code)
+    )
 
 
 def consumption_cap(settings: Settings, days: int) -> int:
@@ -87,17 +157,21 @@ def consumption_cap(settings: Settings, days: int) -> int:
     return settings.reading_cap_kw * 24 * days
 
 
-# One statement for all of ReadingFacts: each part is an index lookup.
+# One statement for all of ReadingFacts: each part is an index lookup (the tariffs' digest
+# reads their few dozen rows).
 FACTS_SQL = text(
-    """
-SELECT m.id AS meter_id, m.digits, m.zones AS meter_zones,
+    f"""
+SELECT m.id AS meter_id, m.digits, m.zones AS meter_zones, m.serial_number AS meter_serial_number,
        prev.id AS previous_id, prev.taken_on AS previous_taken_on,
        prev.zones AS previous_zones, prev."values" AS previous_values,
        last.taken_on AS last_taken_on,
-       same.id AS same_id, same.zones AS same_zones, same."values" AS same_values, same.bill_id AS same_bill_id
+       same.id AS same_id, same.zones AS same_zones, same."values" AS same_values, same.bill_id AS same_bill_id,
+       {TARIFFS_KEY_SQL} AS tariffs_key,
+       recipient.email AS recipient_email, recipient.full_name AS recipient_full_name
 FROM (SELECT CAST(:personal_account_id AS bigint) AS id, CAST(:taken_on AS date) AS taken_on) AS arg
+LEFT JOIN account AS recipient ON recipient.id = CAST(:account_id AS bigint)
 LEFT JOIN LATERAL (
-  SELECT id, digits, zones FROM meter
+  SELECT id, digits, zones, serial_number FROM meter
   WHERE personal_account_id = arg.id AND removed_on IS NULL
   ORDER BY installed_on DESC NULLS LAST, id DESC LIMIT 1
 ) AS m ON true
@@ -117,10 +191,19 @@ LEFT JOIN LATERAL (
 )
 
 
-async def reading_facts(*, session: AsyncSession, personal_account_id: int, taken_on: dt.date) -> ReadingFacts:
-    r = (await session.execute(FACTS_SQL, {"personal_account_id": personal_account_id, "taken_on": taken_on})).one()
+async def reading_facts(
+    *, session: AsyncSession, personal_account_id: int, taken_on: dt.date, account_id: int | None = None
+) -> ReadingFacts:
+    """`account_id`: the login whose address the bill's mail goes to (`recipient`)."""
+    r = (
+        await session.execute(
+            FACTS_SQL, {"personal_account_id": personal_account_id, "taken_on": taken_on, "account_id": account_id}
+        )
+    ).one()
     return ReadingFacts(
-        meter=MeterFacts(r.meter_id, r.digits, r.meter_zones) if r.meter_id is not None else None,
+        meter=(
+            MeterFacts(r.meter_id, r.digits, r.meter_zones, r.meter_serial_number) if r.meter_id is not None else None
+        ),
         previous=(
             StoredReading(r.previous_id, r.previous_taken_on, r.previous_zones, r.previous_values)
             if r.previous_id is not None
@@ -129,6 +212,8 @@ async def reading_facts(*, session: AsyncSession, personal_account_id: int, take
         last_taken_on=r.last_taken_on,
         same_day=StoredReading(r.same_id, taken_on, r.same_zones, r.same_values) if r.same_id is not None else None,
         same_day_bill_id=r.same_bill_id,
+        tariffs_key=r.tariffs_key,
+        recipient=(r.recipient_email, r.recipient_full_name) if r.recipient_email is not None else None,
     )
 
 
@@ -194,7 +279,11 @@ async def reading_evaluate(
             previous_date=previous.taken_on,
             current_date=taken_on,
             zone_consumption=dict(zip(meter.zones, consumptions, strict=True)),
-            tariffs=await tariffs_load(session=session),
+            tariffs=(
+                await tariffs_by_key(session=session, key=facts.tariffs_key)
+                if facts.tariffs_key is not None
+                else await tariffs_load(session=session)
+            ),
         )
     except NoTariffError as e:
         raise OperationRefused("NO_TARIFF", day=e.day.strftime("%d.%m.%Y")) from e
@@ -209,6 +298,61 @@ async def reading_evaluate(
     )
 
 
+# After the reading and its bill: the "bill formed" letter, and the ledger the answer shows
+# (its snapshot has this transaction's bill). Without a login to write to, the ledger alone.
+_LEDGER = f"SELECT {ledger_columns('CAST(:today AS date)')}\nFROM personal_account p WHERE p.id = :personal_account_id"
+LEDGER_SQL = text(_LEDGER)
+MAIL_AND_LEDGER_SQL = text(
+    f"""
+WITH mail AS (
+  INSERT INTO outbox_message (account_id, kind, language, to_address, subject, body, status, attempts, next_attempt_at)
+  VALUES (:account_id, :kind, :language, :to_address, :subject, :body, :status, :attempts, :next_attempt_at)
+)
+{_LEDGER}
+"""
+)
+
+
+# A replay's answer, under the lock: the stored reading, its bill's lines and the ledger.
+REPLAY_ANSWER_SQL = text(
+    f"""
+SELECT r.id, r.personal_account_id, r.meter_id, r.taken_on, r.zones, r."values", r.consumptions, r.consumption,
+       r.source, m.serial_number,
+  (SELECT array_agg(ROW(l.bill_id, l.position, l.description, l.block, l.zone, l.quantity, l.unit, l.price,
+                        l.coefficient, l.amount, t.valid_from) ORDER BY l.position)
+     FROM bill_line l LEFT JOIN tariff t ON t.id = l.tariff_id WHERE l.bill_id = :bill_id) AS lines,
+  {ledger_columns("CAST(:today AS date)")}
+FROM meter_reading r JOIN meter m ON m.id = r.meter_id JOIN personal_account p ON p.id = r.personal_account_id
+WHERE r.id = :reading_id
+"""
+)
+
+
+async def _replay_answer(
+    session: AsyncSession, settings: Settings, reading_id: int, bill_id: int | None
+) -> SubmitAnswer | None:
+    if bill_id is None:  # a reading stored without a bill (imported): answered as any
+        return None
+    r = (
+        await session.execute(
+            REPLAY_ANSWER_SQL, {"reading_id": reading_id, "bill_id": bill_id, "today": settings.today()}
+        )
+    ).one()
+    stored = ReadingRow(
+        r.id,
+        r.personal_account_id,
+        r.meter_id,
+        r.taken_on,
+        r.zones,
+        r.values,
+        r.consumptions,
+        r.consumption,
+        ReadingSource(r.source),
+        r.serial_number,
+    )
+    return SubmitAnswer(stored, list(r.lines or ()), ledger_of(r.bills, r.payments))
+
+
 async def reading_submit(
     *,
     session: AsyncSession,
@@ -218,24 +362,33 @@ async def reading_submit(
     values: Sequence[ZoneReading],
     account_id: int | None,
     language: str,
+    personal_account_number: str | None = None,
 ) -> SubmitOutcome:
-    """Store the reading and form its bill, exactly once."""
-    # Every submit for this personal account waits here, and only here: the facts read
-    # next (a statement of their own, so a snapshot taken after the wait) see every
-    # reading committed before. Submits for other personal accounts do not wait.
-    personal_account_number = (
-        await session.execute(
-            select(PersonalAccount.number).where(PersonalAccount.id == personal_account_id).with_for_update()
-        )
-    ).scalar_one_or_none()
-    if personal_account_number is None:  # an admin may name any id, an existing one or not
-        raise NotFound(("input", "personalAccountId"))
-    facts = await reading_facts(session=session, personal_account_id=personal_account_id, taken_on=taken_on)
+    """Store the reading and form its bill, exactly once.
+
+    `personal_account_number` when the caller has locked the personal account already
+    (`submit_target`); otherwise it is locked here.
+    """
+    # Every submit for this personal account waits at the lock, and only there: the facts read
+    # next (a statement of their own, so a snapshot taken after the wait) see every reading
+    # committed before. Submits for other personal accounts do not wait.
+    if personal_account_number is None:
+        personal_account_number = (
+            await session.execute(
+                select(PersonalAccount.number).where(PersonalAccount.id == personal_account_id).with_for_update()
+            )
+        ).scalar_one_or_none()
+        if personal_account_number is None:  # an admin may name any id, an existing one or not
+            raise NotFound(("input", "personalAccountId"))
+    facts = await reading_facts(
+        session=session, personal_account_id=personal_account_id, taken_on=taken_on, account_id=account_id
+    )
     existing = facts.same_day
     if existing is not None:
         given = {v.zone: v.value for v in values}
         if len(given) == len(values) and given == dict(zip(existing.zones, existing.values, strict=True)):
-            return SubmitOutcome(existing.id, facts.same_day_bill_id, personal_account_id, replayed=True)
+            answer = await _replay_answer(session, settings, existing.id, facts.same_day_bill_id)
+            return SubmitOutcome(existing.id, facts.same_day_bill_id, personal_account_id, True, answer)
         raise OperationRefused("READING_DATE_TAKEN")
 
     evaluation = await reading_evaluate(
@@ -246,33 +399,48 @@ async def reading_submit(
         values=values,
         facts=facts,
     )
-    reading_id = (
-        await session.execute(
-            insert(MeterReading)
-            .values(
-                personal_account_id=personal_account_id,
-                meter_id=evaluation.meter.id,
-                taken_on=taken_on,
-                zones=evaluation.zones,
-                values=evaluation.values,
-                consumptions=evaluation.consumptions,
-                consumption=evaluation.consumption,
-                source=ReadingSource.CABINET,
-            )
-            .returning(MeterReading.id)
-        )
-    ).scalar_one()
-    bill_id = await billing.consumption_bill_form(
-        session=session,
-        settings=settings,
-        personal_account_id=personal_account_id,
-        personal_account_number=personal_account_number,
-        reading_id=reading_id,
-        pricing=evaluation.pricing,
-        account_id=account_id,
-        language=language,
+    reading = {
+        "personal_account_id": personal_account_id,
+        "meter_id": evaluation.meter.id,
+        "taken_on": taken_on,
+        "zones": evaluation.zones,
+        "values": evaluation.values,
+        "consumptions": evaluation.consumptions,
+        "consumption": evaluation.consumption,
+        "source": ReadingSource.CABINET.value,
+    }
+    formed = await billing.reading_bill_form(
+        session=session, settings=settings, reading=reading, pricing=evaluation.pricing
     )
-    return SubmitOutcome(reading_id, bill_id, personal_account_id, replayed=False)
+    ledger_params = {"personal_account_id": personal_account_id, "today": settings.today()}
+    if account_id is not None and facts.recipient is not None:
+        mail = billing.bill_formed_mail(
+            settings=settings,
+            account_id=account_id,
+            to=facts.recipient[0],
+            full_name=facts.recipient[1],
+            personal_account_number=personal_account_number,
+            bill_number=formed.number,
+            amount=evaluation.pricing.amount,
+            language=language,
+        )
+        row = (await session.execute(MAIL_AND_LEDGER_SQL, {**mail, **ledger_params})).one()
+    else:
+        row = (await session.execute(LEDGER_SQL, ledger_params)).one()
+    stored = ReadingRow(
+        formed.reading_id,
+        personal_account_id,
+        evaluation.meter.id,
+        taken_on,
+        evaluation.zones,
+        evaluation.values,
+        evaluation.consumptions,
+        evaluation.consumption,
+        ReadingSource.CABINET,
+        evaluation.meter.serial_number,
+    )
+    answer = SubmitAnswer(stored, formed.lines, ledger_of(row.bills, row.payments))
+    return SubmitOutcome(formed.reading_id, formed.bill_id, personal_account_id, replayed=False, answer=answer)
 
 
 async def reading_row(*, session: AsyncSession, reading_id: int) -> Row | None:

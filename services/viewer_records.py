@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import namedtuple
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -201,8 +202,9 @@ ORDER BY l.decided_at, l.link_id
 """
 
 
-def _viewer(row: asyncpg.Record, now: dt.datetime) -> tuple[Viewer | None, AuthError | None]:
-    """services/auth.viewer_from_access_token's decision, on the row the statement read."""
+def viewer_of(row: Mapping, now: dt.datetime) -> tuple[Viewer | None, AuthError | None]:
+    """services/auth.viewer_from_access_token's decision, on the row a statement read (this
+    module's, or the reading submit's: services/readings.SUBMIT_TARGET_SQL)."""
     refusal = access_refusal(
         revoked_at=row["revoked_at"], status=AccountStatus(row["status"]), expires_at=row["expires_at"], now=now
     )
@@ -213,7 +215,8 @@ def _viewer(row: asyncpg.Record, now: dt.datetime) -> tuple[Viewer | None, AuthE
     return Viewer(account_id=row["id"], session_id=row["session_id"], role=account.role, account=account), None
 
 
-def _line(x: tuple) -> LineRow:
+def line_row(x: tuple) -> LineRow:
+    """A bill line as a statement gave it in an array of records."""
     return LineRow._make((*x[:4], MeterZone(x[4]) if x[4] is not None else None, *x[5:]))
 
 
@@ -235,7 +238,7 @@ def _parts(row: asyncpg.Record, needs: Needs) -> AccountParts:
     if needs.lines:
         lines: dict[int, list[LineRow]] = {}
         for x in row["lines"] or ():
-            lines.setdefault(x[0], []).append(_line(x))
+            lines.setdefault(x[0], []).append(line_row(x))
         parts.lines = lines
     return parts
 
@@ -272,7 +275,7 @@ async def viewer_records_load(
     rows = await connection.fetch(sql, *params)
     if not rows:
         return ViewerRecords(None, AuthError("UNAUTHENTICATED") if by_token else None, [], {}, None)
-    viewer, error = _viewer(rows[0], now) if by_token else (None, None)
+    viewer, error = viewer_of(rows[0], now) if by_token else (None, None)
     accounts: list[PersonalAccountRow] = []
     parts: dict[int, AccountParts] = {}
     for row in rows:

@@ -12,6 +12,7 @@ exact partial answer and errors.
 from __future__ import annotations
 
 import re
+import uuid
 
 import pytest
 
@@ -66,13 +67,22 @@ async def test_generated_queries_answer_as_graphql_core_does(db, settings, http,
 
 
 @pytest.mark.parametrize("bills", [10, 500])
-async def test_the_read_side_documents_answer_as_graphql_core_does(db, settings, http, bills):
+async def test_the_read_side_documents_answer_as_graphql_core_does(db, settings, http, bills, monkeypatch):
     from resolvers.ids import global_id
     from services.demo import demo_basics
     from tests.callers import token_mint
 
+    walked = 0
+    original = execution._Walk.root
+
+    async def counted(self):
+        nonlocal walked
+        data = await original(self)
+        walked += 1
+        return data
+
+    monkeypatch.setattr(execution._Walk, "root", counted)
     await demo_basics(db, settings)
-    settings.fast_paths = False
     pa = await _history(db, bills)
     caller = Caller("customer", login="lysenko", token=await token_mint(db, settings, "lysenko"))
     variables = {"from": "1900-01-01", "first": 100, "id": global_id("PersonalAccount", pa)}
@@ -81,6 +91,26 @@ async def test_the_read_side_documents_answer_as_graphql_core_does(db, settings,
         lean, full = await _both(http, settings, caller, document, declared)
         assert lean.body.get("data") and "errors" not in lean.body, (name, lean.body)
         assert _comparable(lean.body) == _comparable(full.body), name
+    # The walk answered every one itself (none was handed to graphql-core).
+    assert walked == len(READ_SIDE_DOCUMENTS), walked
+
+
+async def test_literal_arguments_kept_with_the_document_answer_each_caller(db, settings, http):
+    # A document's literal arguments are converted once; the values they select are each
+    # request's own.
+    from tests.callers import token_mint
+
+    await demo_load(db, settings)
+    document = """{ viewer { personalAccounts { number
+      bills(first: 2, categories: [ELECTRICITY], from: "2013-01-01") { totalCount edges { node { number amount } } }
+      payments(from: "2013-01-01", categories: [ELECTRICITY]) { totalCount } } } }"""
+    answers = []
+    for login in ("lysenko", "zakharov", "lysenko"):
+        caller = Caller(login, login=login, token=await token_mint(db, settings, login))
+        lean, full = await _both(http, settings, caller, document)
+        assert "errors" not in lean.body and _comparable(lean.body) == _comparable(full.body), login
+        answers.append(lean.body["data"]["viewer"]["personalAccounts"])
+    assert answers[0] == answers[2] != answers[1]
 
 
 async def test_a_failing_field_gets_graphql_cores_partial_answer(db, settings, http):
@@ -91,3 +121,99 @@ async def test_a_failing_field_gets_graphql_cores_partial_answer(db, settings, h
     assert lean.body == full.body
     assert lean.body["data"]["terms"]["version"] and lean.body["data"]["viewer"] is None
     assert lean.body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+# @skip/@include on variables: the walk keeps what it collects per value of those variables.
+DIRECTIVES = """query($withDebt: Boolean!, $noBills: Boolean!) { viewer { personalAccounts {
+  number debt @include(if: $withDebt) { total }
+  bills(first: 2) @skip(if: $noBills) { totalCount }
+  ... on PersonalAccount @include(if: $withDebt) { holderName } } } }"""
+
+
+async def test_skip_and_include_on_variables_answer_per_value(db, settings, http):
+    from tests.callers import token_mint
+
+    await demo_load(db, settings)
+    caller = Caller("customer", login="lysenko", token=await token_mint(db, settings, "lysenko"))
+    seen = set()
+    for with_debt, no_bills in [(True, False), (False, True), (True, True), (False, False), (True, False)]:
+        variables = {"withDebt": with_debt, "noBills": no_bills}
+        lean, full = await _both(http, settings, caller, DIRECTIVES, variables)
+        assert _comparable(lean.body) == _comparable(full.body), variables
+        account = lean.body["data"]["viewer"]["personalAccounts"][0]
+        assert ("debt" in account) is with_debt and ("holderName" in account) is with_debt, account
+        assert ("bills" in account) is not no_bills, account
+        seen.add(tuple(sorted(account)))
+    assert len(seen) == 4, seen
+
+
+async def test_a_document_sent_again_is_not_collected_again(db, settings, http, monkeypatch):
+    # Its fields are collected once per parsed operation (and per value of @include's
+    # variables), whoever sends it next.
+    from tests.callers import token_mint
+
+    await demo_load(db, settings)
+    collected = 0
+    original = execution.collect_subfields
+
+    def counted(*args, **kwargs):
+        nonlocal collected
+        collected += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(execution, "collect_subfields", counted)
+    caller = Caller("customer", login="lysenko", token=await token_mint(db, settings, "lysenko"))
+    other = Caller("other", login="zakharov", token=await token_mint(db, settings, "zakharov"))
+    # Texts no earlier test of this process sent (a comment makes another parsed document).
+    fresh = f"# {uuid.uuid4()}\n"
+    directives = fresh + DIRECTIVES
+    document = fresh + READ_SIDE_DOCUMENTS["main screen as Apollo sends it"]
+    counts = []
+    for who, variables in [
+        (caller, {"withDebt": True, "noBills": False}),
+        (other, {"withDebt": True, "noBills": False}),
+        (caller, {"withDebt": False, "noBills": False}),
+        (other, {"withDebt": False, "noBills": False}),
+    ]:
+        before = collected
+        answer = await post(http, who, directives, variables)
+        assert answer.body["data"]["viewer"]["personalAccounts"], answer.body
+        counts.append(collected - before)
+    assert counts[0] > 0 and counts[1] == 0 and counts[2] > 0 and counts[3] == 0, counts
+    # Apollo's main screen (fragments, __typename): collected on its first request only.
+    counts = []
+    for who in (caller, other, caller):
+        before = collected
+        answer = await post(http, who, document)
+        assert answer.body["data"]["viewer"]["personalAccounts"] and "errors" not in answer.body, answer.body
+        counts.append(collected - before)
+    assert counts[0] > 0 and counts[1:] == [0, 0], counts
+
+
+async def test_siblings_that_wait_on_a_loader_still_batch(db, settings, http, statements):
+    # Resolvers start at once; those that wait on a DataLoader's batch wait together, so
+    # three bills by node read their lines in the same statements as one bill does.
+    from tests.callers import token_mint
+
+    await demo_load(db, settings)
+    caller = Caller("customer", login="lysenko", token=await token_mint(db, settings, "lysenko"))
+    listed = await post(
+        http,
+        caller,
+        '{ viewer { personalAccounts { bills(first: 50, from: "1900-01-01") { edges { node { id lines { amount } } } } } } }',
+    )
+    edges = listed.body["data"]["viewer"]["personalAccounts"][0]["bills"]["edges"]
+    ids = [edge["node"]["id"] for edge in edges if edge["node"]["lines"]][:3]
+    assert len(ids) == 3, listed.body
+    selection = "... on Bill { number lines { amount } }"
+    one = f"query($a: ID!) {{ a: node(id: $a) {{ {selection} }} }}"
+    three = (
+        f"query($a: ID!, $b: ID!, $c: ID!) {{ {' '.join(f'{k}: node(id: ${k}) {{ {selection} }}' for k in 'abc')} }}"
+    )
+    with statements() as alone:
+        answer = await post(http, caller, one, {"a": ids[0]})
+    assert answer.body["data"]["a"]["lines"], answer.body
+    with statements() as together:
+        answer = await post(http, caller, three, dict(zip("abc", ids, strict=True)))
+    assert all(answer.body["data"][k]["lines"] for k in "abc"), answer.body
+    assert len(together.statements) == len(alone.statements), (alone.statements, together.statements)

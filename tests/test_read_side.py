@@ -35,7 +35,6 @@ async def test_every_read_side_document_costs_at_most_four_statements(
 ):
     from resolvers.ids import global_id
 
-    settings.fast_paths = False  # the general executor, whatever the text
     pa = await _history(db, bills)
     await gql.sign_in("lysenko", DEMO_PASSWORD)
     variables = {"from": "1900-01-01", "first": 100, "id": global_id("PersonalAccount", pa)}
@@ -59,7 +58,6 @@ async def test_every_read_side_document_costs_at_most_four_statements(
 
 async def test_the_main_screen_answers_the_same_whatever_the_text(world, db, gql, settings):
     # The README's document and Apollo's (typenames, fragments, another order): the same values.
-    settings.fast_paths = False
     await _history(db, 30)
     await gql.sign_in("lysenko", DEMO_PASSWORD)
     variables = {"from": "1900-01-01", "first": 100}
@@ -213,7 +211,6 @@ async def test_the_bench_floor_follows_the_default_period(world, db, gql, settin
     from bench.pg import dsn
     from bench.read_side_documents import BILLS_TAB
 
-    settings.fast_paths = False
     await _history(db, 30)
     await gql.sign_in("lysenko", DEMO_PASSWORD)
     authorization = f"Bearer {gql.token}"
@@ -289,3 +286,35 @@ async def test_the_read_follows_the_selection(world, db, gql, settings, statemen
     debt = (await gql(READ_SIDE_DOCUMENTS["mobile"]))["data"]["viewer"]["personalAccounts"][0]["debt"]["total"]
     full = (await gql(MAIN_SCREEN))["data"]["viewer"]["personalAccounts"][0]["debt"]["total"]
     assert debt == full
+
+
+BILL_LINES = """query($from: Date, $to: Date, $first: Int, $after: String) { viewer { personalAccounts {
+  bills(from: $from, to: $to, first: $first, after: $after) {
+    pageInfo { endCursor } edges { node { issuedOn lines { amount } } } } } } }"""
+
+
+async def test_the_window_of_bill_lines_follows_each_requests_arguments(world, db, gql, statements, settings):
+    # What the selection needs is kept per document; the bills whose lines are read ahead
+    # are worked out from each request's own arguments: every variant is still one statement
+    # with every bill's lines (a window kept from an earlier request would miss some, and the
+    # lines would be read by a second statement).
+    await _history(db, 40)
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    first_page = None
+    for variables in [
+        {"from": "2013-06-01", "first": 3},
+        {"from": "2011-01-01", "to": "2012-01-01", "first": 20},
+        {"from": "1900-01-01", "first": 5},
+        {"first": 2},
+        None,  # then `after` the first page's end
+    ]:
+        if variables is None:
+            variables = {"from": "1900-01-01", "first": 5, "after": first_page}
+        with statements() as counted:
+            result = await gql(BILL_LINES, variables)
+        bills = result["data"]["viewer"]["personalAccounts"][0]["bills"]
+        assert bills["edges"] and all(edge["node"]["lines"] for edge in bills["edges"]), (variables, bills)
+        assert len(counted.statements) == 1, (variables, counted.statements)
+        if variables.get("first") == 5 and "after" not in variables:
+            first_page = bills["pageInfo"]["endCursor"]
+    assert first_page

@@ -22,9 +22,9 @@ from aiosmtpd.controller import Controller
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from bench.read_side_documents import MAIN_SCREEN
 from mail.outbox import mail_enqueue
 from resolvers.ids import global_id
-from schema.main_screen import MAIN_SCREEN
 from tests import cluster
 from tests.payments.test_card_payments import START, start_input
 from tests.payments.test_live_status import SUBSCRIBE, _messages, _text

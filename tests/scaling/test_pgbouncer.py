@@ -17,9 +17,9 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
+from bench.read_side_documents import MAIN_SCREEN
 from config import Settings
 from resolvers.ids import global_id
-from schema.main_screen import MAIN_SCREEN
 from tests import cluster
 from tests.payments.test_card_payments import START, bank_message, callback, form_params, start_input
 from tests.payments.test_live_status import SUBSCRIBE, _messages, _text

@@ -17,16 +17,16 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from bench.read_side_documents import MAIN_SCREEN
 from config import Settings
 from db import ReplicaLost, database_for
 from resolvers.ids import global_id
-from schema.main_screen import MAIN_SCREEN
 from services.demo import DEMO_PASSWORD, demo_basics
 from tests.builders import metered_account_make, tariffs_make
 from tests.conftest import DEMO_DATE, GraphQLClient
 from tests.test_readings import SUBMIT, reading
 
-# The general executor (several statements on one snapshot), beside the main screen's fast path.
+# A second screen beside the main screen: another selection, read by its resolvers on one snapshot.
 SCREEN_GENERAL = """query { terms { version } viewer { login personalAccounts { number address
   lastReading { takenOn values { value } } debt { total }
   bills(first: 5) { totalCount edges { node { number amount status } } } } } }"""

@@ -336,11 +336,11 @@ def test_invalid_block(bound, price_, error):
 # sainte_lague
 
 
-def one_at_a_time(total: int, weights: list[int]) -> list[int]:
+def one_at_a_time(total: int, weights: list) -> list[int]:
     """DESIGN §3's rule as written: each kWh to the largest w / (2s + 1), ties earlier."""
     shares = [0] * len(weights)
     for _ in range(total):
-        best = max(range(len(weights)), key=lambda i: (Fraction(weights[i], 2 * shares[i] + 1), -i))
+        best = max(range(len(weights)), key=lambda i: (Fraction(weights[i]) / (2 * shares[i] + 1), -i))
         shares[best] += 1
     return shares
 
@@ -386,6 +386,25 @@ def test_sainte_lague_rejects(total, weights, error):
 )
 def test_sainte_lague_is_the_rule_one_kwh_at_a_time(total, weights):
     # The threshold start is a shortcut: it must give what handing out one by one gives.
+    assert sainte_lague(total, weights) == one_at_a_time(total, weights)
+
+
+@prop
+@given(
+    total=st.integers(0, 300),
+    weights=st.lists(
+        st.one_of(
+            st.integers(0, 60),
+            st.decimals(0, 60, places=2, allow_nan=False, allow_infinity=False),
+            st.fractions(0, 60, max_denominator=12),
+        ),
+        min_size=1,
+        max_size=24,
+    ).filter(any),
+)
+def test_sainte_lague_is_the_rule_for_decimal_and_fraction_weights_and_many_of_them(total, weights):
+    # Whole-number arithmetic on the weights scaled by their common denominator, and a heap
+    # past 16 weights: the same shares as the rule in exact fractions.
     assert sainte_lague(total, weights) == one_at_a_time(total, weights)
 
 

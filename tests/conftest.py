@@ -93,8 +93,8 @@ def _tests_own_statement(conn, cursor, statement, parameters, context, executema
         while frame is not None:
             path = frame.f_code.co_filename
             # db.py is the plumbing: a flush at the end of `db.transaction()` belongs to its caller.
-            if path.startswith(str(REPOSITORY)) and "/.venv/" not in path and path != DB_MODULE:
-                if path.startswith(str(TESTS)):
+            if path.startswith(f"{REPOSITORY}{os.sep}") and "/.venv/" not in path and path != DB_MODULE:
+                if path.startswith(f"{TESTS}{os.sep}"):
                     return TESTS_OWN + statement, parameters
                 _ORIGINS.setdefault(statement, set()).add(
                     f"{Path(path).relative_to(REPOSITORY)}:{frame.f_code.co_name}"

@@ -7,9 +7,12 @@ and the copies are dropped at the end.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import json
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -19,10 +22,13 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import pytest
+from pglast.parser import fingerprint
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from config import Settings
 from db import Database, EmbeddedPostgres, create_engine, migrate
+from scripts.shard_check import TESTS_OWN, statements_of_log
 from tests.callers import SIGN_IN
 
 DEMO_DATE = dt.date(2014, 5, 26)
@@ -46,11 +52,89 @@ def server_url() -> str:
         return
     folder = Path(tempfile.mkdtemp(prefix="cab-", dir="/tmp"))
     embedded = EmbeddedPostgres(folder)
+    capture = Path(os.environ[STATEMENT_LOG]).resolve() if os.environ.get(STATEMENT_LOG) else None
     try:
-        yield embedded.start()
+        url = embedded.start()
+        if capture:
+            asyncio.run(_log_every_statement(url))
+        yield url
     finally:
         embedded.stop()
+        if capture:
+            _write_statements(embedded.pgdata / "log", capture)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# CABINET_TEST_STATEMENT_LOG=path: every statement the embedded server runs over the session
+# is logged by the server itself (so the reads sent on asyncpg directly are caught too) and
+# written to `path` at the end, one JSON object a line (the statement and the connection's
+# application_name: the app's engine says "cabinet"), for scripts/shard_check.py. Only the
+# embedded server is captured: a DATABASE_URL server's settings are not the suite's to change.
+STATEMENT_LOG = "CABINET_TEST_STATEMENT_LOG"
+# A test's own statements (its setup and its checks, sent on the app's engines from test code)
+# are marked with a comment (TESTS_OWN), so that the check counts only what the app runs.
+REPOSITORY = Path(__file__).resolve().parent.parent
+TESTS = REPOSITORY / "tests"
+DB_MODULE = str(REPOSITORY / "db.py")
+
+
+def _tests_own_statement(conn, cursor, statement, parameters, context, executemany):
+    """before_cursor_execute: mark the statement when the nearest code of the repository on
+    the stack is a test's (not the app's code a test calls); else note where it came from."""
+    import greenlet
+
+    if statement.startswith(TESTS_OWN):
+        return statement, parameters  # marked already (by another listener of this kind)
+    frame = sys._getframe(1)
+    # Async SQLAlchemy runs this in a greenlet; the awaiting coroutines are in its parent's frames.
+    parent = greenlet.getcurrent().parent
+    frames = [frame, parent.gr_frame if parent is not None else None]
+    for frame in frames:
+        while frame is not None:
+            path = frame.f_code.co_filename
+            # db.py is the plumbing: a flush at the end of `db.transaction()` belongs to its caller.
+            if path.startswith(f"{REPOSITORY}{os.sep}") and "/.venv/" not in path and path != DB_MODULE:
+                if path.startswith(f"{TESTS}{os.sep}"):
+                    return TESTS_OWN + statement, parameters
+                _ORIGINS.setdefault(statement, set()).add(
+                    f"{Path(path).relative_to(REPOSITORY)}:{frame.f_code.co_name}"
+                )
+                return statement, parameters
+            frame = frame.f_back
+    return statement, parameters
+
+
+# Where in the app each statement sent through SQLAlchemy came from (the nearest function of
+# the repository on the stack), written beside the capture as <path>.origins.json.
+_ORIGINS: dict[str, set[str]] = {}
+
+
+if os.environ.get(STATEMENT_LOG):
+    event.listen(Engine, "before_cursor_execute", _tests_own_statement, retval=True)
+
+
+async def _log_every_statement(url: str) -> None:
+    admin = await asyncpg.connect(_asyncpg_dsn(url))
+    try:
+        await admin.execute("ALTER SYSTEM SET log_statement = 'all'")
+        # Not the parameters' values (a stored PDF's bytes, say): the statements are what is checked.
+        await admin.execute("ALTER SYSTEM SET log_parameter_max_length = 0")
+        await admin.execute("ALTER SYSTEM SET log_line_prefix = '%m [%p] <%a> '")
+        await admin.execute("SELECT pg_reload_conf()")
+    finally:
+        await admin.close()
+
+
+def _write_statements(server_log: Path, into: Path) -> None:
+    into.parent.mkdir(parents=True, exist_ok=True)
+    with server_log.open(encoding="utf-8", errors="replace") as lines, into.open("w", encoding="utf-8") as out:
+        for application, sql in statements_of_log(lines):
+            out.write(json.dumps({"application": application, "sql": sql}, ensure_ascii=False) + "\n")
+    origins: dict[str, set[str]] = {}
+    for sql, places in _ORIGINS.items():
+        with contextlib.suppress(Exception):  # a statement pglast cannot read has no shape
+            origins.setdefault(fingerprint(sql), set()).update(places)
+    Path(f"{into}.origins.json").write_text(json.dumps({k: sorted(v) for k, v in sorted(origins.items())}, indent=1))
 
 
 @pytest.fixture(scope="session")

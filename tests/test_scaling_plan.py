@@ -34,6 +34,6 @@ def test_distributed_tables_carry_the_personal_account_key():
 
 
 def test_exceptions_say_why():
-    text = PLAN.read_text(encoding="utf-8").split("### Exceptions", 1)[1].split("\n## ", 1)[0]
+    text = PLAN.read_text(encoding="utf-8").split("### Exceptions", 1)[1].split("\n#", 1)[0]
     for line in (l for l in text.splitlines() if l.startswith("- ")):
         assert ":" in line and len(line.split(":", 1)[1].strip()) > 10, line

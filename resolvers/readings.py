@@ -58,16 +58,7 @@ async def submit(
         if target.personal_account is None:
             raise NotFound(ID_PATH)
         loaders.PersonalAccountByIdLoader.of(ctx).prime(pk, target.personal_account)
-        return await readings.reading_submit(
-            session=session,
-            settings=ctx.settings,
-            personal_account_id=pk,
-            taken_on=taken_on,
-            values=values,
-            account_id=viewer.account_id,
-            language=ctx.language,
-            personal_account_number=target.personal_account.number,
-        )
+        return await _stored(ctx, session, pk, taken_on, values, viewer.account_id, target.personal_account.number)
 
     outcome = await in_transaction(ctx, work)
     _answer_keep(ctx, outcome)
@@ -80,20 +71,31 @@ async def _submit_checked_before(
     """A malformed id, no bearer token, or a caller already looked up: checked as the reads check."""
     pk = await _personal_account_id(ctx, personal_account_id)
     viewer = await ctx.viewer()
-    outcome = await in_transaction(
-        ctx,
-        lambda s: readings.reading_submit(
-            session=s,
-            settings=ctx.settings,
-            personal_account_id=pk,
-            taken_on=taken_on,
-            values=values,
-            account_id=viewer.account_id,
-            language=ctx.language,
-        ),
-    )
+    outcome = await in_transaction(ctx, lambda s: _stored(ctx, s, pk, taken_on, values, viewer.account_id))
     _answer_keep(ctx, outcome)
     return outcome
+
+
+async def _stored(
+    ctx: RequestContext,
+    session: AsyncSession,
+    pk: int,
+    taken_on: dt.date,
+    values: Sequence[ZoneReading],
+    account_id: int,
+    personal_account_number: str | None = None,
+) -> SubmitOutcome:
+    """The service's submit, for a caller and personal account already checked."""
+    return await readings.reading_submit(
+        session=session,
+        settings=ctx.settings,
+        personal_account_id=pk,
+        taken_on=taken_on,
+        values=values,
+        account_id=account_id,
+        language=ctx.language,
+        personal_account_number=personal_account_number,
+    )
 
 
 def _answer_keep(ctx: RequestContext, outcome: SubmitOutcome) -> None:

@@ -260,6 +260,7 @@ class CabinetGraphQL(GraphQL):
             result = await super().execute_operation(
                 request=request, request_adapter=request_adapter, request_data=request_data, context=context, **kwargs
             )
+        context.release()
         return result
 
     def encode_json(self, data: object) -> bytes:

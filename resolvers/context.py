@@ -119,6 +119,14 @@ class RequestContext:
         self.loaders = {}
         self.read_ahead = {}
 
+    def release(self) -> None:
+        """The answer is built: drop what the request read. graphql-core's execution context
+        refers to itself (and to this context), so without this the rows would wait for the
+        cycle collector (passes over many young objects: pauses in the p99) instead of going
+        with the request."""
+        self.loaders = {}
+        self.read_ahead = {}
+
     def payment_updates(self):
         return self.updates
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
@@ -46,7 +47,10 @@ class RequestLoader(SharedDataLoader, Generic[K, V]):
 
     def __init__(self, ctx: RequestContext) -> None:
         self.ctx = ctx
-        super().__init__(load_fn=self._batch)
+        # Not the bound method: the loader would refer to itself, and what it read (its cache,
+        # its batches) would wait for the cycle collector instead of going with the request.
+        loader = weakref.ref(self)
+        super().__init__(load_fn=lambda keys: _alive(loader)._batch(keys))
 
     @classmethod
     def of(cls, ctx: RequestContext) -> Self:
@@ -58,6 +62,12 @@ class RequestLoader(SharedDataLoader, Generic[K, V]):
     async def _batch(self, keys: Sequence[K]) -> list[V]:
         found = await self.ctx.read(lambda s: self.fetch(s, list(keys)))
         return [found[k] if k in found else type(self).missing() for k in keys]
+
+
+def _alive(loader: weakref.ref[RequestLoader]) -> RequestLoader:
+    alive = loader()
+    assert alive is not None  # a batch runs on its loader, which its caller holds
+    return alive
 
 
 class LinkedPersonalAccountsByAccountIdLoader(RequestLoader[int, list[Row]]):

@@ -21,9 +21,11 @@ ahead has primed the loaders, so on the read side it nearly always does), its va
 there and then; only what really waits (a DataLoader's batch) becomes a task, so siblings
 still batch into one statement.
 
+A field guarded by permissions (an admin's, an aggregator's scope) has them checked before its
+resolver, as Strawberry's PermissionExtension does; any other field extension is not walked.
+
 The walk only takes the happy path. The first exception anywhere (a resolver's error, null in
-a non-null field, a field with permission classes or extensions, @defer, introspection),
-and it gives up; graphql-core's executor then runs the whole operation, with its exact error
+a non-null field, a refused permission, @defer, introspection), and it gives up; graphql-core's executor then runs the whole operation, with its exact error
 semantics (null propagation, paths, the error policy). Queries change nothing, so running one
 twice is safe, and the request's DataLoaders keep what the walk already read.
 """
@@ -31,6 +33,7 @@ twice is safe, and the request's DataLoaders keep what the walk already read.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import types
 from collections import OrderedDict
 from collections.abc import Awaitable, Generator
@@ -54,6 +57,7 @@ from graphql import (
 from graphql.execution.collect_fields import collect_fields, collect_subfields
 from graphql.execution.values import get_argument_values
 from graphql.language import DirectiveNode, Visitor
+from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
@@ -254,8 +258,8 @@ class _Walk:
                 continue
             field_def = parent_type.fields.get(name)
             field = field_def.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF) if field_def else None
-            if field is None or field.extensions or field.permission_classes:
-                raise _GiveUp  # __schema and __type (introspection), or what guards a field
+            if field is None:
+                raise _GiveUp  # __schema and __type (introspection)
             return_type = field_def.type
             non_null = isinstance(return_type, GraphQLNonNull)
             named = return_type.of_type if non_null else return_type
@@ -276,6 +280,7 @@ class _Walk:
         with_self = resolver.self_parameter is not None
         sources = [p.name for p in (resolver.parent_parameter, resolver.root_parameter) if p is not None]
         info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
+        permissions = _permissions(field)
         constant: list[dict] = []
         fixed = _literal_arguments(field_def, details.node)
 
@@ -286,10 +291,19 @@ class _Walk:
                 kwargs = walk.arguments(field_def, field, details)
                 if fixed:
                     constant.append(dict(kwargs))
+            arguments = dict(kwargs) if permissions else kwargs
             for name in sources:
                 kwargs[name] = source
             if info_name is not None:
                 kwargs[info_name] = walk.info
+            if permissions:
+                return _permitted_then(
+                    permissions,
+                    source,
+                    walk.info,
+                    arguments,
+                    lambda: field.get_result(source, info=walk.info, args=[source] if with_self else [], kwargs=kwargs),
+                )
             return field.get_result(source, info=walk.info, args=[source] if with_self else [], kwargs=kwargs)
 
         return call
@@ -416,6 +430,32 @@ class _Walk:
         if collected.new_defer_usages:
             raise _GiveUp
         return collected.grouped_field_set
+
+
+def _permissions(field: Any) -> list[BasePermission]:
+    """The permissions guarding the field (schema/permissions.py), checked before its resolver
+    as Strawberry's PermissionExtension checks them; any other field extension: give up."""
+    permissions: list[BasePermission] = []
+    for extension in field.extensions:
+        if type(extension) is not PermissionExtension or extension.fail_silently:
+            raise _GiveUp
+        permissions.extend(extension.permissions)
+    return permissions
+
+
+async def _permitted_then(
+    permissions: list[BasePermission], source: Any, info: Any, arguments: dict, resolve: Any
+) -> Any:
+    """The resolver's value once every permission has said yes. A refusal (the context's
+    AuthError, or False) leaves the request to graphql-core, which reports it as ever."""
+    for permission in permissions:
+        allowed = permission.has_permission(source, info, **arguments)
+        if inspect.isawaitable(allowed):
+            allowed = await allowed
+        if not allowed:
+            raise _GiveUp
+    value = resolve()
+    return await value if inspect.isawaitable(value) else value
 
 
 def _literal_arguments(field_def: Any, node: Any) -> bool:

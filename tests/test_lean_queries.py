@@ -16,6 +16,7 @@ import uuid
 
 import pytest
 
+from bench.read_side_documents import DEBT_LOOKUP
 from schema import execution
 from services.demo import demo_load
 from tests.callers import Caller, callers_make, post
@@ -88,6 +89,57 @@ async def test_the_read_side_documents_answer_as_graphql_core_does(db, settings,
         assert _comparable(lean.body) == _comparable(full.body), name
     # The walk answered every one itself (none was handed to graphql-core).
     assert len(walks) == len(READ_SIDE_DOCUMENTS), len(walks)
+
+
+async def test_fields_guarded_by_permissions_are_walked_and_refused_as_before(db, settings, http, walks):
+    # debtLookup (an aggregator's scope) and activationRequests (an admin's): the walk checks
+    # the permission itself and answers; a refusal leaves the request to graphql-core, which
+    # words it as ever (the same answer as with the walk off).
+    from sqlalchemy import select
+
+    from models import PersonalAccount, Res
+    from services.api_clients import api_client_create
+    from tests.callers import api_key_make, token_mint
+
+    await demo_load(db, settings)
+    async with db.transaction() as s:
+        _, payments_only = await api_client_create(session=s, name="payments only", scopes=["payments:write"])
+        code, number = (
+            await s.execute(select(Res.code, PersonalAccount.number).join(Res, Res.id == PersonalAccount.res_id))
+        ).first()
+    lookup = DEBT_LOOKUP
+    variables = {"resCode": code, "number": number}
+    admin_list = "{ activationRequests { totalCount } }"
+    allowed = [
+        (Caller("aggregator", api_key=await api_key_make(db)), lookup, variables),
+        (Caller("admin", login="admin", token=await token_mint(db, settings, "admin")), admin_list, None),
+    ]
+    refused = [
+        (Caller("payments-only key", api_key=payments_only), lookup, variables, "FORBIDDEN"),
+        (Caller("unknown key", api_key="not-a-key"), lookup, variables, "UNAUTHENTICATED"),
+        (
+            Caller("customer", login="lysenko", token=await token_mint(db, settings, "lysenko")),
+            lookup,
+            variables,
+            "FORBIDDEN",
+        ),
+        (
+            Caller("customer", login="lysenko", token=await token_mint(db, settings, "lysenko")),
+            admin_list,
+            None,
+            "FORBIDDEN",
+        ),
+        (Caller("anonymous"), admin_list, None, "UNAUTHENTICATED"),
+    ]
+    for caller, query, declared in allowed:
+        lean, full = await _both(http, settings, caller, query, declared)
+        assert "errors" not in lean.body and lean.body == full.body, (caller.name, lean.body)
+    assert len(walks) == len(allowed)
+    for caller, query, declared, code in refused:
+        lean, full = await _both(http, settings, caller, query, declared)
+        assert _comparable(lean.body) == _comparable(full.body), caller.name
+        assert lean.codes == {code}, (caller.name, lean.body)
+    assert len(walks) == len(allowed)  # none of the refusals was answered by the walk
 
 
 async def test_literal_arguments_kept_with_the_document_answer_each_caller(db, settings, http):

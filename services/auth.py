@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,8 +35,9 @@ class Viewer:
     account_id: int
     session_id: int
     role: Role
-    # The account itself, read with the token in the same statement (what `viewer` shows).
-    account: Account | None = field(default=None, compare=False, repr=False)
+    # The account itself, read with the token in the same statement (what `viewer` shows): the
+    # model, or services/viewer_records.AccountRow (the same columns, read only).
+    account: Any = field(default=None, compare=False, repr=False)
 
     @property
     def is_admin(self) -> bool:

@@ -25,7 +25,6 @@ from functools import lru_cache
 
 import asyncpg
 
-import models
 from models.base import CATEGORY_ORDER, AccountStatus, ChargeCategory, MeterZone, Role
 from services.account_records import MeterRow, internet_payment_row, ledger_columns, ledger_of, reading_row
 from services.allocation import ZERO
@@ -115,6 +114,10 @@ ACCOUNT_COLUMNS = [
     "created_at",
     "read_after_lsn",
 ]
+# The viewer's account as the statement read it: the model's columns as attributes, without an
+# ORM instance's construction (what `viewer` shows; nothing writes through it).
+AccountRow = namedtuple("AccountRow", ACCOUNT_COLUMNS)  # type: ignore[misc]
+_ROLE, _STATUS = ACCOUNT_COLUMNS.index("role"), ACCOUNT_COLUMNS.index("status")
 
 _VIEWER_BY_TOKEN = f"""
 viewer AS (
@@ -210,9 +213,11 @@ def viewer_of(row: Mapping, now: dt.datetime) -> tuple[Viewer | None, AuthError 
     )
     if refusal is not None:
         return None, refusal
-    account = models.Account(**{c: row[c] for c in ACCOUNT_COLUMNS})
-    account.role, account.status = Role(row["role"]), AccountStatus(row["status"])
-    return Viewer(account_id=row["id"], session_id=row["session_id"], role=account.role, account=account), None
+    values = [row[c] for c in ACCOUNT_COLUMNS]
+    role = Role(row["role"])
+    values[_ROLE], values[_STATUS] = role, AccountStatus(row["status"])
+    account = AccountRow._make(values)
+    return Viewer(account_id=row["id"], session_id=row["session_id"], role=role, account=account), None
 
 
 def line_row(x: tuple) -> LineRow:

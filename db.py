@@ -177,6 +177,16 @@ class Database:
                         raise
         raise AssertionError("unreachable")
 
+    async def read_driver(self, work: Callable[[DriverConnection, Seen], Awaitable[T]]) -> T:
+        """A short read on asyncpg itself on the primary, outside any snapshot (an API key's
+        check), tried once more on a fresh connection when the pooled one turns out dead."""
+        try:
+            return await _driver_once(self.engine, work)
+        except Exception as error:
+            if not unavailable(error):
+                raise
+            return await _driver_once(self.engine, work)
+
     async def dispose(self) -> None:
         if self.replicas is not None:
             await self.replicas.dispose()

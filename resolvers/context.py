@@ -246,7 +246,8 @@ class RequestContext:
                 await self.viewer()  # a bad or expired token says so; a good one is not an aggregator's
                 raise AuthError("FORBIDDEN")
             raise AuthError("UNAUTHENTICATED")
-        caller = await self.read(lambda s: api_client_by_key(session=s, key=key))
+        # On the primary outside the query's snapshot, as a token is checked with replicas.
+        caller = await self.db.read_driver(lambda c, seen: api_client_by_key(connection=c, key=key, seen=seen))
         if caller is None:
             raise AuthError("UNAUTHENTICATED")
         return caller

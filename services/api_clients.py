@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import Seen
 from models import ApiClient
 from services.errors import NotFound, OperationRefused, Problems
 from services.tokens import token_digest, token_new
@@ -95,20 +97,22 @@ async def api_client_create(*, session: AsyncSession, name: str, scopes: Sequenc
     return _info(row), key
 
 
-async def api_client_by_key(*, session: AsyncSession, key: str) -> ApiCaller | None:
-    """The active client holding this key; None for an unknown or revoked key."""
+_BY_KEY_SQL = "SELECT id, name, scopes FROM api_client WHERE key_hash = $1 AND revoked_at IS NULL"
+
+
+async def api_client_by_key(*, connection: Any, key: str, seen: Seen = None) -> ApiCaller | None:
+    """The active client holding this key; None for an unknown or revoked key. On asyncpg
+    itself (`connection`): every aggregator request asks it first, and the ORM's statement
+    building was a quarter of a debtLookup's CPU."""
     if not key or len(key) > KEY_MAX:
         return None
-    row = (
-        await session.execute(
-            select(ApiClient.id, ApiClient.name, ApiClient.scopes).where(
-                ApiClient.key_hash == token_digest(key), ApiClient.revoked_at.is_(None)
-            )
-        )
-    ).first()
+    params = (token_digest(key),)
+    if seen is not None:
+        seen(_BY_KEY_SQL, params)
+    row = await connection.fetchrow(_BY_KEY_SQL, *params)
     if row is None:
         return None
-    return ApiCaller(id=row.id, name=row.name, scopes=frozenset(row.scopes))
+    return ApiCaller(id=row["id"], name=row["name"], scopes=frozenset(row["scopes"]))
 
 
 async def api_clients_list(*, session: AsyncSession) -> list[ApiClientInfo]:

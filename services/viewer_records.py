@@ -26,7 +26,14 @@ from functools import lru_cache
 import asyncpg
 
 from models.base import CATEGORY_ORDER, AccountStatus, ChargeCategory, MeterZone, Role
-from services.account_records import MeterRow, internet_payment_row, ledger_columns, ledger_of, reading_row
+from services.account_records import (
+    MeterRow,
+    internet_payment_row,
+    ledger_columns,
+    ledger_of,
+    members,
+    reading_row,
+)
 from services.allocation import ZERO
 from services.auth import Viewer, access_refusal
 from services.errors import AuthError
@@ -118,6 +125,7 @@ ACCOUNT_COLUMNS = [
 # ORM instance's construction (what `viewer` shows; nothing writes through it).
 AccountRow = namedtuple("AccountRow", ACCOUNT_COLUMNS)  # type: ignore[misc]
 _ROLE, _STATUS = ACCOUNT_COLUMNS.index("role"), ACCOUNT_COLUMNS.index("status")
+_zone, _category = members(MeterZone), members(ChargeCategory)
 
 _VIEWER_BY_TOKEN = f"""
 viewer AS (
@@ -222,7 +230,7 @@ def viewer_of(row: Mapping, now: dt.datetime) -> tuple[Viewer | None, AuthError 
 
 def line_row(x: tuple) -> LineRow:
     """A bill line as a statement gave it in an array of records."""
-    return LineRow._make((*x[:4], MeterZone(x[4]) if x[4] is not None else None, *x[5:]))
+    return LineRow._make((*x[:4], _zone(x[4]) if x[4] is not None else None, *x[5:]))
 
 
 def _parts(row: asyncpg.Record, needs: Needs) -> AccountParts:
@@ -236,7 +244,7 @@ def _parts(row: asyncpg.Record, needs: Needs) -> AccountParts:
     if needs.ledger:
         parts.ledger = ledger_of(row["bills"], row["payments"])
     if needs.debt:
-        sums = {ChargeCategory(c): amount for c, amount in row["debt"] or ()}
+        sums = {_category(c): amount for c, amount in row["debt"] or ()}
         parts.debt = {c: sums.get(c, ZERO) for c in CATEGORY_ORDER}
     if needs.internet:
         parts.internet = [internet_payment_row(i) for i in row["internet"] or ()]

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -102,7 +103,7 @@ def create_engine(url: str, settings: Settings, *, connect_timeout: float | None
         connect_args["timeout"] = connect_timeout
     if settings.db_pgbouncer:
         connect_args.update(PGBOUNCER_CONNECT_ARGS)
-    return create_async_engine(
+    engine = create_async_engine(
         asyncpg_url(url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
@@ -110,6 +111,19 @@ def create_engine(url: str, settings: Settings, *, connect_timeout: float | None
         # Prepared statements are cached per connection by asyncpg (not behind PgBouncer).
         connect_args=connect_args,
     )
+    event.listen(engine.sync_engine, "checkout", _left_in_a_transaction)
+    return engine
+
+
+def _left_in_a_transaction(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """A pooled connection whose BEGIN was interrupted (the request cancelled as the client went
+    away, or a sibling field's failure cancelling it) is not handed out again: asyncpg marks
+    its transaction before sending BEGIN and SQLAlchemy forgets one that failed to start, so the
+    connection would take every later BEGIN for a SAVEPOINT and fail. Raising DisconnectionError
+    here makes the pool drop it and hand out a fresh one."""
+    driver = dbapi_connection.driver_connection
+    if driver is not None and (driver._top_xact is not None or driver.is_in_transaction()):
+        raise DisconnectionError("a pooled connection was left inside a transaction")
 
 
 # Behind PgBouncer in transaction mode a client connection meets a different server

@@ -1,0 +1,46 @@
+"""A pooled connection is handed out only when it is outside any transaction (db.create_engine)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+
+from db import Database, create_engine
+
+
+async def test_a_connection_whose_begin_was_interrupted_is_not_handed_out_again(settings, monkeypatch):
+    # A request cancelled while its snapshot's BEGIN is on the wire (the client went away, or
+    # a sibling field's failure cancelled it): asyncpg has already marked the transaction, and
+    # SQLAlchemy forgets one that failed to start. Handed out again, that connection would take
+    # every later BEGIN for a SAVEPOINT ("SAVEPOINT can only be used in transaction blocks").
+    settings.db_pool_size, settings.db_max_overflow = 1, 0  # one connection: the same one comes back
+    database = Database(create_engine(settings.database_url, settings))
+    try:
+        assert await database.read(lambda s: s.scalar(text("SELECT 1"))) == 1
+        execute = asyncpg.Connection.execute
+
+        async def begin_cancelled(self, query, *args, **kwargs):
+            if query.startswith("BEGIN"):
+                raise asyncio.CancelledError()
+            return await execute(self, query, *args, **kwargs)
+
+        monkeypatch.setattr(asyncpg.Connection, "execute", begin_cancelled)
+        interrupted = database.read_snapshot()
+        with pytest.raises(asyncio.CancelledError):  # the read ahead's path: BEGIN sent by db.driver_of
+            await interrupted.run_driver(lambda connection, seen: connection.fetchval("SELECT 1"))
+        await interrupted.close()
+        monkeypatch.setattr(asyncpg.Connection, "execute", execute)
+
+        for _ in range(2):
+            snapshot = database.read_snapshot()
+            try:
+                assert await snapshot.run(lambda s: s.scalar(text("SELECT 2"))) == 2
+            finally:
+                await snapshot.close()
+        async with database.transaction() as s:
+            assert await s.scalar(text("SELECT 3")) == 3
+    finally:
+        await database.dispose()

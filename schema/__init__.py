@@ -11,7 +11,6 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
 
@@ -21,6 +20,7 @@ from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import SCALAR_MAP
 from schema.subscription import Subscription
+from schema.validation_cache import DocumentValidationCache
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 # Limits on the document itself, on every transport (the request guard parses with MAX_TOKENS too).
@@ -36,7 +36,7 @@ class CabinetSchema(strawberry.Schema):
 
 
 # The limiters' validation rules, built once: each limiter makes a new rule class when it is
-# constructed, and ValidationCache keys on the rule classes, so per-request limiters never hit.
+# constructed, and the validation cache keys on the rule classes, so per-request limiters never hit.
 LIMIT_RULES = (
     *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
     *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
@@ -54,7 +54,7 @@ def schema_build() -> CabinetSchema:
         extensions=[
             RequestScope,
             lambda: ParserCache(maxsize=512),
-            lambda: ValidationCache(maxsize=512),
+            lambda: DocumentValidationCache(maxsize=512),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: AddValidationRules(list(LIMIT_RULES)),
         ],

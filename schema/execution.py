@@ -11,7 +11,8 @@ attribute costs a getattr.
 
 What the walk works out from the document alone (the fields collected per object, and per
 field its attribute or resolver call, serializer and the completion of its type, the
-arguments when the document gives them as literals) is kept per parsed operation
+arguments when the document gives them as literals, and for scalar and enum arguments given
+by variables their conversion per coerced value) is kept per parsed operation
 (`OperationShapes`), so a document sent again, by any client, costs none of it: the parser
 cache gives the same text the same nodes, and a document with @skip/@include on variables is
 kept per value of those variables.
@@ -282,13 +283,16 @@ class _Walk:
         info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
         permissions = _permissions(field)
         constant: list[dict] = []
-        fixed = _literal_arguments(field_def, details.node)
+        scalars = _scalar_arguments(field_def)
+        fixed = scalars and not any(_has_variable(argument.value) for argument in details.node.arguments or ())
+        # Scalars and enums convert the same whatever the request: kept by their values.
+        converted: dict | None = {} if scalars else None
 
         def call(walk: _Walk, source: Any) -> Any:
             if constant:
                 kwargs = dict(constant[0])
             else:
-                kwargs = walk.arguments(field_def, field, details)
+                kwargs = walk.arguments(field_def, field, details, converted)
                 if fixed:
                     constant.append(dict(kwargs))
             arguments = dict(kwargs) if permissions else kwargs
@@ -308,12 +312,28 @@ class _Walk:
 
         return call
 
-    def arguments(self, field_def: Any, field: Any, details: Any) -> dict[str, Any]:
+    def arguments(self, field_def: Any, field: Any, details: Any, converted: dict | None) -> dict[str, Any]:
+        """The field's arguments coerced (graphql-core) and converted (Strawberry); with
+        `converted`, the conversion is looked up by the coerced values (scalars and enums only)."""
         raw = get_argument_values(
             field_def, details.node, self.executor.variable_values, details.fragment_variable_values
         )
         if not raw:
             return {}
+        if converted is None:
+            return self.convert(raw, field)
+        try:
+            key = tuple((name, tuple(value) if type(value) is list else value) for name, value in raw.items())
+            kwargs = converted.get(key)
+        except TypeError:  # a value that does not hash (a list of lists)
+            return self.convert(raw, field)
+        if kwargs is None:
+            if len(converted) >= _CONVERTED_MAX:
+                converted.clear()
+            kwargs = converted[key] = self.convert(raw, field)
+        return dict(kwargs)
+
+    def convert(self, raw: dict[str, Any], field: Any) -> dict[str, Any]:
         return convert_arguments(
             raw,
             field.arguments,
@@ -458,14 +478,17 @@ async def _permitted_then(
     return await value if inspect.isawaitable(value) else value
 
 
-def _literal_arguments(field_def: Any, node: Any) -> bool:
-    """The node gives its arguments as literals only (no variables) and every argument is a
-    scalar, an enum or a list of them: their converted values are the same every time."""
-    for argument in field_def.args.values():
-        named = get_named_type(argument.type)
-        if not isinstance(named, (GraphQLScalarType, GraphQLEnumType)):
-            return False
-    return not any(_has_variable(argument.value) for argument in node.arguments or ())
+def _scalar_arguments(field_def: Any) -> bool:
+    """Every argument is a scalar, an enum or a list of them: converted values depend on the
+    coerced values alone (given as literals, they are the same every time)."""
+    return all(
+        isinstance(get_named_type(argument.type), (GraphQLScalarType, GraphQLEnumType))
+        for argument in field_def.args.values()
+    )
+
+
+# Conversions kept per field node (a cursor or a date per caller): past this, start again.
+_CONVERTED_MAX = 256
 
 
 def _has_variable(value: Any) -> bool:

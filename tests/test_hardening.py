@@ -80,6 +80,27 @@ async def test_a_document_is_validated_once_and_its_verdict_kept(gql, monkeypatc
     assert checked == ["Bill", "Res"]
 
 
+async def test_a_document_sent_again_is_not_hashed_again(gql, monkeypatch):
+    # graphql-core's nodes hash the whole tree on every lookup: the validation cache finds a
+    # parsed document by the document itself.
+    import uuid
+
+    from graphql.language import ast
+
+    hashed = []
+
+    def counting(self):
+        hashed.append(self)
+        return id(self)
+
+    document = "{ terms { version } " + f"a{uuid.uuid4().hex}: __typename" + " }"
+    assert "errors" not in await gql(document)
+    monkeypatch.setattr(ast.DocumentNode, "__hash__", counting)
+    for _ in range(3):
+        assert "errors" not in await gql(document)
+    assert hashed == []
+
+
 @pytest.mark.parametrize(("count", "ok"), [(3990, True), (4010, False)])
 async def test_token_limit(http, count, ok):
     # `{ terms { version } }` is 6 tokens; __typename padding adds one token each

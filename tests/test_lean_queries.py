@@ -160,6 +160,38 @@ async def test_literal_arguments_kept_with_the_document_answer_each_caller(db, s
     assert answers[0] == answers[2] != answers[1]
 
 
+async def test_arguments_from_variables_are_converted_once_per_value(db, settings, http, monkeypatch):
+    # Scalars and enums given by variables: converted once per value they take, whoever sends
+    # them; each caller's answer is still its own and graphql-core's.
+    from tests.callers import token_mint
+
+    await demo_load(db, settings)
+    conversions: list = []
+    original = execution._Walk.convert
+
+    def counted(self, raw, field):
+        conversions.append(dict(raw))
+        return original(self, raw, field)
+
+    monkeypatch.setattr(execution._Walk, "convert", counted)
+    document = """query($from: Date, $c: [ChargeCategory!]) { viewer { personalAccounts { number
+      bills(from: $from, categories: $c) { totalCount } payments(from: $from) { totalCount } } } }"""
+    a = {"from": f"2013-0{uuid.uuid4().int % 9 + 1}-01", "c": ["ELECTRICITY"]}
+    b = {**a, "c": ["ELECTRICITY", "ACTS"]}
+    answers = []
+    for login, variables in (("lysenko", a), ("zakharov", a), ("lysenko", b), ("lysenko", a)):
+        caller = Caller(login, login=login, token=await token_mint(db, settings, login))
+        settings.lean_queries = False
+        full = await post(http, caller, document, variables)
+        settings.lean_queries = True
+        lean = await post(http, caller, document, variables)
+        assert "errors" not in lean.body and lean.body == full.body, login
+        answers.append(lean.body["data"])
+    assert answers[0] == answers[3] != answers[1]
+    # bills with a, payments with a, bills with b: nothing more for the second and fourth caller.
+    assert len(conversions) == 3, conversions
+
+
 async def test_a_failing_field_gets_graphql_cores_partial_answer(db, settings, http):
     # An expired-looking token: viewer is null with UNAUTHENTICATED, the rest still answers.
     await demo_load(db, settings)

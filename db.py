@@ -273,6 +273,8 @@ class ReadSnapshot:
         # The replica the snapshot is on, None on the primary.
         self.replica: Replica | None = None
         self.lost = False
+        # Its BEGIN was interrupted (the caller cancelled): the next read starts on a fresh one.
+        self._begin_interrupted = False
 
     async def run_driver(self, work: Callable[[DriverConnection, Seen], Awaitable[T]], *, alone: bool = False) -> T:
         """A read on asyncpg itself, past the ORM's execute path: `work(connection, seen)`, which
@@ -289,7 +291,14 @@ class ReadSnapshot:
 
     async def _inside(self, work: Callable[[DriverConnection, Seen], Awaitable[T]]) -> T:
         assert self._connection is not None
-        driver = await driver_of(self._connection, begin=True)
+        try:
+            driver = await driver_of(self._connection, begin=True)
+        except BaseException:
+            # asyncpg keeps a BEGIN that did not finish as the connection's transaction, which
+            # SQLAlchemy does not know of: every later statement here would fail. Nothing was
+            # read on it yet, so the next read may start on a fresh connection.
+            self._begin_interrupted = True
+            raise
         return await work(driver, statement_listener(self._connection))
 
     async def _alone(self, work: Callable[[DriverConnection, Seen], Awaitable[T]]) -> T:
@@ -312,6 +321,9 @@ class ReadSnapshot:
         async with self._lock:
             if self.lost:
                 raise ReplicaLost()
+            if self._begin_interrupted:
+                self._begin_interrupted = False
+                await self._dropped(None)
             if self._session is None:
                 await self._open()
             assert self._session is not None
@@ -355,9 +367,10 @@ class ReadSnapshot:
         if self._replicas is not None and unavailable(error):
             self._replicas.lost(replica, error)
 
-    async def _dropped(self, error: BaseException) -> None:
-        """Let go of a connection that failed (invalidated when it is dead)."""
-        if self.replica is not None:
+    async def _dropped(self, error: BaseException | None) -> None:
+        """Let go of a connection that failed (invalidated when it is dead) or whose BEGIN was
+        interrupted (`error` None: invalidated, its driver state is not to be trusted)."""
+        if self.replica is not None and error is not None:
             self._replica_failed(self.replica, error)
         session, connection = self._session, self._connection
         self._session = self._connection = None
@@ -366,7 +379,7 @@ class ReadSnapshot:
                 await session.close()
         with contextlib.suppress(Exception):
             if connection is not None:
-                if unavailable(error):
+                if error is None or unavailable(error):
                     await connection.invalidate()
                 await connection.close()
         self.replica = None

@@ -44,3 +44,31 @@ async def test_a_connection_whose_begin_was_interrupted_is_not_handed_out_again(
             assert await s.scalar(text("SELECT 3")) == 3
     finally:
         await database.dispose()
+
+
+async def test_a_snapshot_whose_begin_was_interrupted_reads_on_a_fresh_connection(settings, monkeypatch):
+    # The same within one request: graphql-core cancels a failed field's siblings, and the next
+    # read on the request's snapshot must not meet the interrupted BEGIN (nothing was read yet).
+    settings.db_pool_size, settings.db_max_overflow = 1, 0
+    database = Database(create_engine(settings.database_url, settings))
+    try:
+        assert await database.read(lambda s: s.scalar(text("SELECT 1"))) == 1  # connected
+        execute = asyncpg.Connection.execute
+
+        async def begin_cancelled(self, query, *args, **kwargs):
+            if query.startswith("BEGIN"):
+                monkeypatch.setattr(asyncpg.Connection, "execute", execute)  # once
+                raise asyncio.CancelledError()
+            return await execute(self, query, *args, **kwargs)
+
+        monkeypatch.setattr(asyncpg.Connection, "execute", begin_cancelled)
+        snapshot = database.read_snapshot()
+        try:
+            with pytest.raises(asyncio.CancelledError):
+                await snapshot.run_driver(lambda connection, seen: connection.fetchval("SELECT 1"))
+            assert await snapshot.run(lambda s: s.scalar(text("SELECT 2"))) == 2
+            assert await snapshot.run_driver(lambda connection, seen: connection.fetchval("SELECT 3")) == 3
+        finally:
+            await snapshot.close()
+    finally:
+        await database.dispose()

@@ -273,8 +273,8 @@ class ReadSnapshot:
         # The replica the snapshot is on, None on the primary.
         self.replica: Replica | None = None
         self.lost = False
-        # Its BEGIN was interrupted (the caller cancelled): the next read starts on a fresh one.
-        self._begin_interrupted = False
+        # A read on it was cancelled midway: the next read starts on a fresh connection.
+        self._interrupted = False
 
     async def run_driver(self, work: Callable[[DriverConnection, Seen], Awaitable[T]], *, alone: bool = False) -> T:
         """A read on asyncpg itself, past the ORM's execute path: `work(connection, seen)`, which
@@ -291,14 +291,7 @@ class ReadSnapshot:
 
     async def _inside(self, work: Callable[[DriverConnection, Seen], Awaitable[T]]) -> T:
         assert self._connection is not None
-        try:
-            driver = await driver_of(self._connection, begin=True)
-        except BaseException:
-            # asyncpg keeps a BEGIN that did not finish as the connection's transaction, which
-            # SQLAlchemy does not know of: every later statement here would fail. Nothing was
-            # read on it yet, so the next read may start on a fresh connection.
-            self._begin_interrupted = True
-            raise
+        driver = await driver_of(self._connection, begin=True)
         return await work(driver, statement_listener(self._connection))
 
     async def _alone(self, work: Callable[[DriverConnection, Seen], Awaitable[T]]) -> T:
@@ -321,14 +314,21 @@ class ReadSnapshot:
         async with self._lock:
             if self.lost:
                 raise ReplicaLost()
-            if self._begin_interrupted:
-                self._begin_interrupted = False
+            if self._interrupted:
+                self._interrupted = False
                 await self._dropped(None)
             if self._session is None:
                 await self._open()
             assert self._session is not None
             try:
                 result = await work(self._session)
+            except asyncio.CancelledError:
+                # Cancelled mid-statement (a sibling field failed, the client went away): the
+                # connection is not to be trusted (asyncpg's cancel request may still reach the
+                # next statement; a BEGIN it did not finish stays marked as its transaction), so
+                # the next read starts on a fresh one.
+                self._interrupted = True
+                raise
             except Exception as error:
                 if self._reads == 0 and (self.replica is not None or unavailable(error)):
                     # Nothing was read here yet: the same read on a fresh primary connection.
@@ -368,8 +368,8 @@ class ReadSnapshot:
             self._replicas.lost(replica, error)
 
     async def _dropped(self, error: BaseException | None) -> None:
-        """Let go of a connection that failed (invalidated when it is dead) or whose BEGIN was
-        interrupted (`error` None: invalidated, its driver state is not to be trusted)."""
+        """Let go of a connection that failed (invalidated when it is dead) or whose read was
+        cancelled midway (`error` None: invalidated, its driver's state is not to be trusted)."""
         if self.replica is not None and error is not None:
             self._replica_failed(self.replica, error)
         session, connection = self._session, self._connection
@@ -450,8 +450,10 @@ async def _driver_once(engine: AsyncEngine, work: Callable[[DriverConnection, Se
         try:
             driver = await driver_of(connection, begin=False)
             return await work(driver, statement_listener(connection))
-        except Exception as error:
-            if unavailable(error):
+        except (Exception, asyncio.CancelledError) as error:
+            # Dead, or cancelled mid-statement (SQLAlchemy does not see the driver's statements,
+            # and asyncpg's cancel request could still reach the next user's): not pooled again.
+            if isinstance(error, asyncio.CancelledError) or unavailable(error):
                 with contextlib.suppress(Exception):
                     await connection.invalidate()
             raise

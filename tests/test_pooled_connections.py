@@ -72,3 +72,33 @@ async def test_a_snapshot_whose_begin_was_interrupted_reads_on_a_fresh_connectio
             await snapshot.close()
     finally:
         await database.dispose()
+
+
+async def test_reads_cancelled_midway_leave_no_connection_behind_that_fails_the_next(settings):
+    # A read on asyncpg itself (an API key's check, the read ahead) or on a request's snapshot,
+    # cancelled while its statement runs: the next reads, on the pool and on that snapshot, work.
+    settings.db_pool_size, settings.db_max_overflow = 1, 0
+    database = Database(create_engine(settings.database_url, settings))
+    try:
+        snapshot = database.read_snapshot()
+        assert await snapshot.run(lambda s: s.scalar(text("SELECT 0"))) == 0
+        for read in (
+            lambda: database.read_driver(lambda connection, seen: connection.fetchval("SELECT pg_sleep(5)")),
+            lambda: snapshot.run_driver(lambda connection, seen: connection.fetchval("SELECT pg_sleep(5)")),
+        ):
+            task = asyncio.ensure_future(read())
+            await asyncio.sleep(0.5)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        assert await snapshot.run(lambda s: s.scalar(text("SELECT 1"))) == 1
+        await snapshot.close()
+        for _ in range(20):
+            assert await database.read_driver(lambda connection, seen: connection.fetchval("SELECT 2")) == 2
+            again = database.read_snapshot()
+            try:
+                assert await again.run(lambda s: s.scalar(text("SELECT 3"))) == 3
+            finally:
+                await again.close()
+    finally:
+        await database.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
+import secrets
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -272,7 +272,7 @@ GRAPHQL_RESPONSE_JSON = "application/graphql-response+json; charset=utf-8"
 
 def _request_id(headers: Mapping[str, str]) -> str:
     """The client's X-Request-Id, or a new one: what the log and a masked error both name."""
-    return headers.get("x-request-id") or uuid.uuid4().hex[:16]
+    return headers.get("x-request-id") or secrets.token_hex(8)
 
 
 def _accepts_graphql_response(accept: str | None) -> bool:

@@ -8,6 +8,7 @@ turns it on only for CABINET_TRUSTED_PROXIES. uvicorn's own default believes
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 from typing import Any
 
 from config import Settings
@@ -29,10 +30,16 @@ def client_address(connection: Any) -> str | None:
     client = getattr(connection, "client", None)
     if not client or not client.host:
         return None
+    return _counted_as(client.host)
+
+
+@lru_cache(maxsize=4096)
+def _counted_as(host: str) -> str:
+    # A connection's requests come from one address: parsed once, not per request.
     try:
-        address = ipaddress.ip_address(client.host)
+        address = ipaddress.ip_address(host)
     except ValueError:
-        return client.host  # not an IP (a Unix socket, a test transport): count it as given
+        return host  # not an IP (a Unix socket, a test transport): count it as given
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return str(address.ipv4_mapped)

@@ -6,6 +6,8 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from i18n import message, pick_language
 from resolvers.ids import global_id, global_id_decode, pk_of
@@ -117,3 +119,10 @@ def test_return_urls_compare_by_origin(settings, url, allowed):
 
     configured = settings.model_copy(update={"payment_return_urls": ["https://app.example.com"]})
     assert _return_url_allowed(configured, url) is allowed
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False))
+def test_decimal_serialize_writes_plain_digits_whatever_the_exponent(value):
+    # str() is the quick way for money from numeric columns; an exponent falls back to format.
+    text = decimal_serialize(value)
+    assert text == format(value, "f") and "E" not in text and Decimal(text) == value

@@ -155,7 +155,7 @@ def database_for(settings: Settings) -> Database:
             max_lag=settings.database_replica_max_lag,
             interval=settings.database_replica_check_interval,
         )
-    return Database(engine, replicas=replicas)
+    return Database(engine, replicas=replicas, pgbouncer=settings.db_pgbouncer)
 
 
 REPLICA_CONNECT_TIMEOUT = 2.0
@@ -164,10 +164,12 @@ REPLICA_CONNECT_TIMEOUT = 2.0
 class Database:
     """The engine and session factories of one running app."""
 
-    def __init__(self, engine: AsyncEngine, *, replicas: ReplicaSet | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, *, replicas: ReplicaSet | None = None, pgbouncer: bool = False) -> None:
         self.engine = engine
         self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         self.replicas = replicas
+        # Behind PgBouncer every statement runs inside a transaction (PGBOUNCER_CONNECT_ARGS).
+        self.pgbouncer = pgbouncer
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -195,11 +197,11 @@ class Database:
         """A short read on asyncpg itself on the primary, outside any snapshot (an API key's
         check), tried once more on a fresh connection when the pooled one turns out dead."""
         try:
-            return await _driver_once(self.engine, work)
+            return await _driver_once(self.engine, work, begin=self.pgbouncer)
         except Exception as error:
             if not unavailable(error):
                 raise
-            return await _driver_once(self.engine, work)
+            return await _driver_once(self.engine, work, begin=self.pgbouncer)
 
     async def dispose(self) -> None:
         if self.replicas is not None:
@@ -444,11 +446,13 @@ def statement_listener(connection: AsyncConnection) -> Seen:
     return lambda sql, params: dispatch(sync, None, sql, params, None, False)
 
 
-async def _driver_once(engine: AsyncEngine, work: Callable[[DriverConnection, Seen], Awaitable[T]]) -> T:
-    """One read on a pooled connection, in no transaction."""
+async def _driver_once(
+    engine: AsyncEngine, work: Callable[[DriverConnection, Seen], Awaitable[T]], *, begin: bool = False
+) -> T:
+    """One read on a pooled connection, in no transaction (`begin`: in one, rolled back)."""
     async with engine.connect() as connection:
         try:
-            driver = await driver_of(connection, begin=False)
+            driver = await driver_of(connection, begin=begin)
             return await work(driver, statement_listener(connection))
         except (Exception, asyncio.CancelledError) as error:
             # Dead, or cancelled mid-statement (SQLAlchemy does not see the driver's statements,

@@ -15,6 +15,7 @@ import subprocess
 import asyncpg
 import httpx
 import pytest
+from sqlalchemy import text
 from websockets.asyncio.client import connect
 
 from bench.read_side_documents import MAIN_SCREEN
@@ -128,6 +129,48 @@ async def test_four_processes_beyond_max_connections_work_through_pgbouncer(boun
     # The processes hold more connections than PostgreSQL has; PgBouncer gives them ≤ 10.
     assert pgbouncer_clients(bouncer, primary) > MAX_CONNECTIONS
     assert serving <= BOUNCER_POOL
+
+
+async def test_aggregators_keys_and_lookups_work_through_pgbouncer(bounced):
+    # An API key's check runs on asyncpg itself outside the query's snapshot; behind PgBouncer
+    # it too runs inside a transaction (db.Database.read_driver), as every statement there must
+    # for its unnamed prepared statement to stay on one server connection. Many at once, over
+    # all four processes, with refusals among them.
+    from bench.read_side_documents import DEBT_LOOKUP
+    from db import Database, create_engine
+    from services.api_clients import api_client_create
+
+    primary, bouncer, processes, world = bounced
+    url = primary.url_of("cabinet")
+    database = Database(create_engine(url, Settings(database_url=url)))
+    try:
+        async with database.transaction() as s:
+            _, key = await api_client_create(session=s, name="bounced kassa", scopes=["debt:read"])
+            code, number = (
+                await s.execute(
+                    text(
+                        "SELECT r.code, p.number FROM personal_account p JOIN res r ON r.id = p.res_id "
+                        "ORDER BY p.id LIMIT 1"
+                    )
+                )
+            ).one()
+    finally:
+        await database.dispose()
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=200)) as http:
+
+        async def lookup(n: int, api_key: str) -> dict:
+            answer = await http.post(
+                f"{processes[n % PROCESSES].url}/graphql",
+                json={"query": DEBT_LOOKUP, "variables": {"resCode": code, "number": number}},
+                headers={"authorization": f"ApiKey {api_key}"},
+            )
+            assert answer.status_code == 200, answer.text
+            return answer.json()
+
+        found = await asyncio.gather(*(lookup(n, key) for n in range(120)))
+        refused = await asyncio.gather(*(lookup(n, "not-a-key") for n in range(8)))
+    assert all("errors" not in a and a["data"]["debtLookup"]["debt"]["total"] for a in found), found[:3]
+    assert all(a["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED" for a in refused), refused[:3]
 
 
 async def test_live_payment_status_listens_on_a_direct_connection(bounced):

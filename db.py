@@ -195,13 +195,8 @@ class Database:
 
     async def read_driver(self, work: Callable[[DriverConnection, Seen], Awaitable[T]]) -> T:
         """A short read on asyncpg itself on the primary, outside any snapshot (an API key's
-        check), tried once more on a fresh connection when the pooled one turns out dead."""
-        try:
-            return await _driver_once(self.engine, work, begin=self.pgbouncer)
-        except Exception as error:
-            if not unavailable(error):
-                raise
-            return await _driver_once(self.engine, work, begin=self.pgbouncer)
+        check); tried again on a fresh connection when the pooled one turns out dead."""
+        return await _driver_once_or_again(self.engine, work, begin=self.pgbouncer)
 
     async def dispose(self) -> None:
         if self.replicas is not None:
@@ -305,12 +300,7 @@ class ReadSnapshot:
                 if not _database_error(error):
                     raise
                 self._replica_failed(replica, error)  # nothing was read there: the primary serves
-        try:
-            return await _driver_once(self._engine, work)
-        except Exception as error:
-            if not unavailable(error):
-                raise
-            return await _driver_once(self._engine, work)  # a dead pooled connection
+        return await _driver_once_or_again(self._engine, work)
 
     async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         async with self._lock:
@@ -461,6 +451,19 @@ async def _driver_once(
                 with contextlib.suppress(Exception):
                     await connection.invalidate()
             raise
+
+
+async def _driver_once_or_again(
+    engine: AsyncEngine, work: Callable[[DriverConnection, Seen], Awaitable[T]], *, begin: bool = False
+) -> T:
+    """`_driver_once`, tried once more on a fresh connection when the pooled one turns out dead
+    (the server restarted since it was last used): a read is safe twice."""
+    try:
+        return await _driver_once(engine, work, begin=begin)
+    except Exception as error:
+        if not unavailable(error):
+            raise
+        return await _driver_once(engine, work, begin=begin)
 
 
 def alembic_config(url: str):

@@ -116,8 +116,7 @@ class RequestContext:
         self.primary_only = True
         self.snapshot = None
         self.replica_was_lost = False
-        self.loaders = {}
-        self.read_ahead = {}
+        self.release()
 
     def release(self) -> None:
         """The answer is built: drop what the request read. graphql-core's execution context

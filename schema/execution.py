@@ -26,8 +26,8 @@ A field guarded by permissions (an admin's, an aggregator's scope) has them chec
 resolver, as Strawberry's PermissionExtension does; any other field extension is not walked.
 
 The walk only takes the happy path. The first exception anywhere (a resolver's error, null in
-a non-null field, a refused permission, @defer, introspection), and it gives up; graphql-core's executor then runs the whole operation, with its exact error
-semantics (null propagation, paths, the error policy). Queries change nothing, so running one
+a non-null field, a refused permission, @defer, introspection), and it gives up;
+graphql-core's executor then runs the whole operation, with its exact error semantics (null propagation, paths, the error policy). Queries change nothing, so running one
 twice is safe, and the request's DataLoaders keep what the walk already read.
 """
 

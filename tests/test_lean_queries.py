@@ -107,28 +107,18 @@ async def test_fields_guarded_by_permissions_are_walked_and_refused_as_before(db
         code, number = (
             await s.execute(select(Res.code, PersonalAccount.number).join(Res, Res.id == PersonalAccount.res_id))
         ).first()
-    lookup = DEBT_LOOKUP
     variables = {"resCode": code, "number": number}
     admin_list = "{ activationRequests { totalCount } }"
+    customer = Caller("customer", login="lysenko", token=await token_mint(db, settings, "lysenko"))
     allowed = [
-        (Caller("aggregator", api_key=await api_key_make(db)), lookup, variables),
+        (Caller("aggregator", api_key=await api_key_make(db)), DEBT_LOOKUP, variables),
         (Caller("admin", login="admin", token=await token_mint(db, settings, "admin")), admin_list, None),
     ]
     refused = [
-        (Caller("payments-only key", api_key=payments_only), lookup, variables, "FORBIDDEN"),
-        (Caller("unknown key", api_key="not-a-key"), lookup, variables, "UNAUTHENTICATED"),
-        (
-            Caller("customer", login="lysenko", token=await token_mint(db, settings, "lysenko")),
-            lookup,
-            variables,
-            "FORBIDDEN",
-        ),
-        (
-            Caller("customer", login="lysenko", token=await token_mint(db, settings, "lysenko")),
-            admin_list,
-            None,
-            "FORBIDDEN",
-        ),
+        (Caller("payments-only key", api_key=payments_only), DEBT_LOOKUP, variables, "FORBIDDEN"),
+        (Caller("unknown key", api_key="not-a-key"), DEBT_LOOKUP, variables, "UNAUTHENTICATED"),
+        (customer, DEBT_LOOKUP, variables, "FORBIDDEN"),
+        (customer, admin_list, None, "FORBIDDEN"),
         (Caller("anonymous"), admin_list, None, "UNAUTHENTICATED"),
     ]
     for caller, query, declared in allowed:

@@ -43,8 +43,13 @@ class Settings(BaseSettings):
     # stops: the load balancer's time to notice. 0: stop at once (no balancer in front).
     shutdown_drain: float = 0.0
 
+    # Connections per process, all kept open: an overflow connection is closed as it comes back,
+    # so under load each request past the pool would open (and prepare) one of its own and the
+    # p95 fall off a cliff (README, Performance). None by default; a request that finds every
+    # connection busy waits its turn, up to db_pool_timeout seconds, then gets a retryable 503.
     db_pool_size: int = 10
-    db_max_overflow: int = 5
+    db_max_overflow: int = 0
+    db_pool_timeout: float = 10.0
     # PgBouncer in transaction mode in front (older than 1.21, it keeps no prepared statements
     # across transactions): statements are prepared unnamed, in their transaction, never cached.
     db_pgbouncer: bool = False

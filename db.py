@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -107,6 +108,7 @@ def create_engine(url: str, settings: Settings, *, connect_timeout: float | None
         asyncpg_url(url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
         pool_pre_ping=False,
         # Prepared statements are cached per connection by asyncpg (not behind PgBouncer).
         connect_args=connect_args,
@@ -211,7 +213,8 @@ class ReplicaLost(Exception):
 
 def unavailable(error: BaseException) -> bool:
     """Whether an error says the database is out of reach: down, restarting, shutting down,
-    refusing connections, or the connection lost. Such work may succeed on a fresh connection
+    refusing connections, the connection lost, or every pooled connection busy past the
+    pool's timeout. Such work may succeed on a fresh connection
     once the server is back; nothing else about it was wrong."""
     import asyncpg
 
@@ -221,7 +224,9 @@ def unavailable(error: BaseException) -> bool:
         seen.add(id(cause))
         if isinstance(cause, DBAPIError) and cause.connection_invalidated:
             return True
-        if isinstance(cause, (OSError, asyncio.TimeoutError, asyncpg.exceptions.ConnectionDoesNotExistError)):
+        if isinstance(
+            cause, (OSError, asyncio.TimeoutError, PoolTimeout, asyncpg.exceptions.ConnectionDoesNotExistError)
+        ):
             return True
         if (
             isinstance(cause, asyncpg.exceptions.InterfaceError)

@@ -102,3 +102,34 @@ async def test_reads_cancelled_midway_leave_no_connection_behind_that_fails_the_
                 await again.close()
     finally:
         await database.dispose()
+
+
+async def test_a_request_that_finds_every_connection_busy_gets_a_retryable_error(db, settings):
+    # The pool keeps its connections and opens no extra ones (an overflow connection is closed
+    # as it comes back: under load each request past the pool would open its own). A request
+    # that finds them all busy waits db_pool_timeout, then is told to retry, not masked as a 500.
+    import httpx
+
+    from app import create_app
+    from services.demo import DEMO_PASSWORD, demo_basics
+    from tests.conftest import GraphQLClient
+
+    await demo_basics(db, settings)
+    settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout = 1, 0, 0.2
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://cabinet.test") as http:
+            gql = GraphQLClient(http)
+            await gql.sign_in("lysenko", DEMO_PASSWORD)
+            query = "{ viewer { login personalAccounts { number debt { total } } } }"
+            async with app.state.db.engine.connect() as held:  # the pool's only connection
+                await held.execute(text("SELECT 1"))
+                busy = await gql(query)
+            assert [e["extensions"]["code"] for e in busy["errors"]] == ["SERVICE_UNAVAILABLE"], busy
+            assert busy["errors"][0]["extensions"]["retryAfter"] == 1
+            again = await gql(query)
+            assert again["data"]["viewer"]["login"] == "lysenko", again
+            assert app.state.db.engine.pool.checkedin() == 1  # the one connection, kept
+    finally:
+        await app.state.db.dispose()

@@ -15,10 +15,17 @@ from services.periods import period_resolve
 
 async def debt_lookup(ctx: RequestContext, *, res_code: str, personal_account_number: str) -> DebtLookupData:
     today = ctx.settings.today()
-    return await ctx.read(
-        lambda s: aggregators.debt_lookup(
-            session=s, res_code=res_code, personal_account_number=personal_account_number, today=today
-        )
+    return await ctx.read_driver(
+        lambda connection, seen: aggregators.debt_lookup(
+            connection=connection,
+            seen=seen,
+            res_code=res_code,
+            personal_account_number=personal_account_number,
+            today=today,
+        ),
+        # The operation's only field: its one statement is its own snapshot (PgBouncer aside,
+        # where every statement runs inside a transaction).
+        alone=ctx.lone_field and not ctx.settings.db_pgbouncer,
     )
 
 

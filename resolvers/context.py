@@ -39,6 +39,9 @@ class RequestContext:
     # A subscription's graphql-transport-ws connection_init payload ({"Authorization": …}).
     connection_params: dict | None = None
     snapshot: ReadSnapshot | None = None
+    # Set by the walk (schema/execution.py): the query selects one root field and nothing
+    # beside it, so a resolver whose whole answer is one statement needs no snapshot around it.
+    lone_field: bool = False
     loaders: dict[str, Any] = field(default_factory=dict)
     # What resolvers/read_ahead.py read of each personal account before the walk (pk -> parts).
     read_ahead: dict[int, Any] = field(default_factory=dict)

@@ -206,6 +206,7 @@ class _Walk:
             if collected.new_defer_usages:
                 raise _GiveUp
             plan = self.shapes.root = self.plan(root_type, collected.grouped_field_set)
+        self.info.context.lone_field = sum(kind != _TYPENAME for _, kind, *_ in plan) == 1
         data = self.fields(plan, self.executor.root_value)
         return await data if _awaitable(data) else data
 

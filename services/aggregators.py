@@ -15,6 +15,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, insert, literal, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -26,8 +27,8 @@ from models.base import ChargeCategory, PaymentChannel
 from money import kopecks, whole_kopecks
 from services.account_records import ledger_columns, ledger_of
 from services.allocation import Allocation
+from db import Seen
 from services.errors import BadUserInput, OperationRefused, Problems
-from services.ledger import Ledger
 from services.pagination import Page, cursor_decode, cursor_encode, first_check
 from services.periods import Period
 
@@ -79,17 +80,17 @@ class _Target:
     res_code: str
     number: str
     holder_name: str
-    ledger: Ledger | None  # read with it when asked for
 
 
 # The RES by its code and, in it, the personal account by its number (none when the number is
-# NULL): one statement tells which part is wrong. The debt lookup adds the account's ledger.
+# NULL): one statement tells which part is wrong. The debt lookup adds the account's ledger and
+# runs on asyncpg itself (its parameters numbered), as the API key's check before it.
 _TARGET_SQL = """
 SELECT r.id AS res_id, p.id, p.holder_name{columns}
-FROM res r LEFT JOIN personal_account p ON p.res_id = r.id AND p.number = :number
-WHERE r.code = :code"""
-_TARGET = text(_TARGET_SQL.format(columns=""))
-_TARGET_WITH_LEDGER = text(_TARGET_SQL.format(columns="," + ledger_columns(":today")))
+FROM res r LEFT JOIN personal_account p ON p.res_id = r.id AND p.number = {number}
+WHERE r.code = {code}"""
+_TARGET = text(_TARGET_SQL.format(columns="", code=":code", number=":number"))
+_LOOKUP_SQL = _TARGET_SQL.format(columns="," + ledger_columns("$3::date"), code="$1", number="$2")
 
 
 def _code_check(value: str, path: tuple[str, ...], pattern: re.Pattern, limit: int, problems: Problems) -> str | None:
@@ -105,54 +106,61 @@ def _code_check(value: str, path: tuple[str, ...], pattern: re.Pattern, limit: i
     return None
 
 
+class _Wanted:
+    """A (RES, number) pair as given, checked: each part's text, or a problem on its path."""
+
+    def __init__(self, res_code: str, number: str, prefix: tuple[str, ...], problems: Problems) -> None:
+        self.res_path, self.number_path = (*prefix, "resCode"), (*prefix, "personalAccountNumber")
+        self.problems = problems
+        self.code = _code_check(res_code, self.res_path, RES_CODE, 16, problems)
+        self.number = _code_check(number, self.number_path, ACCOUNT_NUMBER, 32, problems)
+
+    def found(self, row) -> _Target | None:
+        """The target from the statement's row (res_id, id, holder_name, …), or the problem."""
+        if row is None:
+            self.problems.add(self.res_path, "UNKNOWN_RES")
+            return None
+        if self.number is None:
+            return None
+        if row[1] is None:
+            self.problems.add(self.number_path, "PERSONAL_ACCOUNT_NOT_FOUND")
+            return None
+        assert self.code is not None
+        return _Target(row[1], self.code, self.number, row[2])
+
+
 async def _target_find(
-    session: AsyncSession,
-    *,
-    res_code: str,
-    number: str,
-    prefix: tuple[str, ...],
-    problems: Problems,
-    ledger_on: dt.date | None = None,
+    session: AsyncSession, *, res_code: str, number: str, prefix: tuple[str, ...], problems: Problems
 ) -> _Target | None:
-    """The personal account (RES, number), or a problem on whichever part is wrong; with
-    `ledger_on`, its ledger as of that day too (the same statement)."""
-    res_path, number_path = (*prefix, "resCode"), (*prefix, "personalAccountNumber")
-    code = _code_check(res_code, res_path, RES_CODE, 16, problems)
-    wanted = _code_check(number, number_path, ACCOUNT_NUMBER, 32, problems)
-    if code is None:
+    """The personal account (RES, number), or a problem on whichever part is wrong."""
+    wanted = _Wanted(res_code, number, prefix, problems)
+    if wanted.code is None:
         return None
-    params: dict[str, object] = {"code": code, "number": wanted}
-    if ledger_on is None:
-        row = (await session.execute(_TARGET, params)).first()
-    else:
-        row = (await session.execute(_TARGET_WITH_LEDGER, {**params, "today": ledger_on})).first()
-    if row is None:
-        problems.add(res_path, "UNKNOWN_RES")
-        return None
-    if wanted is None:
-        return None
-    if row.id is None:
-        problems.add(number_path, "PERSONAL_ACCOUNT_NOT_FOUND")
-        return None
-    ledger = ledger_of(row.bills, row.payments) if ledger_on is not None else None
-    return _Target(row.id, code, wanted, row.holder_name, ledger)
+    row = (await session.execute(_TARGET, {"code": wanted.code, "number": wanted.number})).first()
+    return wanted.found(row)
 
 
 async def debt_lookup(
-    *, session: AsyncSession, res_code: str, personal_account_number: str, today: dt.date
+    *, connection: Any, res_code: str, personal_account_number: str, today: dt.date, seen: Seen = None
 ) -> DebtLookupData:
-    """The debt of one personal account, from the same ledger the customer's screen uses."""
+    """The debt of one personal account, from the same ledger the customer's screen uses: one
+    statement on asyncpg itself (`connection`), which tells `seen` what it runs."""
     problems = Problems()
-    target = await _target_find(
-        session, res_code=res_code, number=personal_account_number, prefix=(), problems=problems, ledger_on=today
-    )
+    wanted = _Wanted(res_code, personal_account_number, (), problems)
+    row = target = None
+    if wanted.code is not None:
+        params = (wanted.code, wanted.number, today)
+        if seen is not None:
+            seen(_LOOKUP_SQL, params)
+        row = await connection.fetchrow(_LOOKUP_SQL, *params)
+        target = wanted.found(row)
     problems.raise_if_any()
-    assert target is not None and target.ledger is not None
+    assert target is not None and row is not None
     return DebtLookupData(
         res_code=target.res_code,
         personal_account_number=target.number,
         holder_name=holder_initials(target.holder_name),
-        allocation=target.ledger.allocation,
+        allocation=ledger_of(row[3], row[4]).allocation,
     )
 
 

@@ -166,3 +166,35 @@ async def test_a_lookup_is_the_key_check_and_one_statement_whatever_the_history(
     assert looked["__typename"] == "DebtLookup", looked
     assert looked["debt"]["total"] == f"{Decimal('30.27') * bills:.2f}"
     assert len(counter.statements) == 2, counter.statements
+
+
+async def test_a_lone_lookup_runs_outside_any_transaction(world, db, app, gql):
+    # The operation's only field: its one statement is its own snapshot, so no BEGIN and
+    # ROLLBACK go with it. Two lookups in one operation share a snapshot (one moment for both).
+    from sqlalchemy import event
+
+    await account_make(db)
+    key = await client_make(db, scopes=["debt:read"])
+    seen: list[tuple[str, bool]] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        # In a transaction: SQLAlchemy's (the snapshot's session began) or asyncpg's own.
+        seen.append((statement, conn.in_transaction() or conn.connection.driver_connection.is_in_transaction()))
+
+    engine = app.state.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        alone = await gql(LOOKUP, {"res": "0101", "number": NUMBER}, headers=api(key))
+        lookups_alone = [in_transaction for statement, in_transaction in seen if "bill b" in statement]
+        seen.clear()
+        two = """query($res: String!, $number: String!) {
+          a: debtLookup(resCode: $res, personalAccountNumber: $number) { ... on DebtLookup { debt { total } } }
+          b: debtLookup(resCode: $res, personalAccountNumber: $number) { ... on DebtLookup { debt { total } } } }"""
+        together = await gql(two, {"res": "0101", "number": NUMBER}, headers=api(key))
+        lookups_together = [in_transaction for statement, in_transaction in seen if "bill b" in statement]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert alone["data"]["debtLookup"]["debt"]["total"] == "90.81", alone
+    assert together["data"]["a"] == together["data"]["b"] == {"debt": {"total": "90.81"}}, together
+    assert lookups_alone == [False], seen
+    assert lookups_together == [True, True], seen

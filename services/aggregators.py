@@ -21,13 +21,13 @@ from sqlalchemy import func, insert, literal, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import Seen
 from kyiv import KYIV, kyiv_date
 from models import AggregatorPayment, Payment, PersonalAccount, Res
 from models.base import ChargeCategory, PaymentChannel
 from money import kopecks, whole_kopecks
 from services.account_records import ledger_columns, ledger_of
 from services.allocation import Allocation
-from db import Seen
 from services.errors import BadUserInput, OperationRefused, Problems
 from services.pagination import Page, cursor_decode, cursor_encode, first_check
 from services.periods import Period

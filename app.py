@@ -27,7 +27,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
 
 from config import Settings, production_problems
-from db import Database, database_for, unavailable
+from db import Database, database_for, retryable
 from draining import drain_on_sigterm
 from i18n import message, pick_language
 from payments.sandbox import sandbox_bank_app
@@ -162,9 +162,10 @@ class CabinetGraphQL(GraphQL):
                 raise  # the request itself is being cancelled (client gone, shutdown)
             request_id = _request_id(request.headers)
             language = pick_language(request.headers.get("accept-language"))
-            if unavailable(e):
-                # The database is out of reach before the executor ran (the caller's lookup, a
-                # persisted document): retryable, and said so, not a masked 500.
+            if retryable(e):
+                # The database is out of reach (or every connection busy) before the executor
+                # ran (the caller's lookup, a persisted document): retryable, and said so, not
+                # a masked 500.
                 log.warning("database unavailable (request %s): %s", request_id, e, extra={"request_id": request_id})
                 error = service_unavailable_error(language).formatted
                 response = Response(

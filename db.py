@@ -213,8 +213,7 @@ class ReplicaLost(Exception):
 
 def unavailable(error: BaseException) -> bool:
     """Whether an error says the database is out of reach: down, restarting, shutting down,
-    refusing connections, the connection lost, or every pooled connection busy past the
-    pool's timeout. Such work may succeed on a fresh connection
+    refusing connections, or the connection lost. Such work may succeed on a fresh connection
     once the server is back; nothing else about it was wrong."""
     import asyncpg
 
@@ -224,9 +223,7 @@ def unavailable(error: BaseException) -> bool:
         seen.add(id(cause))
         if isinstance(cause, DBAPIError) and cause.connection_invalidated:
             return True
-        if isinstance(
-            cause, (OSError, asyncio.TimeoutError, PoolTimeout, asyncpg.exceptions.ConnectionDoesNotExistError)
-        ):
+        if isinstance(cause, (OSError, asyncio.TimeoutError, asyncpg.exceptions.ConnectionDoesNotExistError)):
             return True
         if (
             isinstance(cause, asyncpg.exceptions.InterfaceError)
@@ -239,6 +236,13 @@ def unavailable(error: BaseException) -> bool:
             return True
         cause = getattr(cause, "orig", None) or cause.__cause__ or cause.__context__
     return False
+
+
+def retryable(error: BaseException) -> bool:
+    """Whether the caller is to be told to retry (SERVICE_UNAVAILABLE): the database out of
+    reach, or every pooled connection busy past the pool's timeout. A busy pool is not a dead
+    connection: nothing is retried or invalidated for it, no replica is taken for lost."""
+    return unavailable(error) or isinstance(error, PoolTimeout) or isinstance(error.__cause__, PoolTimeout)
 
 
 # admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections

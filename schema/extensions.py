@@ -14,7 +14,7 @@ from graphql import GraphQLError, StringValueNode, ValidationRule
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from db import ReplicaLost, unavailable
+from db import ReplicaLost, retryable
 from i18n import message
 from services.errors import AuthError, BadUserInput
 
@@ -124,9 +124,10 @@ def error_public(error: GraphQLError, context) -> GraphQLError:
     if isinstance(original, ReplicaLost):
         # The view runs the operation again on the primary; this answer is thrown away.
         return GraphQLError("replica lost", nodes=error.nodes, path=error.path, extensions={"code": "REPLICA_LOST"})
-    if unavailable(original):
-        # The database is out of reach (restarting, failing over): nothing is wrong with the
-        # request, and the same request will succeed shortly. Retryable, unlike a masked error.
+    if retryable(original):
+        # The database is out of reach (restarting, failing over) or every connection is busy:
+        # nothing is wrong with the request, and the same request will succeed shortly.
+        # Retryable, unlike a masked error.
         log.warning(
             "database unavailable in %s (request %s): %s",
             ".".join(map(str, error.path or [])),

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
 
     # Connections per process, all kept open: an overflow connection is closed as it comes back,
     # so under load each request past the pool would open (and prepare) one of its own and the
-    # p95 fall off a cliff (README, Performance). None by default; a request that finds every
+    # p95 fall off a cliff (README, Performance). No overflow by default; a request that finds every
     # connection busy waits its turn, up to db_pool_timeout seconds, then gets a retryable 503.
     db_pool_size: int = 10
     db_max_overflow: int = 0

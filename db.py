@@ -98,7 +98,11 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def create_engine(url: str, settings: Settings, *, connect_timeout: float | None = None) -> AsyncEngine:
+def create_engine(
+    url: str, settings: Settings, *, connect_timeout: float | None = None, pool_size: int | None = None
+) -> AsyncEngine:
+    """An engine on `url` with the settings' pool (`pool_size`: a pool of that many instead,
+    with no overflow, as the replica checks' own)."""
     connect_args: dict = {"server_settings": {"timezone": "UTC", "application_name": "cabinet"}}
     if connect_timeout is not None:
         connect_args["timeout"] = connect_timeout
@@ -106,8 +110,8 @@ def create_engine(url: str, settings: Settings, *, connect_timeout: float | None
         connect_args.update(PGBOUNCER_CONNECT_ARGS)
     engine = create_async_engine(
         asyncpg_url(url),
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
+        pool_size=settings.db_pool_size if pool_size is None else pool_size,
+        max_overflow=settings.db_max_overflow if pool_size is None else 0,
         pool_timeout=settings.db_pool_timeout,
         pool_pre_ping=False,
         # Prepared statements are cached per connection by asyncpg (not behind PgBouncer).
@@ -147,11 +151,18 @@ def database_for(settings: Settings) -> Database:
     if settings.replica_urls:
         from replicas import Replica, ReplicaSet
 
+        # A replica that does not answer quickly is skipped, not waited for. The checks have a
+        # connection of their own on each server: with the requests' pool all busy they would
+        # wait for it, and take a busy replica for a dead one.
         replicas = ReplicaSet(
             primary=engine,
-            # A replica that does not answer quickly is skipped, not waited for.
+            primary_checks=create_engine(settings.database_url, settings, pool_size=1),
             replicas=[
-                Replica(number=n, engine=create_engine(url, settings, connect_timeout=REPLICA_CONNECT_TIMEOUT))
+                Replica(
+                    number=n,
+                    engine=create_engine(url, settings, connect_timeout=REPLICA_CONNECT_TIMEOUT),
+                    checks=create_engine(url, settings, connect_timeout=REPLICA_CONNECT_TIMEOUT, pool_size=1),
+                )
                 for n, url in enumerate(settings.replica_urls, start=1)
             ],
             max_lag=settings.database_replica_max_lag,
@@ -242,7 +253,19 @@ def retryable(error: BaseException) -> bool:
     """Whether the caller is to be told to retry (SERVICE_UNAVAILABLE): the database out of
     reach, or every pooled connection busy past the pool's timeout. A busy pool is not a dead
     connection: nothing is retried or invalidated for it, no replica is taken for lost."""
-    return unavailable(error) or isinstance(error, PoolTimeout) or isinstance(error.__cause__, PoolTimeout)
+    return unavailable(error) or pool_busy(error)
+
+
+def pool_busy(error: BaseException) -> bool:
+    """Whether an error, or one it came from, is the pool's timeout: every connection busy."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, PoolTimeout):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 # admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections
@@ -281,6 +304,9 @@ class ReadSnapshot:
         self.lost = False
         # A read on it was cancelled midway: the next read starts on a fresh connection.
         self._interrupted = False
+        # The pool's timeout met while opening: every later read of the request fails at once
+        # with it (its sibling fields, graphql-core's run after the walk), not after another wait.
+        self._busy: BaseException | None = None
 
     async def run_driver(self, work: Callable[[DriverConnection, Seen], Awaitable[T]], *, alone: bool = False) -> T:
         """A read on asyncpg itself, past the ORM's execute path: `work(connection, seen)`, which
@@ -291,6 +317,8 @@ class ReadSnapshot:
         a later read opens the snapshot as usual. Otherwise it runs inside the snapshot."""
         if alone and self._session is None:
             async with self._lock:
+                if self._busy is not None:
+                    raise self._busy
                 if self._session is None and not self.lost:
                     return await self._alone(work)
         return await self.run(lambda session: self._inside(work))
@@ -306,15 +334,22 @@ class ReadSnapshot:
             try:
                 return await _driver_once(replica.engine, work)
             except Exception as error:
-                if not _database_error(error):
+                if not (_database_error(error) or pool_busy(error)):
                     raise
                 self._replica_failed(replica, error)  # nothing was read there: the primary serves
-        return await _driver_once_or_again(self._engine, work)
+        try:
+            return await _driver_once_or_again(self._engine, work)
+        except Exception as error:
+            if pool_busy(error):
+                self._busy = error
+            raise
 
     async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         async with self._lock:
             if self.lost:
                 raise ReplicaLost()
+            if self._busy is not None:
+                raise self._busy
             if self._interrupted:
                 self._interrupted = False
                 await self._dropped(None)
@@ -358,6 +393,8 @@ class ReadSnapshot:
             try:
                 self._connection = await _snapshot_begin(self._engine)
             except Exception as error:
+                if pool_busy(error):
+                    self._busy = error
                 if not unavailable(error):
                     raise
                 self._connection = await _snapshot_begin(self._engine)  # a dead pooled connection

@@ -45,6 +45,9 @@ class Replica:
 
     number: int
     engine: AsyncEngine
+    # The checks' own engine (one connection), so that requests holding every pooled connection
+    # never make the replica look down; the requests' engine when not given.
+    checks: AsyncEngine | None = None
     state: str = "unknown"  # unknown, ok, lagging, down, promoted
     replayed: int = -1  # WAL position replayed (bytes since 0/0) at the last check
     lag: float | None = None  # seconds
@@ -69,6 +72,8 @@ class ReplicaSet:
     replicas: list[Replica]
     max_lag: float
     interval: float
+    # Where the checks ask the primary's position (a connection of their own, as Replica.checks).
+    primary_checks: AsyncEngine | None = None
     # (monotonic time, primary WAL position) of recent checks, oldest first.
     _positions: collections.deque = field(default_factory=collections.deque)
     _turn: itertools.count = field(default_factory=itertools.count)
@@ -92,7 +97,7 @@ class ReplicaSet:
     async def check(self) -> None:
         """One round: where the primary is, then each replica (concurrently)."""
         try:
-            async with self.primary.connect() as connection:
+            async with (self.primary_checks or self.primary).connect() as connection:
                 position = (await asyncio.wait_for(connection.execute(PRIMARY_POSITION), CHECK_TIMEOUT)).scalar_one()
         except Exception:  # noqa: BLE001  the primary's own trouble shows in /readyz and the requests
             return
@@ -105,14 +110,15 @@ class ReplicaSet:
 
     async def _check_one(self, replica: Replica, now: float) -> None:
         try:
-            async with replica.engine.connect() as connection:
+            async with (replica.checks or replica.engine).connect() as connection:
                 row = (await asyncio.wait_for(connection.execute(REPLICA_POSITION), CHECK_TIMEOUT)).one()
         except Exception as error:  # noqa: BLE001  down, restarting, unreachable: all mean "skip it"
             if replica.state != "down":
                 log.warning("replica %s not answering: %s; reading on the primary", replica.number, error)
                 # Its pooled connections are dead; new ones are made when it is back.
-                with contextlib.suppress(Exception):
-                    await replica.engine.dispose()
+                for engine in {replica.engine, replica.checks or replica.engine}:
+                    with contextlib.suppress(Exception):
+                        await engine.dispose()
             replica.state, replica.reason, replica.lag = "down", type(error).__name__, None
             return
         in_recovery, replayed = row
@@ -147,6 +153,10 @@ class ReplicaSet:
     async def dispose(self) -> None:
         for replica in self.replicas:
             await replica.engine.dispose()
+            if replica.checks is not None:
+                await replica.checks.dispose()
+        if self.primary_checks is not None:
+            await self.primary_checks.dispose()
 
 
 async def stamp_read_after(session: AsyncSession, *, account_id: int) -> None:

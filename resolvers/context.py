@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config import Settings
-from db import Database, ReadSnapshot
+from db import Database, ReadSnapshot, pool_busy
 from replicas import Replica
 from services.api_clients import ApiCaller, api_client_by_key
 from services.auth import Viewer, viewer_from_access_token
@@ -40,7 +40,8 @@ class RequestContext:
     connection_params: dict | None = None
     snapshot: ReadSnapshot | None = None
     # Set by the walk (schema/execution.py): the query selects one root field and nothing
-    # beside it, so a resolver whose whole answer is one statement needs no snapshot around it.
+    # beside it, so that root field's resolver, when its whole answer is one statement, needs
+    # no snapshot around it (meaningless below the root: it describes the whole operation).
     lone_field: bool = False
     loaders: dict[str, Any] = field(default_factory=dict)
     # What resolvers/read_ahead.py read of each personal account before the walk (pk -> parts).
@@ -53,13 +54,14 @@ class RequestContext:
     _viewer_error: AuthError | None = None
     _viewer_known: bool = False
     _api_caller: ApiCaller | None = None
-    _api_caller_error: AuthError | None = None
+    _api_caller_error: Exception | None = None
     _api_caller_known: bool = False
     # Set when a replica failed under this request: it reads on the primary from then on.
     primary_only: bool = False
     # A snapshot of this request lost its replica (kept past the snapshot's end).
     replica_was_lost: bool = False
     _viewer_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _api_caller_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run a read on the request's snapshot (one connection, turns taken).
@@ -229,13 +231,21 @@ class RequestContext:
         return caller
 
     async def api_caller(self) -> ApiCaller:
-        """The calling aggregator whatever its scopes, looked up once per request."""
+        """The calling aggregator whatever its scopes, looked up once per request: sibling
+        fields wait for the one lookup (so none holds the snapshot's connection while another
+        waits for a second), and a busy pool's timeout is not waited for twice."""
         if not self._api_caller_known:
-            try:
-                self._api_caller = await self._api_caller_lookup()
-            except AuthError as e:
-                self._api_caller_error = e
-            self._api_caller_known = True
+            async with self._api_caller_lock:
+                if not self._api_caller_known:
+                    try:
+                        self._api_caller = await self._api_caller_lookup()
+                    except AuthError as e:
+                        self._api_caller_error = e
+                    except Exception as e:
+                        if not pool_busy(e):
+                            raise
+                        self._api_caller_error = e
+                    self._api_caller_known = True
         if self._api_caller_error is not None:
             raise self._api_caller_error
         assert self._api_caller is not None

@@ -123,9 +123,26 @@ async def test_a_request_that_finds_every_connection_busy_gets_a_retryable_error
             gql = GraphQLClient(http)
             await gql.sign_in("lysenko", DEMO_PASSWORD)
             query = "{ viewer { login personalAccounts { number debt { total } } } }"
+            pool = app.state.db.engine.pool
+            checkout, waits = pool._do_get, []
+
+            def counted():  # each pool timeout met: one wait of db_pool_timeout
+                try:
+                    return checkout()
+                except Exception as error:
+                    waits.append(type(error).__name__)
+                    raise
+
+            pool._do_get = counted
             async with app.state.db.engine.connect() as held:  # the pool's only connection
                 await held.execute(text("SELECT 1"))
                 busy = await gql(query)
+                # The read ahead met the timeout; the resolvers and graphql-core's run after
+                # the walk fail at once with it instead of waiting again.
+                assert waits == ["TimeoutError"], waits
+                # Readiness does not wait for a connection the requests hold: it is ready.
+                ready = await http.get("/readyz")
+                assert ready.status_code == 200 and waits == ["TimeoutError"], (ready.text, waits)
             assert [e["extensions"]["code"] for e in busy["errors"]] == ["SERVICE_UNAVAILABLE"], busy
             assert busy["errors"][0]["extensions"]["retryAfter"] == 1
             again = await gql(query)

@@ -175,26 +175,33 @@ async def test_a_lone_lookup_runs_outside_any_transaction(world, db, app, gql):
 
     await account_make(db)
     key = await client_make(db, scopes=["debt:read"])
-    seen: list[tuple[str, bool]] = []
+    seen: list[tuple[str, bool, int]] = []
 
     def record(conn, cursor, statement, *args) -> None:
         # In a transaction: SQLAlchemy's (the snapshot's session began) or asyncpg's own.
-        seen.append((statement, conn.in_transaction() or conn.connection.driver_connection.is_in_transaction()))
+        driver = conn.connection.driver_connection
+        seen.append((statement, conn.in_transaction() or driver.is_in_transaction(), id(driver)))
 
     engine = app.state.db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     try:
         alone = await gql(LOOKUP, {"res": "0101", "number": NUMBER}, headers=api(key))
-        lookups_alone = [in_transaction for statement, in_transaction in seen if "bill b" in statement]
+        lookups_alone = [in_transaction for statement, in_transaction, _ in seen if "bill b" in statement]
         seen.clear()
         two = """query($res: String!, $number: String!) {
           a: debtLookup(resCode: $res, personalAccountNumber: $number) { ... on DebtLookup { debt { total } } }
           b: debtLookup(resCode: $res, personalAccountNumber: $number) { ... on DebtLookup { debt { total } } } }"""
         together = await gql(two, {"res": "0101", "number": NUMBER}, headers=api(key))
-        lookups_together = [in_transaction for statement, in_transaction in seen if "bill b" in statement]
+        lookups_together = [
+            (in_transaction, driver) for statement, in_transaction, driver in seen if "bill b" in statement
+        ]
+        key_checks = [statement for statement, *_ in seen if "api_client" in statement]
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert alone["data"]["debtLookup"]["debt"]["total"] == "90.81", alone
     assert together["data"]["a"] == together["data"]["b"] == {"debt": {"total": "90.81"}}, together
     assert lookups_alone == [False], seen
-    assert lookups_together == [True, True], seen
+    # Both in one transaction on one connection (one snapshot), after one key check between them.
+    assert [t for t, _ in lookups_together] == [True, True], seen
+    assert lookups_together[0][1] == lookups_together[1][1], seen
+    assert len(key_checks) == 1, seen

@@ -308,3 +308,29 @@ async def test_a_token_ended_on_the_primary_is_refused_while_the_replica_lags(re
                     assert "errors" in result and not (result.get("data") or {}).get("viewer"), result
         finally:
             await primary_execute(replicated, "UPDATE account SET status = 'ACTIVE' WHERE login = $1", "lysenko")
+
+
+async def test_requests_holding_every_connection_do_not_make_the_replica_look_down(replicated, customer, tmp_path):
+    # The checks have a connection of their own on each server: with the requests' pools all
+    # busy (no overflow), a check waiting for one would time out and take the replica for dead.
+    settings = settings_for(replicated, tmp_path, db_pool_size=2, db_pool_timeout=0.2)
+    db = database_for(settings)
+    try:
+        await db.replicas.check()
+        replica = db.replicas.replicas[0]
+        assert replica.state == "ok"
+        async with contextlib.AsyncExitStack() as held:
+            for engine in (db.engine, replica.engine):
+                for _ in range(2):
+                    connection = await held.enter_async_context(engine.connect())
+                    await connection.execute(text("SELECT 1"))
+            before = replica.replayed
+            await primary_execute(replicated, "UPDATE personal_account SET address = address WHERE id = $1", customer)
+            for _ in range(100):
+                await db.replicas.check()
+                if replica.replayed > before:
+                    break
+                await asyncio.sleep(0.05)
+            assert replica.state == "ok" and replica.replayed > before, replica.report()
+    finally:
+        await db.dispose()

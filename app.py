@@ -9,13 +9,15 @@ import secrets
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+import asyncpg
 import orjson
 from cross_web import HTTPException
 from graphql import ExecutionResult, GraphQLError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -282,6 +284,26 @@ def _accepts_graphql_response(accept: str | None) -> bool:
     return accept is not None and "application/graphql-response+json" in accept
 
 
+async def database_trouble(request: Request, error: Exception) -> Response:
+    """Outside GraphQL (PDF links, the bank's callback, the return pages) a database out of
+    reach, or every pooled connection busy, is a retryable 503 as it is in GraphQL, not
+    Starlette's bare 500; any other error goes on to the server's masked 500."""
+    if request.scope["type"] != "http" or not retryable(error):
+        raise error
+    request_id = _request_id(request.headers)
+    log.warning("database unavailable (request %s): %s", request_id, error, extra={"request_id": request_id})
+    return PlainTextResponse(
+        message("SERVICE_UNAVAILABLE", pick_language(request.headers.get("accept-language"))),
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_UNAVAILABLE), "Cache-Control": "no-store"},
+    )
+
+
+# What a database in trouble raises: SQLAlchemy's errors (the pool's timeout among them), the
+# driver's, and the way to the server's.
+DATABASE_TROUBLE = (SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+
+
 def create_app(settings: Settings) -> Starlette:
     """The app on settings.database_url (the CLI starts the embedded server and sets it)."""
     if not settings.database_url:
@@ -353,6 +375,7 @@ def create_app(settings: Settings) -> Starlette:
         ],
         lifespan=lifespan,
         middleware=[Middleware(RequestMetrics, metrics=metrics), Middleware(BodySizeLimit)],
+        exception_handlers=dict.fromkeys(DATABASE_TROUBLE, database_trouble),
     )
     app.state.db = db
     app.state.metrics = metrics

@@ -111,6 +111,7 @@ async def test_a_request_that_finds_every_connection_busy_gets_a_retryable_error
     import httpx
 
     from app import create_app
+    from i18n import message, pick_language
     from services.demo import DEMO_PASSWORD, demo_basics
     from tests.conftest import GraphQLClient
 
@@ -143,8 +144,15 @@ async def test_a_request_that_finds_every_connection_busy_gets_a_retryable_error
                 # Readiness does not wait for a connection the requests hold: it is ready.
                 ready = await http.get("/readyz")
                 assert ready.status_code == 200 and waits == ["TimeoutError"], (ready.text, waits)
+                # Outside GraphQL too (the bank's callback opens its transaction first): a
+                # retryable 503, not Starlette's bare 500.
+                callback = await http.post("/payments/liqpay/callback", data={"data": "e30=", "signature": "x"})
+                assert callback.status_code == 503 and callback.headers["retry-after"] == "1", callback.text
+                assert callback.text == message("SERVICE_UNAVAILABLE", pick_language(None)), callback.text
             assert [e["extensions"]["code"] for e in busy["errors"]] == ["SERVICE_UNAVAILABLE"], busy
             assert busy["errors"][0]["extensions"]["retryAfter"] == 1
+            refused = await http.post("/payments/liqpay/callback", data={"data": "e30=", "signature": "x"})
+            assert 400 <= refused.status_code < 500, refused.text  # the same bad callback, pool free
             again = await gql(query)
             assert again["data"]["viewer"]["login"] == "lysenko", again
             assert app.state.db.engine.pool.checkedin() == 1  # the one connection, kept

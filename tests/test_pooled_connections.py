@@ -5,10 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+import httpx
 import pytest
 from sqlalchemy import text
 
+from app import create_app
 from db import Database, create_engine
+from i18n import message, pick_language
+from services.demo import DEMO_PASSWORD, demo_basics
+from tests.conftest import GraphQLClient
 
 
 async def test_a_connection_whose_begin_was_interrupted_is_not_handed_out_again(settings, monkeypatch):
@@ -108,13 +113,6 @@ async def test_a_request_that_finds_every_connection_busy_gets_a_retryable_error
     # The pool keeps its connections and opens no extra ones (an overflow connection is closed
     # as it comes back: under load each request past the pool would open its own). A request
     # that finds them all busy waits db_pool_timeout, then is told to retry, not masked as a 500.
-    import httpx
-
-    from app import create_app
-    from i18n import message, pick_language
-    from services.demo import DEMO_PASSWORD, demo_basics
-    from tests.conftest import GraphQLClient
-
     await demo_basics(db, settings)
     settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout = 1, 0, 0.2
     app = create_app(settings)

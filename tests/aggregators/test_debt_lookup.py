@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 
 from models import Bill, Payment
 from models.base import BillKind, ChargeCategory, PaymentChannel, RecordSource
@@ -171,8 +171,6 @@ async def test_a_lookup_is_the_key_check_and_one_statement_whatever_the_history(
 async def test_a_lone_lookup_runs_outside_any_transaction(world, db, app, gql):
     # The operation's only field: its one statement is its own snapshot, so no BEGIN and
     # ROLLBACK go with it. Two lookups in one operation share a snapshot (one moment for both).
-    from sqlalchemy import event
-
     await account_make(db)
     key = await client_make(db, scopes=["debt:read"])
     seen: list[tuple[str, bool, int]] = []

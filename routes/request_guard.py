@@ -115,6 +115,8 @@ def _document(query: str) -> DocumentNode | GraphQLError:
     try:
         return parse(query, max_tokens=MAX_TOKENS)  # no more work than the executor's own parse
     except GraphQLError as error:
+        # Kept in the cache: without its frames, which hold the request that first sent it.
+        error.__traceback__ = None
         return error
 
 

@@ -16,7 +16,7 @@ from strawberry.types.graphql import OperationType
 
 from db import ReplicaLost, retryable
 from i18n import message
-from services.errors import AuthError, BadUserInput
+from services.errors import AuthError, BadUserInput, tracebacks_drop
 
 log = logging.getLogger("cabinet.graphql")
 SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
@@ -65,6 +65,7 @@ class RequestScope(SchemaExtension):
         errors = getattr(result, "errors", None)
         if result is not None and errors:
             result.errors = [error_public(e, self.execution_context.context) for e in errors]
+            tracebacks_drop(*errors, *result.errors)  # logged by now; the frames hold the request
         field_errors = getattr(self.execution_context.context, "field_errors", None)
         if result is not None and field_errors:
             result.errors = [*(result.errors or []), *field_errors]

@@ -97,3 +97,24 @@ class NotFound(DomainError):
 
 class BadUserInput(Exception):
     """A query argument out of bounds (e.g. `first` over 100): a top-level BAD_USER_INPUT error."""
+
+
+def tracebacks_drop(*errors: BaseException | None) -> None:
+    """Forget the frames these errors (and what caused them) were raised through, once they
+    are logged. An error kept by the request (a memoized refusal, a parse error in the
+    execution context) holds, through its frames, the request that holds it: a reference
+    cycle, and everything the request reached would wait for the cycle collector
+    (tests/test_request_garbage.py)."""
+    seen: set[int] = set()
+    pending = [e for e in errors if e is not None]
+    while pending:
+        error = pending.pop()
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        error.__traceback__ = None
+        pending.extend(
+            e
+            for e in (getattr(error, "original_error", None), error.__cause__, error.__context__)
+            if isinstance(e, BaseException)
+        )

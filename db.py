@@ -26,6 +26,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.util import await_only
+from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
 
 from config import Settings
 
@@ -110,6 +113,7 @@ def create_engine(
         connect_args.update(PGBOUNCER_CONNECT_ARGS)
     engine = create_async_engine(
         asyncpg_url(url),
+        poolclass=OwnTaskWaitPool,
         pool_size=settings.db_pool_size if pool_size is None else pool_size,
         max_overflow=settings.db_max_overflow if pool_size is None else 0,
         pool_timeout=settings.db_pool_timeout,
@@ -119,6 +123,34 @@ def create_engine(
     )
     event.listen(engine.sync_engine, "checkout", _left_in_a_transaction)
     return engine
+
+
+class _OwnTaskWaitQueue(AsyncAdaptedQueue):
+    """The pool's queue, whose wait for a connection runs in a task of its own.
+
+    SQLAlchemy bounds the wait with asyncio.timeout (Python 3.11; asyncio.wait_for, the same
+    from 3.12), which cancels the task current when the wait began. The walk starts a
+    resolver in the request's task and hands it to a task of its own once it waits
+    (schema/execution.py), so a pool timeout met there cancelled the whole request, whose
+    fields then failed with CancelledError (a masked 500) instead of the retryable timeout.
+    In a task of its own the timeout cancels only the wait; a cancelled caller still cancels
+    the wait with it."""
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        if not block or timeout is None:
+            return super().get(block, timeout)
+        try:
+            return self._queue.get_nowait()  # an idle connection: no wait, no task
+        except asyncio.QueueEmpty:
+            pass
+        try:
+            return await_only(asyncio.ensure_future(asyncio.wait_for(self._queue.get(), timeout)))
+        except TimeoutError as error:
+            raise Empty() from error
+
+
+class OwnTaskWaitPool(AsyncAdaptedQueuePool):
+    _queue_class = _OwnTaskWaitQueue
 
 
 def _left_in_a_transaction(dbapi_connection: Any, record: Any, proxy: Any) -> None:

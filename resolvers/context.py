@@ -51,7 +51,7 @@ class RequestContext:
     # The process's LISTEN/NOTIFY hub for live payment status.
     updates: Any = None
     _viewer: Viewer | None = None
-    _viewer_error: AuthError | None = None
+    _viewer_error: Exception | None = None
     _viewer_known: bool = False
     _api_caller: ApiCaller | None = None
     _api_caller_error: Exception | None = None
@@ -188,6 +188,10 @@ class RequestContext:
                 self._viewer = await self._lookup(token)
             except AuthError as e:
                 self._viewer_error = e
+            except Exception as e:
+                if not pool_busy(e):
+                    raise
+                self._viewer_error = e  # every connection busy: the next field is told at once
         self._viewer_known = True
 
     def viewer_known(self) -> bool:

@@ -139,15 +139,20 @@ async def test_a_request_that_finds_every_connection_busy_gets_a_retryable_error
                 # The read ahead met the timeout; the resolvers and graphql-core's run after
                 # the walk fail at once with it instead of waiting again.
                 assert waits == ["TimeoutError"], waits
+                # Sibling fields: the first one's wait began in the request's task and ended in
+                # its own (the walk's eager start); its timeout must not cancel the request.
+                siblings = await gql("{ a: viewer { login } b: viewer { login } }")
+                assert waits == ["TimeoutError"] * 2, waits
                 # Readiness does not wait for a connection the requests hold: it is ready.
                 ready = await http.get("/readyz")
-                assert ready.status_code == 200 and waits == ["TimeoutError"], (ready.text, waits)
+                assert ready.status_code == 200 and len(waits) == 2, (ready.text, waits)
                 # Outside GraphQL too (the bank's callback opens its transaction first): a
                 # retryable 503, not Starlette's bare 500.
                 callback = await http.post("/payments/liqpay/callback", data={"data": "e30=", "signature": "x"})
                 assert callback.status_code == 503 and callback.headers["retry-after"] == "1", callback.text
                 assert callback.text == message("SERVICE_UNAVAILABLE", pick_language(None)), callback.text
             assert [e["extensions"]["code"] for e in busy["errors"]] == ["SERVICE_UNAVAILABLE"], busy
+            assert {e["extensions"]["code"] for e in siblings["errors"]} == {"SERVICE_UNAVAILABLE"}, siblings
             assert busy["errors"][0]["extensions"]["retryAfter"] == 1
             refused = await http.post("/payments/liqpay/callback", data={"data": "e30=", "signature": "x"})
             assert 400 <= refused.status_code < 500, refused.text  # the same bad callback, pool free

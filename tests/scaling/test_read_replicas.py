@@ -334,3 +334,32 @@ async def test_requests_holding_every_connection_do_not_make_the_replica_look_do
             assert replica.state == "ok" and replica.replayed > before, replica.report()
     finally:
         await db.dispose()
+
+
+async def test_every_primary_connection_busy_is_waited_for_once_with_replicas(replicated, customer, tmp_path):
+    # With replicas the token is checked on the primary. When all its pooled connections are
+    # busy, the request waits one pool timeout and is told to retry; the other fields asking
+    # who the caller is are told at once, not after a wait each.
+    settings = settings_for(replicated, tmp_path, db_pool_size=1, db_pool_timeout=0.2)
+    async with app_running(settings) as (application, gql):
+        await gql.sign_in("lysenko", DEMO_PASSWORD)
+        await replica_caught_up(application, replicated)
+        pool = application.state.db.engine.pool
+        checkout, waits = pool._do_get, []
+
+        def counted():  # each pool timeout met: one wait of db_pool_timeout
+            try:
+                return checkout()
+            except Exception as error:
+                waits.append(type(error).__name__)
+                raise
+
+        pool._do_get = counted
+        async with application.state.db.engine.connect() as held:  # the primary pool's only connection
+            await held.execute(text("SELECT 1"))
+            busy = await gql("{ a: viewer { login } b: viewer { login } c: viewer { email } }")
+        assert waits == ["TimeoutError"], waits
+        codes = {e["extensions"]["code"] for e in busy["errors"]}
+        assert codes == {"SERVICE_UNAVAILABLE"}, busy
+        again = await gql("{ a: viewer { login } b: viewer { login } }")
+        assert again["data"] == {"a": {"login": "lysenko"}, "b": {"login": "lysenko"}}, again

@@ -270,6 +270,23 @@ class GraphQLClient:
         return payload
 
 
+def pool_timeouts_counted(engine) -> list[str]:
+    """The pool timeouts met on this engine from now on, by exception name: each one is a
+    wait of db_pool_timeout some request sat through."""
+    pool = engine.pool
+    checkout, waits = pool._do_get, []
+
+    def counted():
+        try:
+            return checkout()
+        except Exception as error:
+            waits.append(type(error).__name__)
+            raise
+
+    pool._do_get = counted
+    return waits
+
+
 class StatementCounter:
     """The SQL statements the app's engine runs inside `with statements() as counted:`."""
 

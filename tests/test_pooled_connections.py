@@ -13,7 +13,7 @@ from app import create_app
 from db import Database, create_engine
 from i18n import message, pick_language
 from services.demo import DEMO_PASSWORD, demo_basics
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, pool_timeouts_counted
 
 
 async def test_a_connection_whose_begin_was_interrupted_is_not_handed_out_again(settings, monkeypatch):
@@ -122,17 +122,7 @@ async def test_a_request_that_finds_every_connection_busy_gets_a_retryable_error
             gql = GraphQLClient(http)
             await gql.sign_in("lysenko", DEMO_PASSWORD)
             query = "{ viewer { login personalAccounts { number debt { total } } } }"
-            pool = app.state.db.engine.pool
-            checkout, waits = pool._do_get, []
-
-            def counted():  # each pool timeout met: one wait of db_pool_timeout
-                try:
-                    return checkout()
-                except Exception as error:
-                    waits.append(type(error).__name__)
-                    raise
-
-            pool._do_get = counted
+            waits = pool_timeouts_counted(app.state.db.engine)
             async with app.state.db.engine.connect() as held:  # the pool's only connection
                 await held.execute(text("SELECT 1"))
                 busy = await gql(query)

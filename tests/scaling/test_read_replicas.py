@@ -23,7 +23,7 @@ from db import ReplicaLost, database_for
 from resolvers.ids import global_id
 from services.demo import DEMO_PASSWORD, demo_basics
 from tests.builders import metered_account_make, tariffs_make
-from tests.conftest import DEMO_DATE, GraphQLClient
+from tests.conftest import DEMO_DATE, GraphQLClient, pool_timeouts_counted
 from tests.test_readings import SUBMIT, reading
 
 # A second screen beside the main screen: another selection, read by its resolvers on one snapshot.
@@ -344,17 +344,7 @@ async def test_every_primary_connection_busy_is_waited_for_once_with_replicas(re
     async with app_running(settings) as (application, gql):
         await gql.sign_in("lysenko", DEMO_PASSWORD)
         await replica_caught_up(application, replicated)
-        pool = application.state.db.engine.pool
-        checkout, waits = pool._do_get, []
-
-        def counted():  # each pool timeout met: one wait of db_pool_timeout
-            try:
-                return checkout()
-            except Exception as error:
-                waits.append(type(error).__name__)
-                raise
-
-        pool._do_get = counted
+        waits = pool_timeouts_counted(application.state.db.engine)
         async with application.state.db.engine.connect() as held:  # the primary pool's only connection
             await held.execute(text("SELECT 1"))
             busy = await gql("{ a: viewer { login } b: viewer { login } c: viewer { email } }")

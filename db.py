@@ -27,8 +27,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import AsyncAdaptedQueuePool
-from sqlalchemy.util import await_only
-from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
+from sqlalchemy.util import await_only, greenlet_spawn
+from sqlalchemy.util.queue import Empty
 
 from config import Settings
 
@@ -125,32 +125,37 @@ def create_engine(
     return engine
 
 
-class _OwnTaskWaitQueue(AsyncAdaptedQueue):
-    """The pool's queue, whose wait for a connection runs in a task of its own.
+class OwnTaskWaitPool(AsyncAdaptedQueuePool):
+    """The pool, whose waits for a connection (and connects of new ones) run in a task of
+    their own.
 
     SQLAlchemy bounds the wait with asyncio.timeout (Python 3.11; asyncio.wait_for, the same
-    from 3.12), which cancels the task current when the wait began. The walk starts a
-    resolver in the request's task and hands it to a task of its own once it waits
-    (schema/execution.py), so a pool timeout met there cancelled the whole request, whose
-    fields then failed with CancelledError (a masked 500) instead of the retryable timeout.
-    In a task of its own the timeout cancels only the wait; a cancelled caller still cancels
-    the wait with it."""
+    from 3.12), and asyncpg its connect too; both cancel the task current when they began. The
+    walk starts a resolver in the request's task and hands it to a task of its own once it
+    waits (schema/execution.py). So a pool timeout met there cancelled the whole request,
+    whose fields then failed with CancelledError (a masked 500) instead of the retryable
+    timeout. In a task of its own the timeout cancels only the wait. A caller that is
+    cancelled still cancels the wait, and a connection the wait got as the caller gave up
+    goes back to the pool."""
 
-    def get(self, block: bool = True, timeout: float | None = None) -> Any:
-        if not block or timeout is None:
-            return super().get(block, timeout)
+    def _do_get(self) -> Any:
         try:
-            return self._queue.get_nowait()  # an idle connection: no wait, no task
-        except asyncio.QueueEmpty:
-            pass
+            return self._pool.get_nowait()  # an idle connection: no wait, no task
+        except Empty:
+            return await_only(self._apart(super()._do_get))
+
+    async def _apart(self, checkout: Callable[[], Any]) -> Any:
+        task = asyncio.ensure_future(greenlet_spawn(checkout))
         try:
-            return await_only(asyncio.ensure_future(asyncio.wait_for(self._queue.get(), timeout)))
-        except TimeoutError as error:
-            raise Empty() from error
+            return await asyncio.shield(task)
+        except BaseException:
+            task.cancel()
+            task.add_done_callback(self._given_back)
+            raise
 
-
-class OwnTaskWaitPool(AsyncAdaptedQueuePool):
-    _queue_class = _OwnTaskWaitQueue
+    def _given_back(self, task: asyncio.Future) -> None:
+        if not task.cancelled() and task.exception() is None:
+            self._do_return_conn(task.result())
 
 
 def _left_in_a_transaction(dbapi_connection: Any, record: Any, proxy: Any) -> None:

@@ -5,22 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
+from schema.document_cache import DocumentCache
 from schema.execution import QueryExecutionContext
 from schema.extensions import NulFreeStrings, RequestScope
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import SCALAR_MAP
 from schema.subscription import Subscription
-from schema.validation_cache import DocumentValidationCache
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 # Limits on the document itself, on every transport (the request guard parses with MAX_TOKENS too).
@@ -53,10 +47,7 @@ def schema_build() -> CabinetSchema:
         execution_context_class=QueryExecutionContext,
         extensions=[
             RequestScope,
-            lambda: ParserCache(maxsize=512),
-            lambda: DocumentValidationCache(maxsize=512),
-            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            lambda: AddValidationRules(list(LIMIT_RULES)),
+            lambda: DocumentCache(max_tokens=MAX_TOKENS, rules=LIMIT_RULES),
         ],
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import asyncpg
 import httpx
@@ -105,6 +106,33 @@ async def test_reads_cancelled_midway_leave_no_connection_behind_that_fails_the_
                 assert await again.run(lambda s: s.scalar(text("SELECT 3"))) == 3
             finally:
                 await again.close()
+    finally:
+        await database.dispose()
+
+
+async def test_a_read_cancelled_while_it_waits_for_a_connection_takes_none_away(settings):
+    # The pool's wait runs in a task of its own (db.OwnTaskWaitPool). A caller cancelled while
+    # it waits, at any point of the hand-over (before the freed connection reaches it, or just
+    # after), leaves the connection in the pool for the next one.
+    settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout = 1, 0, 5.0
+    database = Database(create_engine(settings.database_url, settings))
+    pool = database.engine.pool
+    try:
+        for turns in range(12):
+            held = await database.engine.connect()  # the pool's only connection
+            await held.execute(text("SELECT 1"))
+            waiting = asyncio.ensure_future(database.read_driver(lambda c, seen: c.fetchval("SELECT 1")))
+            await asyncio.sleep(0.05)
+            await held.close()  # back to the pool: on its way to the waiting read
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            waiting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiting
+            for _ in range(20):  # a connection given back by a callback is back within a turn or two
+                await asyncio.sleep(0)
+            assert (pool.checkedout(), pool.checkedin()) == (0, 1), (turns, pool.status())
+        assert await database.read_driver(lambda c, seen: c.fetchval("SELECT 2")) == 2
     finally:
         await database.dispose()
 

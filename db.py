@@ -122,40 +122,59 @@ def create_engine(
         connect_args=connect_args,
     )
     event.listen(engine.sync_engine, "checkout", _left_in_a_transaction)
+    event.listen(engine.sync_engine, "do_connect", _connect_in_own_task)
     return engine
 
 
 class OwnTaskWaitPool(AsyncAdaptedQueuePool):
-    """The pool, whose waits for a connection (and connects of new ones) run in a task of
-    their own.
-
-    SQLAlchemy bounds the wait with asyncio.timeout (Python 3.11; asyncio.wait_for, the same
-    from 3.12), and asyncpg its connect too; both cancel the task current when they began. The
-    walk starts a resolver in the request's task and hands it to a task of its own once it
-    waits (schema/execution.py). So a pool timeout met there cancelled the whole request,
-    whose fields then failed with CancelledError (a masked 500) instead of the retryable
-    timeout. In a task of its own the timeout cancels only the wait. A caller that is
-    cancelled still cancels the wait, and a connection the wait got as the caller gave up
-    goes back to the pool."""
+    """The pool, whose waits for a connection run in a task of their own (`_in_own_task`);
+    an idle connection is taken at once, with no task."""
 
     def _do_get(self) -> Any:
         try:
-            return self._pool.get_nowait()  # an idle connection: no wait, no task
+            return self._pool.get_nowait()
         except Empty:
-            return await_only(self._apart(super()._do_get))
+            return await_only(_in_own_task(greenlet_spawn(super()._do_get), self._returned_later))
 
-    async def _apart(self, checkout: Callable[[], Any]) -> Any:
-        task = asyncio.ensure_future(greenlet_spawn(checkout))
-        try:
-            return await asyncio.shield(task)
-        except BaseException:
-            task.cancel()
-            task.add_done_callback(self._given_back)
-            raise
+    def _returned_later(self, record: Any) -> None:
+        # A loop callback, and giving back may close a connection: in a greenlet of its own.
+        asyncio.ensure_future(greenlet_spawn(self._do_return_conn, record))
 
-    def _given_back(self, task: asyncio.Future) -> None:
-        if not task.cancelled() and task.exception() is None:
-            self._do_return_conn(task.result())
+
+async def _connected_in_own_task(*args: Any, **kwargs: Any) -> Any:
+    """asyncpg's connect, in a task of its own (`_in_own_task`): whatever path opens a connection
+    (a new one, or again after the old one was invalidated)."""
+    import asyncpg
+
+    return await _in_own_task(asyncpg.connect(*args, **kwargs), lambda connection: connection.terminate())
+
+
+def _connect_in_own_task(dialect: Any, record: Any, cargs: Any, cparams: dict) -> None:
+    cparams["async_creator_fn"] = _connected_in_own_task
+
+
+async def _in_own_task(work: Awaitable[T], give_back: Callable[[T], None]) -> T:
+    """`work` (a wait for a pooled connection, a connect) in a task of its own.
+
+    SQLAlchemy bounds the pool's wait with asyncio.timeout (Python 3.11; asyncio.wait_for, the
+    same from 3.12), and asyncpg its connect too; both cancel the task current when they
+    began. The walk starts a resolver in the request's task and hands it to a task of its own
+    once it waits (schema/execution.py). So a timeout met there cancelled the whole request,
+    whose fields then failed with CancelledError (a masked 500) instead of the retryable
+    error. In a task of its own the timeout cancels only the work. A caller that is cancelled
+    still cancels it, and what it got just as the caller gave up is given back."""
+    task = asyncio.ensure_future(work)
+
+    def given_back(done: asyncio.Future) -> None:
+        if not done.cancelled() and done.exception() is None:
+            give_back(done.result())
+
+    try:
+        return await asyncio.shield(task)
+    except BaseException:
+        task.cancel()
+        task.add_done_callback(given_back)
+        raise
 
 
 def _left_in_a_transaction(dbapi_connection: Any, record: Any, proxy: Any) -> None:

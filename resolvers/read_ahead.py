@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from db import ReplicaLost
+from db import ReplicaLost, retryable
 from resolvers import loaders
 from resolvers.context import RequestContext, utc_now
 from services.errors import AuthError
@@ -34,8 +34,10 @@ async def read_ahead(ctx: RequestContext, needs: Needs, window: LinesWindow | No
         # rest is read on the snapshot's replica, for the login it names.
         try:
             viewer = await ctx.viewer_or_none()
-        except AuthError:
-            return
+        except Exception as error:
+            if isinstance(error, AuthError) or retryable(error):
+                return  # the resolvers meet it too (remembered) and answer it in their place
+            raise
         if viewer is None:
             return
         by["account_id"] = viewer.account_id

@@ -10,11 +10,12 @@ from strawberry.schema.config import StrawberryConfig
 
 from schema.document_cache import DocumentCache
 from schema.execution import QueryExecutionContext
-from schema.extensions import NulFreeStrings, RequestScope
+from schema.extensions import NulFreeStrings, RequestScope, error_public
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import SCALAR_MAP
 from schema.subscription import Subscription
+from services.errors import tracebacks_drop
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
 # Limits on the document itself, on every transport (the request guard parses with MAX_TOKENS too).
@@ -25,8 +26,14 @@ MAX_ALIASES = 30
 
 class CabinetSchema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:
-        # Logged with the request id by RequestScope; nothing to add here.
-        return None
+        # RequestScope words and logs the errors of an operation. An exception that escaped the
+        # operation itself (Strawberry answers it past the extensions) gets the same policy
+        # here, in place: masked, or retryable, never its own text.
+        context = getattr(execution_context, "context", None)
+        if context is not None and hasattr(context, "request_id"):
+            public = [error_public(e, context) for e in errors]
+            tracebacks_drop(*errors)  # logged by now; the frames hold the request
+            errors[:] = public
 
 
 # The limiters' validation rules, built once: each limiter makes a new rule class when it is

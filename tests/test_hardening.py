@@ -240,6 +240,38 @@ async def test_whatever_escapes_the_executor_is_still_masked_json(http, monkeypa
     assert "boom" not in response.text
 
 
+async def test_an_exception_escaping_the_operation_gets_the_error_policy(http, gql, db, settings, monkeypatch):
+    # The read ahead runs before the walk's own error handling: what escapes it leaves the
+    # operation, past the request scope's policy. It is still masked, with the request id,
+    # and a database in trouble there is still retryable, not its own text.
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from schema import execution
+
+    await demo_load(db, settings)
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    for escaping, code in (
+        (RuntimeError("secret detail"), "INTERNAL_SERVER_ERROR"),
+        (PoolTimeout("QueuePool limit"), "SERVICE_UNAVAILABLE"),
+    ):
+
+        async def broken(ctx, needs, window, *, alone, escaping=escaping):
+            raise escaping
+
+        monkeypatch.setattr(execution, "read_ahead", broken)
+        response = await post(
+            http,
+            {"query": "{ viewer { personalAccounts { number debt { total } } } }"},
+            authorization=f"Bearer {gql.token}",
+            **{"x-request-id": "req-escape-2"},
+        )
+        [error] = response.json()["errors"]
+        assert error["extensions"]["code"] == code, response.text
+        assert "secret detail" not in response.text and "QueuePool" not in response.text
+        if code == "INTERNAL_SERVER_ERROR":
+            assert error["extensions"]["requestId"] == "req-escape-2"
+
+
 @pytest.mark.parametrize(
     ("production", "token", "sent", "status"),
     [

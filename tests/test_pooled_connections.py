@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -11,8 +13,9 @@ import pytest
 from sqlalchemy import text
 
 from app import create_app
-from db import Database, create_engine
+from db import Database, create_engine, retryable
 from i18n import message, pick_language
+from schema import execution
 from services.demo import DEMO_PASSWORD, demo_basics
 from tests.conftest import GraphQLClient, pool_timeouts_counted
 
@@ -135,6 +138,68 @@ async def test_a_read_cancelled_while_it_waits_for_a_connection_takes_none_away(
         assert await database.read_driver(lambda c, seen: c.fetchval("SELECT 2")) == 2
     finally:
         await database.dispose()
+
+
+@contextlib.asynccontextmanager
+async def proxy_to(url: str) -> AsyncIterator[dict]:
+    """A TCP proxy on 127.0.0.1 to the database of `url`: {"url": the same URL through it,
+    "silent": False}; set "silent" and new connections are accepted but never answered (a
+    server that hangs). It stops with the block."""
+    parts = urlsplit(url)
+    state: dict = {"silent": False}
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if state["silent"]:
+            await reader.read()  # until the client gives up
+            writer.close()
+            return
+        if socket_folder:  # the embedded server listens on a Unix socket
+            up = asyncio.open_unix_connection(f"{socket_folder}/.s.PGSQL.{parts.port or 5432}")
+        else:
+            up = asyncio.open_connection(parts.hostname, parts.port or 5432)
+        up_reader, up_writer = await up
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    query = parse_qs(parts.query)
+    socket_folder = query.pop("host", [None])[0]
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    netloc = f"{parts.username}@127.0.0.1:{port}" if parts.username else f"127.0.0.1:{port}"
+    state["url"] = urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, doseq=True)))
+    try:
+        yield state
+    finally:
+        server.close()
+
+
+async def test_a_connect_that_times_out_in_a_resolver_moved_to_its_own_task_fails_only_its_read(settings):
+    # The walk starts a resolver in the request's task and hands it to a task of its own once
+    # it waits (schema/execution.py). A connect begun there (a pooled connection found
+    # invalidated connects again) used to have its timeout cancel the request's task; the
+    # connect runs in a task of its own (db._in_own_task), so only the read fails, retryably.
+    settings.db_pool_timeout = 0.5
+    async with proxy_to(settings.database_url) as proxy:
+        database = Database(create_engine(proxy["url"], settings, connect_timeout=0.3, pool_size=1))
+        try:
+            assert await database.read_driver(lambda c, seen: c.fetchval("SELECT 1")) == 1
+            proxy["silent"] = True  # the server hangs from now on
+            async with database.engine.connect() as connection:
+                await connection.invalidate()  # its pooled connection: connects again when next taken
+            reads = [execution._started(database.read_driver(lambda c, seen: c.fetchval("SELECT 2"))) for _ in range(2)]
+            with pytest.raises(Exception) as failed:  # noqa: PT011 - which one depends on the order
+                await execution._together(reads)
+            assert retryable(failed.value), repr(failed.value)
+            current = asyncio.current_task()
+            assert current is not None and current.cancelling() == 0
+        finally:
+            await database.dispose()
 
 
 async def test_a_request_that_finds_every_connection_busy_gets_a_retryable_error(db, settings):

@@ -44,7 +44,6 @@ from routes.request_guard import Refusal, Transport, connection_refusal, request
 from schema import schema
 from schema.extensions import RETRY_AFTER_UNAVAILABLE, error_public, service_unavailable_error
 from services.admin_passwords import admins_with_published_passwords
-from services.errors import tracebacks_drop
 from services.payment_updates import PaymentUpdates
 
 log = logging.getLogger("cabinet")
@@ -195,8 +194,6 @@ class CabinetGraphQL(GraphQL):
 
     async def process_result(self, request: Any, result: StrawberryExecutionResult) -> Any:
         data = await super().process_result(request, result)
-        # A parse error reaches the answer past the request scope, its frames still on it.
-        tracebacks_drop(*(result.errors or ()))
         if (
             isinstance(request, Request)
             and result.data is None

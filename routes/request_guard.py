@@ -15,12 +15,13 @@ from __future__ import annotations
 import enum
 from functools import lru_cache
 
-from graphql import DocumentNode, FieldNode, GraphQLError, parse, visit
+from graphql import DocumentNode, FieldNode, GraphQLError, visit
 from graphql.language import Visitor
 from strawberry.types.graphql import OperationType
 from strawberry.utils.operation import get_operation_type
 
 from schema import MAX_TOKENS
+from schema.document_cache import parsed
 from services.errors import AuthError
 
 MAX_INPUT_LIST = 100
@@ -113,7 +114,7 @@ async def introspection_refusal(context) -> str | None:
 @lru_cache(maxsize=512)
 def _document(query: str) -> DocumentNode | GraphQLError:
     try:
-        return parse(query, max_tokens=MAX_TOKENS)  # no more work than the executor's own parse
+        return parsed(query, max_tokens=MAX_TOKENS)  # the executor's own parse, shared
     except GraphQLError as error:
         # Kept in the cache: without its frames, which hold the request that first sent it.
         error.__traceback__ = None

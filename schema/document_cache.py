@@ -29,7 +29,9 @@ from strawberry.schema.schema import validate_document
 # As many texts as the request guard keeps (routes/request_guard.py).
 CACHED_DOCUMENTS = 512
 
-_parsed = lru_cache(maxsize=CACHED_DOCUMENTS)(parse)
+# The one parse of a text per process: the request guard reads the same nodes before the
+# executor does (with the same options, so the same entry).
+parsed = lru_cache(maxsize=CACHED_DOCUMENTS)(parse)
 # id(document) -> (document, the rules it was validated with, its errors); per process.
 _VALIDATED: OrderedDict[int, tuple[Any, Any, Any]] = OrderedDict()
 
@@ -49,7 +51,7 @@ class DocumentCache(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         if context.query:  # no text: Strawberry reports it
-            context.graphql_document = _parsed(context.query, **context.parse_options)
+            context.graphql_document = parsed(context.query, **context.parse_options)
         yield
 
     def on_validate(self) -> Iterator[None]:

@@ -101,6 +101,25 @@ async def test_a_document_sent_again_is_not_hashed_again(gql, monkeypatch):
     assert hashed == []
 
 
+async def test_a_new_text_is_parsed_once_for_the_guard_and_the_executor(gql, monkeypatch):
+    # The request guard reads the document before the executor does; they share one parse.
+    import uuid
+
+    from graphql.language.parser import Parser
+
+    parses = []
+    parse_document = Parser.parse_document
+
+    def counted(self):
+        parses.append(self)
+        return parse_document(self)
+
+    monkeypatch.setattr(Parser, "parse_document", counted)
+    document = "{ terms { version } " + f"a{uuid.uuid4().hex}: __typename" + " }"
+    assert "errors" not in await gql(document)
+    assert len(parses) == 1
+
+
 @pytest.mark.parametrize(("count", "ok"), [(3990, True), (4010, False)])
 async def test_token_limit(http, count, ok):
     # `{ terms { version } }` is 6 tokens; __typename padding adds one token each

@@ -140,6 +140,47 @@ async def test_a_read_cancelled_while_it_waits_for_a_connection_takes_none_away(
         await database.dispose()
 
 
+async def test_a_read_cancelled_as_its_connection_goes_back_leaves_the_pool_whole(settings):
+    # db._driver_once gives the connection back itself. When that waits (the pool has no room
+    # for an overflow connection, which is closed), a cancel arriving meanwhile is raised once
+    # the connection is closed, and the server keeps exactly the connections the pool holds.
+    settings.db_pool_size, settings.db_max_overflow = 1, 1
+    database = Database(create_engine(settings.database_url, settings))
+    pool = database.engine.pool
+    probe = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
+
+    async def server_connections() -> int:
+        return await probe.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'cabinet' AND datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        )
+
+    async def read_then_cancelled(held) -> None:
+        reader = asyncio.current_task()
+        assert reader is not None
+
+        async def read(connection, seen):
+            value = await connection.fetchval("SELECT 1")
+            await held.close()  # the pool is full again: the read's connection will be closed
+            asyncio.get_running_loop().call_soon(reader.cancel)  # as that close begins
+            return value
+
+        await database.read_driver(read)
+
+    try:
+        for _ in range(3):
+            held = await database.engine.connect()  # the pool's own connection: the read takes an overflow one
+            await held.execute(text("SELECT 1"))
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.ensure_future(read_then_cancelled(held))
+            assert (pool.checkedout(), pool.checkedin(), pool.overflow()) == (0, 1, 0), pool.status()
+            assert await server_connections() == 1
+        assert await database.read_driver(lambda c, seen: c.fetchval("SELECT 2")) == 2
+    finally:
+        await probe.close()
+        await database.dispose()
+
+
 @contextlib.asynccontextmanager
 async def proxy_to(url: str) -> AsyncIterator[dict]:
     """A TCP proxy on 127.0.0.1 to the database of `url`: {"url": the same URL through it,

@@ -175,13 +175,22 @@ async def test_a_lone_lookup_runs_outside_any_transaction(world, db, app, gql):
     key = await client_make(db, scopes=["debt:read"])
     seen: list[tuple[str, bool, int]] = []
 
+    checked_out: list = []
+
+    def checkout(dbapi_connection, *args) -> None:
+        checked_out.append(dbapi_connection.driver_connection)
+
     def record(conn, cursor, statement, *args) -> None:
-        # In a transaction: SQLAlchemy's (the snapshot's session began) or asyncpg's own.
-        driver = conn.connection.driver_connection
-        seen.append((statement, conn.in_transaction() or driver.is_in_transaction(), id(driver)))
+        # In a transaction: SQLAlchemy's (the snapshot's session began) or asyncpg's own. A read
+        # on a pooled connection with no engine Connection (conn None) is on the one last
+        # checked out: the requests here run one after another.
+        driver = conn.connection.driver_connection if conn is not None else checked_out[-1]
+        in_transaction = (conn is not None and conn.in_transaction()) or driver.is_in_transaction()
+        seen.append((statement, in_transaction, id(driver)))
 
     engine = app.state.db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine.pool, "checkout", checkout)
     try:
         alone = await gql(LOOKUP, {"res": "0101", "number": NUMBER}, headers=api(key))
         lookups_alone = [in_transaction for statement, in_transaction, _ in seen if "bill b" in statement]
@@ -196,6 +205,7 @@ async def test_a_lone_lookup_runs_outside_any_transaction(world, db, app, gql):
         key_checks = [statement for statement, *_ in seen if "api_client" in statement]
     finally:
         event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine.pool, "checkout", checkout)
     assert alone["data"]["debtLookup"]["debt"]["total"] == "90.81", alone
     assert together["data"]["a"] == together["data"]["b"] == {"debt": {"total": "90.81"}}, together
     assert lookups_alone == [False], seen

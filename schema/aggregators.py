@@ -12,14 +12,13 @@ from typing import Annotated
 
 import strawberry
 
-from models.base import CATEGORY_ORDER
 from resolvers import aggregators as aggregator_resolvers
 from schema.common import DateRange, PageInfo
 from schema.enums import ChargeCategory
 from schema.errors import OperationError, ValidationError, result_of
 from schema.extensions import period_check
 from schema.permissions import scoped
-from schema.personal_account import CategoryDebt, Debt
+from schema.personal_account import Debt, debt_shown
 from services.aggregators import AggregatorPaymentView, DebtLookupData, PostOutcome, Registry
 from services.api_clients import SCOPE_DEBT_READ, SCOPE_PAYMENTS_WRITE
 
@@ -42,11 +41,7 @@ class DebtLookup:
 
     @strawberry.field
     def debt(self) -> Debt:
-        allocation = self.data.allocation
-        return Debt(
-            total=allocation.total,
-            categories=[CategoryDebt(category=c, amount=allocation.debt[c]) for c in CATEGORY_ORDER],
-        )
+        return debt_shown(self.data.debt)
 
 
 DebtLookupResult = Annotated[DebtLookup | ValidationError | OperationError, strawberry.union("DebtLookupResult")]

@@ -45,6 +45,14 @@ class Debt:
     )
 
 
+def debt_shown(debt: dict[ChargeCategory, Decimal]) -> Debt:
+    """The Debt type of every category's debt (the customer's and an aggregator's alike)."""
+    return Debt(
+        total=sum(debt.values(), Decimal("0.00")),
+        categories=[CategoryDebt(category=c, amount=debt[c]) for c in CATEGORY_ORDER],
+    )
+
+
 @strawberry.type
 class Meter:
     row: strawberry.Private[Row]
@@ -112,11 +120,7 @@ class PersonalAccount(Node):
 
     @strawberry.field
     async def debt(self, info: strawberry.Info) -> Debt:
-        debt = await pa_resolvers.debt(info.context, self.row.id)
-        return Debt(
-            total=sum(debt.values(), Decimal("0.00")),
-            categories=[CategoryDebt(category=c, amount=debt[c]) for c in CATEGORY_ORDER],
-        )
+        return debt_shown(await pa_resolvers.debt(info.context, self.row.id))
 
     @strawberry.field(
         description="Tabs: [ELECTRICITY]; ГПЗ is [ELECTRICITY_SCHEDULE, ACTS_SCHEDULE]; all when omitted."

@@ -15,6 +15,7 @@ import datetime as dt
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import Enum
 from typing import TypeVar
 
@@ -23,7 +24,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import BigInteger
 
-from models.base import BillKind, ChargeCategory, InternetPaymentStatus, PaymentChannel, ReadingSource
+from models.base import CATEGORY_ORDER, BillKind, ChargeCategory, InternetPaymentStatus, PaymentChannel, ReadingSource
+from services.allocation import ZERO
 from services.ledger import Ledger, ledger_build
 
 E = TypeVar("E", bound=Enum)
@@ -58,6 +60,20 @@ def ledger_columns(today: str) -> str:
   (SELECT array_agg(ROW(x.id, x.personal_account_id, x.paid_on, x.amount, x.category, x.channel, x.bill_id,
                         x.reverses_payment_id))
      FROM payment x WHERE x.personal_account_id = p.id) AS payments"""
+
+
+def debt_column(today: str) -> str:
+    """The debt by category as sums, one column `debt` of (category, amount) records over personal
+    accounts `p`, for what shows the debt and no list (services/ledger.ledger_build's debt: bills
+    issued up to `today` less the credits, a reversal and the payment it undoes both left out)."""
+    return f"""(SELECT array_agg(ROW(d.category, d.amount)) FROM (
+     SELECT u.category, sum(u.amount) AS amount FROM (
+       SELECT b.category, b.amount FROM bill b WHERE b.personal_account_id = p.id AND b.issued_on <= {today}
+       UNION ALL
+       SELECT x.category, -x.amount FROM payment x
+       WHERE x.personal_account_id = p.id AND x.reverses_payment_id IS NULL
+         AND NOT EXISTS (SELECT 1 FROM payment r WHERE r.personal_account_id = p.id AND r.reverses_payment_id = x.id)
+     ) u GROUP BY u.category) d) AS debt"""
 
 
 RECORDS_SQL = text(
@@ -119,6 +135,12 @@ def internet_payment_row(i: tuple) -> InternetPaymentRow:
 def ledger_of(bills: Sequence[tuple] | None, payments: Sequence[tuple] | None) -> Ledger:
     """The ledger from ledger_columns' two arrays."""
     return ledger_build([bill_row(b) for b in bills or ()], [payment_row(p) for p in payments or ()])
+
+
+def debt_of(sums: Sequence[tuple] | None) -> dict[ChargeCategory, Decimal]:
+    """The debt of every category (zero where nothing is owed) from debt_column's records."""
+    found = {_category(c): amount for c, amount in sums or ()}
+    return {c: found.get(c, ZERO) for c in CATEGORY_ORDER}
 
 
 async def account_records_load(

@@ -26,8 +26,7 @@ from kyiv import KYIV, kyiv_date
 from models import AggregatorPayment, Payment, PersonalAccount, Res
 from models.base import ChargeCategory, PaymentChannel
 from money import kopecks, whole_kopecks
-from services.account_records import ledger_columns, ledger_of
-from services.allocation import Allocation
+from services.account_records import debt_column, debt_of
 from services.errors import BadUserInput, OperationRefused, Problems
 from services.pagination import Page, cursor_decode, cursor_encode, first_check
 from services.periods import Period
@@ -71,7 +70,7 @@ class DebtLookupData:
     res_code: str
     personal_account_number: str
     holder_name: str
-    allocation: Allocation
+    debt: dict[ChargeCategory, Decimal]  # every category, as the customer's screen shows it
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +82,15 @@ class _Target:
 
 
 # The RES by its code and, in it, the personal account by its number (none when the number is
-# NULL): one statement tells which part is wrong. The debt lookup adds the account's ledger and
-# runs on asyncpg itself (its parameters numbered), as the API key's check before it.
+# NULL): one statement tells which part is wrong. The debt lookup adds the account's debt (as
+# sums, the same figures as the ledger's allocation) and runs on asyncpg itself (its parameters
+# numbered), as the API key's check before it.
 _TARGET_SQL = """
 SELECT r.id AS res_id, p.id, p.holder_name{columns}
 FROM res r LEFT JOIN personal_account p ON p.res_id = r.id AND p.number = {number}
 WHERE r.code = {code}"""
 _TARGET = text(_TARGET_SQL.format(columns="", code=":code", number=":number"))
-_LOOKUP_SQL = _TARGET_SQL.format(columns="," + ledger_columns("$3::date"), code="$1", number="$2")
+_LOOKUP_SQL = _TARGET_SQL.format(columns=", " + debt_column("$3::date"), code="$1", number="$2")
 
 
 def _code_check(value: str, path: tuple[str, ...], pattern: re.Pattern, limit: int, problems: Problems) -> str | None:
@@ -143,8 +143,8 @@ async def _target_find(
 async def debt_lookup(
     *, connection: Any, res_code: str, personal_account_number: str, today: dt.date, seen: Seen = None
 ) -> DebtLookupData:
-    """The debt of one personal account, from the same ledger the customer's screen uses: one
-    statement on asyncpg itself (`connection`), which tells `seen` what it runs."""
+    """The debt of one personal account, the same the customer's screen shows: one statement on
+    asyncpg itself (`connection`), which tells `seen` what it runs."""
     problems = Problems()
     wanted = _Wanted(res_code, personal_account_number, (), problems)
     row = target = None
@@ -160,7 +160,7 @@ async def debt_lookup(
         res_code=target.res_code,
         personal_account_number=target.number,
         holder_name=holder_initials(target.holder_name),
-        allocation=ledger_of(row[3], row[4]).allocation,
+        debt=debt_of(row[3]),
     )
 
 

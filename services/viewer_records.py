@@ -25,16 +25,17 @@ from functools import lru_cache
 
 import asyncpg
 
-from models.base import CATEGORY_ORDER, AccountStatus, ChargeCategory, MeterZone, Role
+from models.base import AccountStatus, ChargeCategory, MeterZone, Role
 from services.account_records import (
     MeterRow,
+    debt_column,
+    debt_of,
     internet_payment_row,
     ledger_columns,
     ledger_of,
     members,
     reading_row,
 )
-from services.allocation import ZERO
 from services.auth import Viewer, access_refusal
 from services.errors import AuthError
 from services.ledger import Ledger
@@ -125,7 +126,7 @@ ACCOUNT_COLUMNS = [
 # ORM instance's construction (what `viewer` shows; nothing writes through it).
 AccountRow = namedtuple("AccountRow", ACCOUNT_COLUMNS)  # type: ignore[misc]
 _ROLE, _STATUS = ACCOUNT_COLUMNS.index("role"), ACCOUNT_COLUMNS.index("status")
-_zone, _category = members(MeterZone), members(ChargeCategory)
+_zone = members(MeterZone)
 
 _VIEWER_BY_TOKEN = f"""
 viewer AS (
@@ -152,16 +153,7 @@ _PARTS = {
                         r.consumption, r.source, m.serial_number) ORDER BY r.taken_on DESC)
      FROM meter_reading r JOIN meter m ON m.id = r.meter_id WHERE r.personal_account_id = p.id) AS readings""",
     "ledger": ledger_columns("params.today"),
-    # services/ledger.ledger_build's debt: bills up to today less the credits (a reversal and
-    # the payment it undoes both left out).
-    "debt": """(SELECT array_agg(ROW(d.category, d.amount)) FROM (
-     SELECT u.category, sum(u.amount) AS amount FROM (
-       SELECT b.category, b.amount FROM bill b WHERE b.personal_account_id = p.id AND b.issued_on <= params.today
-       UNION ALL
-       SELECT x.category, -x.amount FROM payment x
-       WHERE x.personal_account_id = p.id AND x.reverses_payment_id IS NULL
-         AND NOT EXISTS (SELECT 1 FROM payment r WHERE r.personal_account_id = p.id AND r.reverses_payment_id = x.id)
-     ) u GROUP BY u.category) d) AS debt""",
+    "debt": debt_column("params.today"),
     "internet": """(SELECT array_agg(ROW(i.id, i.personal_account_id, i.number, i.amount, i.category, i.bill_id, i.status,
                         i.created_at, i.expires_at, i.confirmed_at) ORDER BY i.created_at DESC, i.id DESC)
      FROM internet_payment i WHERE i.personal_account_id = p.id) AS internet""",
@@ -244,8 +236,7 @@ def _parts(row: asyncpg.Record, needs: Needs) -> AccountParts:
     if needs.ledger:
         parts.ledger = ledger_of(row["bills"], row["payments"])
     if needs.debt:
-        sums = {_category(c): amount for c, amount in row["debt"] or ()}
-        parts.debt = {c: sums.get(c, ZERO) for c in CATEGORY_ORDER}
+        parts.debt = debt_of(row["debt"])
     if needs.internet:
         parts.internet = [internet_payment_row(i) for i in row["internet"] or ()]
     if needs.lines:

@@ -41,13 +41,18 @@ from collections.abc import Awaitable, Generator
 from typing import Any
 
 from graphql import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
     ExecutionResult,
+    GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLInt,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    GraphQLString,
     GraphQLUnionType,
     OperationDefinitionNode,
     OperationType,
@@ -196,6 +201,21 @@ class QueryExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return self.finish(ExecutionResult(data=data, errors=None))
 
 
+def _serializer(leaf_type: GraphQLScalarType | GraphQLEnumType) -> Any:
+    """The type's serializer; for Int, String and Boolean with the value of the very Python type
+    first (what graphql-core's serializers return unchanged), the rest left to them."""
+    serialize = leaf_type.serialize
+    if leaf_type is GraphQLInt:
+        return lambda value: value if type(value) is int and _INT_MIN <= value <= _INT_MAX else serialize(value)
+    if leaf_type is GraphQLString:
+        return lambda value: value if type(value) is str else serialize(value)
+    if leaf_type is GraphQLBoolean:
+        return lambda value: value if type(value) is bool else serialize(value)
+    return serialize
+
+
+_INT_MIN, _INT_MAX = GRAPHQL_MIN_INT, GRAPHQL_MAX_INT
+
 # What a field of a plan does: a leaf attribute, __typename, an attribute holding objects, a
 # resolver. Each entry is (key, kind, a, b, c); see _Walk.fields.
 _LEAF, _TYPENAME, _ATTRIBUTE, _RESOLVER = range(4)
@@ -287,7 +307,7 @@ class _Walk:
             named = return_type.of_type if non_null else return_type
             if field.base_resolver is None:
                 if isinstance(named, (GraphQLScalarType, GraphQLEnumType)):
-                    plan.append((key, _LEAF, field.python_name, named.serialize, non_null))
+                    plan.append((key, _LEAF, field.python_name, _serializer(named), non_null))
                 else:
                     plan.append((key, _ATTRIBUTE, field.python_name, self.completer(return_type, details), None))
             else:
@@ -376,7 +396,7 @@ class _Walk:
 
             return non_null
         if isinstance(return_type, (GraphQLScalarType, GraphQLEnumType)):
-            serialize = return_type.serialize
+            serialize = _serializer(return_type)
 
             def leaf(walk: _Walk, value: Any) -> Any:
                 if value is None:

@@ -238,5 +238,7 @@ def _amount_by_month(amount: Decimal, kwh: dict[dt.date, int], last_month: dt.da
     """A bill's amount over its months by their kWh, in whole kopecks (Sainte-Laguë)."""
     if amount <= 0 or sum(kwh.values()) == 0:
         return {last_month: amount}  # nothing to weigh it by: it stays where the reading was taken
+    if len(kwh) == 1:
+        return dict.fromkeys(kwh, amount)  # one month takes it all (a bill's amount is whole kopecks)
     kopecks = pricing.sainte_lague(int(amount * 100), list(kwh.values()))
     return {month: Decimal(k).scaleb(-2) for month, k in zip(kwh, kopecks, strict=True)}

@@ -251,6 +251,8 @@ def sainte_lague(total: int, weights: Sequence[int | Decimal | Fraction]) -> lis
     weight_sum = sum(scaled)
     if weight_sum == 0:
         raise ValueError(f"cannot share {total} over all-zero weights")
+    if n == 1:
+        return [total]  # one place for it all (a reading within one month: most of them)
     # Handing out one unit at a time is the merge of every index's averages
     # w / 1, w / 3, w / 5, … in falling order. Everything strictly above a
     # threshold t is a prefix of that order whatever the ties, and index i

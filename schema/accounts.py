@@ -11,7 +11,7 @@ import strawberry
 import models
 from resolvers import accounts as account_resolvers
 from schema.account import Account, ActivationRequest
-from schema.common import PageInfo
+from schema.common import Edge, PageInfo
 from schema.enums import ActivationStatus
 from schema.errors import OperationError, ValidationError, result_of
 from schema.permissions import IsAdmin
@@ -188,9 +188,8 @@ ActivationDecideResult = Annotated[
 
 
 @strawberry.type
-class ActivationRequestEdge:
+class ActivationRequestEdge(Edge):
     node: ActivationRequest
-    cursor: str
 
 
 @strawberry.type
@@ -201,8 +200,7 @@ class ActivationRequestConnection:
     @strawberry.field
     def edges(self) -> list[ActivationRequestEdge]:
         return [
-            ActivationRequestEdge(node=ActivationRequest(row=row), cursor=cursor)
-            for row, cursor in zip(self.page.rows, self.page.cursors, strict=True)
+            ActivationRequestEdge(node=ActivationRequest(row=row), page=self.page, row=row) for row in self.page.rows
         ]
 
     @strawberry.field

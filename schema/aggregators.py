@@ -13,7 +13,7 @@ from typing import Annotated
 import strawberry
 
 from resolvers import aggregators as aggregator_resolvers
-from schema.common import DateRange, PageInfo
+from schema.common import DateRange, Edge, PageInfo
 from schema.enums import ChargeCategory
 from schema.errors import OperationError, ValidationError, result_of
 from schema.extensions import period_check
@@ -81,9 +81,8 @@ class AggregatorPayment:
 
 
 @strawberry.type
-class AggregatorPaymentEdge:
+class AggregatorPaymentEdge(Edge):
     node: AggregatorPayment
-    cursor: str
 
 
 @strawberry.type(description="The calling aggregator's registry, for daily reconciliation.")
@@ -93,10 +92,7 @@ class AggregatorPaymentConnection:
     @strawberry.field
     def edges(self) -> list[AggregatorPaymentEdge]:
         page = self.registry.page
-        return [
-            AggregatorPaymentEdge(node=AggregatorPayment(view=v), cursor=c)
-            for v, c in zip(page.rows, page.cursors, strict=True)
-        ]
+        return [AggregatorPaymentEdge(node=AggregatorPayment(view=v), page=page, row=v) for v in page.rows]
 
     @strawberry.field
     def period(self) -> DateRange:

@@ -13,7 +13,7 @@ from resolvers import loaders
 from resolvers import personal_accounts as pa_resolvers
 from resolvers.context import utc_now
 from resolvers.ids import global_id
-from schema.common import AmountListingFields
+from schema.common import AmountListingFields, Edge
 from schema.enums import BillKind, BillStatus, ChargeCategory, MeterZone
 from schema.node import Node
 from services.billing import coefficient_shown, quantity_shown
@@ -130,9 +130,8 @@ async def bill_of(info: strawberry.Info, bill_id: int | None) -> Bill | None:
 
 
 @strawberry.type
-class BillEdge:
+class BillEdge(Edge):
     node: Bill
-    cursor: str
 
 
 @strawberry.type
@@ -141,7 +140,4 @@ class BillConnection(AmountListingFields):
 
     @strawberry.field
     def edges(self) -> list[BillEdge]:
-        return [
-            BillEdge(node=Bill(row=row, ledger=self.ledger), cursor=cursor)
-            for row, cursor in zip(self.page.rows, self.page.cursors, strict=True)
-        ]
+        return [BillEdge(node=Bill(row=row, ledger=self.ledger), page=self.page, row=row) for row in self.page.rows]

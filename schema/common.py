@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 
@@ -34,9 +35,21 @@ class PageInfo:
         return cls(
             has_next_page=page.has_next,
             has_previous_page=page.has_previous,
-            start_cursor=page.cursors[0] if page.cursors else None,
-            end_cursor=page.cursors[-1] if page.cursors else None,
+            start_cursor=page.start_cursor,
+            end_cursor=page.end_cursor,
         )
+
+
+@strawberry.type
+class Edge:
+    """What every edge has besides its node: the cursor, made only when it is selected."""
+
+    page: strawberry.Private[Page]
+    row: strawberry.Private[Any]
+
+    @strawberry.field
+    def cursor(self) -> str:
+        return self.page.cursor(self.row)
 
 
 @strawberry.type

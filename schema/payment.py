@@ -13,7 +13,7 @@ from resolvers import loaders
 from resolvers.context import utc_now
 from resolvers.ids import global_id
 from schema.bill import Bill, bill_of
-from schema.common import AmountListingFields
+from schema.common import AmountListingFields, Edge
 from schema.enums import ChargeCategory, InternetPaymentStatus, PaymentChannel
 from schema.node import Node
 from services.documents import RECEIPT, RECEIPT_STATUSES, document_link
@@ -54,18 +54,15 @@ class Payment(Node):
 
 
 @strawberry.type
-class PaymentEdge:
+class PaymentEdge(Edge):
     node: Payment
-    cursor: str
 
 
 @strawberry.type
 class PaymentConnection(AmountListingFields):
     @strawberry.field
     def edges(self) -> list[PaymentEdge]:
-        return [
-            PaymentEdge(node=Payment(row=r), cursor=c) for r, c in zip(self.page.rows, self.page.cursors, strict=True)
-        ]
+        return [PaymentEdge(node=Payment(row=r), page=self.page, row=r) for r in self.page.rows]
 
 
 @strawberry.type(description="A card payment started in the cabinet and confirmed by the bank.")
@@ -110,16 +107,12 @@ class InternetPayment(Node):
 
 
 @strawberry.type
-class InternetPaymentEdge:
+class InternetPaymentEdge(Edge):
     node: InternetPayment
-    cursor: str
 
 
 @strawberry.type
 class InternetPaymentConnection(AmountListingFields):
     @strawberry.field
     def edges(self) -> list[InternetPaymentEdge]:
-        return [
-            InternetPaymentEdge(node=InternetPayment(row=r), cursor=c)
-            for r, c in zip(self.page.rows, self.page.cursors, strict=True)
-        ]
+        return [InternetPaymentEdge(node=InternetPayment(row=r), page=self.page, row=r) for r in self.page.rows]

@@ -46,6 +46,10 @@ COVERED = {
     ("PaymentConnection", "edges"),
     ("InternetPaymentConnection", "edges"),
     ("MeterReadingConnection", "edges"),
+    ("BillEdge", "cursor"),
+    ("PaymentEdge", "cursor"),
+    ("InternetPaymentEdge", "cursor"),
+    ("MeterReadingEdge", "cursor"),
 }
 
 

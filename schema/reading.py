@@ -11,7 +11,7 @@ from sqlalchemy import Row
 from resolvers import loaders
 from resolvers.ids import global_id
 from schema.bill import Bill, bill_of
-from schema.common import ListingFields
+from schema.common import Edge, ListingFields
 from schema.enums import MeterZone, ReadingSource
 from schema.node import Node
 
@@ -71,16 +71,12 @@ class MeterReading(Node):
 
 
 @strawberry.type
-class MeterReadingEdge:
+class MeterReadingEdge(Edge):
     node: MeterReading
-    cursor: str
 
 
 @strawberry.type
 class MeterReadingConnection(ListingFields):
     @strawberry.field
     def edges(self) -> list[MeterReadingEdge]:
-        return [
-            MeterReadingEdge(node=MeterReading(row=r), cursor=c)
-            for r, c in zip(self.page.rows, self.page.cursors, strict=True)
-        ]
+        return [MeterReadingEdge(node=MeterReading(row=r), page=self.page, row=r) for r in self.page.rows]

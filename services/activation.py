@@ -28,7 +28,7 @@ from services.account_fields import (
 from services.audit import audit_record
 from services.errors import NotFound, OperationRefused, Problems
 from services.evidence import evidence_verify
-from services.pagination import Page, cursor_encode, cursor_position, first_check
+from services.pagination import Page, cursor_position, first_check
 
 REASON_MAX = 1000
 
@@ -308,7 +308,7 @@ async def activation_requests_page(
     chosen = rows[:limit]
     page = Page(
         rows=chosen,
-        cursors=[cursor_encode((r.created_at, r.id)) for r in chosen],
+        key=lambda r: (r.created_at, r.id),
         has_next=len(rows) > limit,
         has_previous=has_previous,
     )

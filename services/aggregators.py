@@ -28,7 +28,7 @@ from models.base import ChargeCategory, PaymentChannel
 from money import kopecks, whole_kopecks
 from services.account_records import debt_column, debt_of
 from services.errors import BadUserInput, OperationRefused, Problems
-from services.pagination import Page, cursor_decode, cursor_encode, first_check
+from services.pagination import Page, cursor_decode, first_check
 from services.periods import Period
 
 RES_CODE = re.compile(r"[0-9A-Za-z_-]{1,16}")
@@ -415,7 +415,7 @@ async def aggregator_payments_registry(
     views = [_view_of(r) for r in rows[:limit]]
     page = Page(
         rows=views,
-        cursors=[cursor_encode((v.paid_at, v.id)) for v in views],
+        key=lambda v: (v.paid_at, v.id),
         has_next=len(rows) > limit,
         has_previous=totals[2] > 0,
     )

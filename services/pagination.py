@@ -24,9 +24,21 @@ SortKey = tuple[dt.date | dt.datetime | int | str, ...]
 @dataclass(frozen=True, slots=True)
 class Page(Generic[T]):
     rows: list[T]
-    cursors: list[str]
+    key: Callable[[T], SortKey]  # a row's sort key, what its cursor encodes
     has_next: bool
     has_previous: bool
+
+    def cursor(self, row: T) -> str:
+        """The row's cursor, made when it is asked for: most selections of a page take none."""
+        return cursor_encode(self.key(row))
+
+    @property
+    def start_cursor(self) -> str | None:
+        return self.cursor(self.rows[0]) if self.rows else None
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.cursor(self.rows[-1]) if self.rows else None
 
 
 def cursor_encode(key: SortKey) -> str:
@@ -64,7 +76,7 @@ def paginate(rows: Sequence[T], key: Callable[[T], SortKey], *, first: int | Non
     chosen = list(rows[start : start + limit])
     return Page(
         rows=chosen,
-        cursors=[cursor_encode(key(r)) for r in chosen],
+        key=key,
         has_next=start + limit < len(rows),
         has_previous=start > 0,
     )

@@ -56,6 +56,37 @@ async def test_every_read_side_document_costs_at_most_four_statements(
         assert STATEMENTS_AT[name][10] == STATEMENTS_AT[name][500], STATEMENTS_AT[name]
 
 
+@pytest.mark.parametrize("name", sorted(n for n, document in READ_SIDE_DOCUMENTS.items() if "viewer" in document))
+async def test_a_viewer_document_is_its_one_statement_with_no_transaction_around_it(world, db, app, gql, name):
+    # Everything it selects comes from the read ahead (cursors, lines and links included), so the
+    # statement is its own snapshot: no BEGIN and ROLLBACK, two round trips fewer.
+    from sqlalchemy import event
+
+    await _history(db, 30)
+    await gql.sign_in("lysenko", DEMO_PASSWORD)
+    engine = app.state.db.engine.sync_engine
+    checked_out: list = []
+    seen: list[tuple[str, bool]] = []
+
+    def checkout(dbapi_connection, *args) -> None:
+        checked_out.append(dbapi_connection.driver_connection)
+
+    def record(conn, cursor, statement, *args) -> None:
+        # A read with no engine Connection around it (conn None) is on the one last checked out.
+        driver = conn.connection.driver_connection if conn is not None else checked_out[-1]
+        seen.append((statement, (conn is not None and conn.in_transaction()) or driver.is_in_transaction()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine.pool, "checkout", checkout)
+    try:
+        result = await gql(READ_SIDE_DOCUMENTS[name])
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine.pool, "checkout", checkout)
+    assert "errors" not in result, result
+    assert [in_transaction for _, in_transaction in seen] == [False], seen
+
+
 async def test_the_main_screen_answers_the_same_whatever_the_text(world, db, gql, settings):
     # The README's document and Apollo's (typenames, fragments, another order): the same values.
     await _history(db, 30)

@@ -203,7 +203,8 @@ class QueryExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
 def _serializer(leaf_type: GraphQLScalarType | GraphQLEnumType) -> Any:
     """The type's serializer; for Int, String and Boolean with the value of the very Python type
-    first (what graphql-core's serializers return unchanged), the rest left to them."""
+    first (what graphql-core's serializers return unchanged), for an enum's members their names
+    by a dict (what Strawberry finds by a scan of the values), the rest left to them."""
     serialize = leaf_type.serialize
     if leaf_type is GraphQLInt:
         return lambda value: value if type(value) is int and _INT_MIN <= value <= _INT_MAX else serialize(value)
@@ -211,6 +212,14 @@ def _serializer(leaf_type: GraphQLScalarType | GraphQLEnumType) -> Any:
         return lambda value: value if type(value) is str else serialize(value)
     if leaf_type is GraphQLBoolean:
         return lambda value: value if type(value) is bool else serialize(value)
+    members = getattr(leaf_type, "wrapped_cls", None)  # Strawberry's enum types, by a scan of names
+    if isinstance(leaf_type, GraphQLEnumType) and members is not None:
+        names: dict[Any, str] = {}
+        for name, defined in leaf_type.values.items():  # the first name of a value, as the scan finds it
+            for member in members:
+                if member.value == defined.value:
+                    names.setdefault(member, name)
+        return lambda value: names[value] if type(value) is members else serialize(value)
     return serialize
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -119,6 +120,9 @@ def create_engine(
         max_overflow=settings.db_max_overflow if pool_size is None else 0,
         pool_timeout=settings.db_pool_timeout,
         pool_pre_ping=False,
+        # The read side's lists arrive as JSON (services/account_records.py): parsed by orjson in
+        # the driver's codec (numbers in them are text, so nothing turns into a float).
+        json_deserializer=orjson.loads,
         # Prepared statements are cached per connection by asyncpg (not behind PgBouncer).
         connect_args=connect_args,
     )

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config import Settings
 from mail.outbox import mail_values
 from models.base import BillKind, ChargeCategory, RecordSource
+from services.account_records import LINE_JSON
 from services.pricing import PricedLine, PricingResult
 
 KWH = "кВт·год"
@@ -67,7 +68,7 @@ def bill_lines(pricing: PricingResult) -> list[BillLineDraft]:
 # tariff's start) for the answer; the number comes from the bill's default, the sequence
 # (models.bill.BILL_NUMBERS), so nothing global is locked.
 READING_BILL_SQL = text(
-    """
+    f"""
 WITH reading AS (
   INSERT INTO meter_reading (personal_account_id, meter_id, taken_on, zones, "values", consumptions, consumption, source)
   VALUES (:personal_account_id, :meter_id, :taken_on, :reading_zones, :reading_values, :consumptions, :consumption,
@@ -91,8 +92,7 @@ WITH reading AS (
   RETURNING bill_id, position, description, block, zone, quantity, unit, price, coefficient, amount, tariff_id
 )
 SELECT reading.id AS reading_id, bill.id AS bill_id, bill.number,
-  (SELECT array_agg(ROW(l.bill_id, l.position, l.description, l.block, l.zone, l.quantity, l.unit, l.price,
-                        l.coefficient, l.amount, t.valid_from) ORDER BY l.position)
+  (SELECT {LINE_JSON} ORDER BY l.position)
      FROM lines l LEFT JOIN tariff t ON t.id = l.tariff_id) AS lines
 FROM reading, bill
 """
@@ -104,7 +104,7 @@ class FormedBill:
     reading_id: int
     bill_id: int
     number: int
-    lines: list[tuple]  # as stored: bill_id, position, description, block, zone, quantity, unit, price,
+    lines: list[list]  # LINE_JSON's, as stored: bill_id, position, description, block, zone, quantity, unit, price,
     # coefficient, amount, the tariff's valid_from (services/viewer_records.LineRow's order)
 
 
@@ -148,7 +148,7 @@ async def reading_bill_form(
             },
         )
     ).one()
-    return FormedBill(row.reading_id, row.bill_id, row.number, list(row.lines or ()))
+    return FormedBill(row.reading_id, row.bill_id, row.number, row.lines or [])
 
 
 def bill_formed_mail(

@@ -18,7 +18,7 @@ from config import Settings
 from models import PersonalAccount
 from models.base import ReadingSource
 from services import billing
-from services.account_records import ReadingRow, ledger_columns, ledger_of
+from services.account_records import LINE_JSON, ReadingRow, ledger_columns, ledger_of
 from services.auth import Viewer
 from services.errors import AuthError, NotFound, OperationRefused, Problems
 from services.ledger import Ledger
@@ -86,7 +86,7 @@ class SubmitAnswer:
     """What a new reading's transaction stored and read, for the mutation's answer."""
 
     reading: ReadingRow
-    lines: list[tuple]  # the bill's lines as stored (services/billing.FormedBill)
+    lines: list[list]  # the bill's lines as stored (services/billing.FormedBill)
     ledger: Ledger  # the personal account's, read after the bill was added
 
 
@@ -318,8 +318,7 @@ REPLAY_ANSWER_SQL = text(
     f"""
 SELECT r.id, r.personal_account_id, r.meter_id, r.taken_on, r.zones, r."values", r.consumptions, r.consumption,
        r.source, m.serial_number,
-  (SELECT array_agg(ROW(l.bill_id, l.position, l.description, l.block, l.zone, l.quantity, l.unit, l.price,
-                        l.coefficient, l.amount, t.valid_from) ORDER BY l.position)
+  (SELECT {LINE_JSON} ORDER BY l.position)
      FROM bill_line l LEFT JOIN tariff t ON t.id = l.tariff_id WHERE l.bill_id = :bill_id) AS lines,
   {ledger_columns("CAST(:today AS date)")}
 FROM meter_reading r JOIN meter m ON m.id = r.meter_id JOIN personal_account p ON p.id = r.personal_account_id
@@ -350,7 +349,7 @@ async def _replay_answer(
         ReadingSource(r.source),
         r.serial_number,
     )
-    return SubmitAnswer(stored, list(r.lines or ()), ledger_of(r.bills, r.payments))
+    return SubmitAnswer(stored, r.lines or [], ledger_of(r.bills, r.payments))
 
 
 async def reading_submit(

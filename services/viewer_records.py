@@ -27,6 +27,10 @@ import asyncpg
 
 from models.base import AccountStatus, ChargeCategory, MeterZone, Role
 from services.account_records import (
+    INTERNET_COLUMN,
+    LINE_JSON,
+    METER_COLUMN,
+    READING_JSON,
     MeterRow,
     debt_column,
     debt_of,
@@ -34,6 +38,7 @@ from services.account_records import (
     ledger_columns,
     ledger_of,
     members,
+    meter_row,
     reading_row,
 )
 from services.auth import Viewer, access_refusal
@@ -126,7 +131,7 @@ ACCOUNT_COLUMNS = [
 # ORM instance's construction (what `viewer` shows; nothing writes through it).
 AccountRow = namedtuple("AccountRow", ACCOUNT_COLUMNS)  # type: ignore[misc]
 _ROLE, _STATUS = ACCOUNT_COLUMNS.index("role"), ACCOUNT_COLUMNS.index("status")
-_zone = members(MeterZone)
+_zone, _date = members(MeterZone), dt.date.fromisoformat
 
 _VIEWER_BY_TOKEN = f"""
 viewer AS (
@@ -141,24 +146,16 @@ _VIEWER_BY_ID = """
 viewer AS (SELECT $1::bigint AS id), allowed AS (SELECT id FROM viewer)"""
 
 _PARTS = {
-    "meter": """(SELECT ROW(m.id, m.personal_account_id, m.serial_number, m.model, m.digits, m.zones::text[], m.installed_on,
-              m.verified_on, m.next_verification_on, m.removed_on)
-     FROM meter m WHERE m.personal_account_id = p.id AND m.removed_on IS NULL
-     ORDER BY m.installed_on DESC NULLS LAST, m.id DESC LIMIT 1) AS meter""",
-    "last_reading": """(SELECT array_agg(ROW(r.id, r.personal_account_id, r.meter_id, r.taken_on, r.zones::text[], r.values::text[],
-                        r.consumptions::text[], r.consumption, r.source, r.serial_number))
-     FROM (SELECT r.*, m.serial_number FROM meter_reading r JOIN meter m ON m.id = r.meter_id
-           WHERE r.personal_account_id = p.id ORDER BY r.taken_on DESC LIMIT 1) r) AS last_reading""",
-    "readings": """(SELECT array_agg(ROW(r.id, r.personal_account_id, r.meter_id, r.taken_on, r.zones::text[], r.values::text[], r.consumptions::text[],
-                        r.consumption, r.source, m.serial_number) ORDER BY r.taken_on DESC)
+    "meter": METER_COLUMN,
+    "last_reading": f"""(SELECT {READING_JSON})
+     FROM (SELECT r.* FROM meter_reading r WHERE r.personal_account_id = p.id ORDER BY r.taken_on DESC LIMIT 1) r
+     JOIN meter m ON m.id = r.meter_id) AS last_reading""",
+    "readings": f"""(SELECT {READING_JSON} ORDER BY r.taken_on DESC)
      FROM meter_reading r JOIN meter m ON m.id = r.meter_id WHERE r.personal_account_id = p.id) AS readings""",
     "ledger": ledger_columns("params.today"),
     "debt": debt_column("params.today"),
-    "internet": """(SELECT array_agg(ROW(i.id, i.personal_account_id, i.number, i.amount, i.category, i.bill_id, i.status,
-                        i.created_at, i.expires_at, i.confirmed_at) ORDER BY i.created_at DESC, i.id DESC)
-     FROM internet_payment i WHERE i.personal_account_id = p.id) AS internet""",
-    "lines": """(SELECT array_agg(ROW(l.bill_id, l.position, l.description, l.block, l.zone, l.quantity, l.unit, l.price,
-                        l.coefficient, l.amount, t.valid_from) ORDER BY l.bill_id, l.position)
+    "internet": INTERNET_COLUMN,
+    "lines": f"""(SELECT {LINE_JSON} ORDER BY l.bill_id, l.position)
      FROM (SELECT b.id FROM bill b
            WHERE b.personal_account_id = p.id AND b.issued_on <= params.today AND b.issued_on <= params.lines_to
              AND (params.lines_from IS NULL OR b.issued_on >= params.lines_from)
@@ -220,15 +217,31 @@ def viewer_of(row: Mapping, now: dt.datetime) -> tuple[Viewer | None, AuthError 
     return Viewer(account_id=row["id"], session_id=row["session_id"], role=role, account=account), None
 
 
-def line_row(x: tuple) -> LineRow:
-    """A bill line as a statement gave it in an array of records."""
-    return LineRow._make((*x[:4], _zone(x[4]) if x[4] is not None else None, *x[5:]))
+def line_row(x: list) -> LineRow:
+    """A bill line as a statement gave it in LINE_JSON's array."""
+    return LineRow(
+        x[0],
+        x[1],
+        x[2],
+        x[3],
+        _zone(x[4]) if x[4] is not None else None,
+        _decimal(x[5]),
+        x[6],
+        _decimal(x[7]),
+        _decimal(x[8]),
+        Decimal(x[9]),
+        _date(x[10]) if x[10] is not None else None,
+    )
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return Decimal(text) if text is not None else None
 
 
 def _parts(row: asyncpg.Record, needs: Needs) -> AccountParts:
     parts = AccountParts()
     if needs.meter:
-        parts.meter, parts.meter_read = (MeterRow(*row["meter"]) if row["meter"] is not None else None), True
+        parts.meter, parts.meter_read = (meter_row(row["meter"]) if row["meter"] is not None else None), True
     if needs.last_reading:
         parts.last_reading = [reading_row(r) for r in row["last_reading"] or ()]
     if needs.readings:

@@ -572,15 +572,16 @@ async def _driver_once(
             adapter: Any = pooled.dbapi_connection  # SQLAlchemy's asyncpg adapter
             await adapter._start_transaction()
         result = await work(pooled.driver_connection, _pooled_statement_listener(engine))
-    except (Exception, asyncio.CancelledError) as error:
+    except BaseException as error:
         # Dead, or cancelled mid-statement (asyncpg's cancel request could still reach the next
-        # user's): not pooled again. Invalidating gives the pool its slot back.
-        lost = isinstance(error, asyncio.CancelledError) or unavailable(error)
+        # user's), or interrupted: not pooled again. Invalidating gives the pool its slot back.
+        lost = not isinstance(error, Exception) or unavailable(error)
         with contextlib.suppress(Exception):
             await greenlet_spawn(pooled.invalidate if lost else pooled.close)
         raise
     # Back in the pool's queue. Cancelled while that waits (a rollback, or closing a connection
-    # the pool has no room for), the pool still gets its slot back and the connection is closed.
+    # the pool has no room for), the pool still gets its slot back and the connection is closed
+    # (SQLAlchemy 2.1 invalidates a connection whose checkin failed: pyproject's lower bound).
     await greenlet_spawn(pooled.close)
     return result
 

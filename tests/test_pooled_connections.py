@@ -150,10 +150,17 @@ async def test_a_read_cancelled_as_its_connection_goes_back_leaves_the_pool_whol
     probe = await asyncpg.connect(settings.database_url.replace("+asyncpg", ""))
 
     async def server_connections() -> int:
-        return await probe.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'cabinet' AND datname = current_database()"
-            " AND pid <> pg_backend_pid()"
-        )
+        # A closed connection's backend leaves pg_stat_activity as it exits, a moment after its
+        # socket closed: waited for, up to a few seconds.
+        for _ in range(100):
+            count = await probe.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'cabinet'"
+                " AND datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if count <= 1:
+                return count
+            await asyncio.sleep(0.05)
+        return count
 
     async def read_then_cancelled(held) -> None:
         reader = asyncio.current_task()
@@ -178,6 +185,41 @@ async def test_a_read_cancelled_as_its_connection_goes_back_leaves_the_pool_whol
         assert await database.read_driver(lambda c, seen: c.fetchval("SELECT 2")) == 2
     finally:
         await probe.close()
+        await database.dispose()
+
+
+async def test_a_read_in_a_transaction_cancelled_as_it_rolls_back_leaves_the_pool_whole(settings):
+    # Behind PgBouncer a read on asyncpg runs in a transaction, rolled back as the connection goes
+    # back: a cancel arriving during that ROLLBACK ends the connection (it may still be in the
+    # transaction), the pool gets its slot back, and the next read gets a clean connection.
+    settings.db_pool_size, settings.db_max_overflow = 1, 0
+    database = Database(create_engine(settings.database_url, settings), pgbouncer=True)
+    pool = database.engine.pool
+
+    async def read_then_cancelled() -> None:
+        reader = asyncio.current_task()
+        assert reader is not None
+
+        async def read(connection, seen):
+            assert connection.is_in_transaction()
+            value = await connection.fetchval("SELECT 1")
+            asyncio.get_running_loop().call_soon(reader.cancel)  # as the ROLLBACK begins
+            return value
+
+        await database.read_driver(read)
+
+    try:
+        for _ in range(3):
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.ensure_future(read_then_cancelled())
+            assert (pool.checkedout(), pool.checkedin()) == (0, 1), pool.status()
+
+            async def clean(connection, seen):
+                assert connection.is_in_transaction()  # its own BEGIN, not one left over
+                return await connection.fetchval("SELECT txid_current_if_assigned() IS NULL")
+
+            assert await database.read_driver(clean) is True
+    finally:
         await database.dispose()
 
 

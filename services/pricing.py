@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, Inexact, localcontext
 from fractions import Fraction
+from functools import lru_cache
 
 from money import kopecks
 
@@ -365,12 +366,21 @@ def consumption_by_month(
     _check_int("kwh", kwh)
     if period_end < period_start:
         raise ValueError(f"period_end {period_end.isoformat()} is before period_start {period_start.isoformat()}")
-    parts = _split_period(period_start, period_end, sorted(set(tariff_starts)))
+    part_months, part_days = _month_parts(period_start, period_end, tuple(sorted(set(tariff_starts))))
     months: dict[dt.date, int] = {}
-    for part, share in zip(parts, _part_shares(parts, kwh), strict=True):
-        month = part.start.replace(day=1)
+    for month, share in zip(part_months, sainte_lague(kwh, part_days), strict=True):
         months[month] = months.get(month, 0) + share
     return months
+
+
+@lru_cache(maxsize=4096)
+def _month_parts(
+    start: dt.date, end: dt.date, starts: tuple[dt.date, ...]
+) -> tuple[tuple[dt.date, ...], tuple[int, ...]]:
+    """Each part's month (its first day) and days, as `_split_period` cuts the period: kept per
+    process, since the readings of many personal accounts cover the same days."""
+    parts = _split_period(start, end, starts)
+    return tuple(p.start.replace(day=1) for p in parts), tuple(p.days for p in parts)
 
 
 def _blocks_for_part(version: TariffVersion, part: _Part, kwh: int) -> list[int]:

@@ -13,10 +13,11 @@ from resolvers.context import RequestContext, utc_now
 from resolvers.ids import pk_of
 from resolvers.transaction import in_transaction
 from services import readings
+from services.account_records import line_row
 from services.errors import NotFound
 from services.readings import ReadingEvaluation, SubmitOutcome, ZoneReading
 from services.tokens import token_digest
-from services.viewer_records import AccountParts, line_row
+from services.viewer_records import AccountParts
 
 ID_PATH = ("input", "personalAccountId")
 

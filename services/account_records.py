@@ -25,7 +25,15 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import BigInteger
 
-from models.base import CATEGORY_ORDER, BillKind, ChargeCategory, InternetPaymentStatus, PaymentChannel, ReadingSource
+from models.base import (
+    CATEGORY_ORDER,
+    BillKind,
+    ChargeCategory,
+    InternetPaymentStatus,
+    MeterZone,
+    PaymentChannel,
+    ReadingSource,
+)
 from services.allocation import ZERO
 from services.ledger import Ledger, ledger_build
 
@@ -44,6 +52,9 @@ BillRow = namedtuple(
 )
 PaymentRow = namedtuple(
     "PaymentRow", "id personal_account_id paid_on amount category channel bill_id reverses_payment_id"
+)
+LineRow = namedtuple(
+    "LineRow", "bill_id position description block zone quantity unit price coefficient amount tariff_valid_from"
 )
 InternetPaymentRow = namedtuple(
     "InternetPaymentRow",
@@ -120,6 +131,7 @@ def members(enum: type[E]) -> Callable[[str], E]:
 
 _source, _category, _kind = members(ReadingSource), members(ChargeCategory), members(BillKind)
 _channel, _status = members(PaymentChannel), members(InternetPaymentStatus)
+_zone = members(MeterZone)
 
 
 _date, _datetime = dt.date.fromisoformat, dt.datetime.fromisoformat
@@ -127,6 +139,10 @@ _date, _datetime = dt.date.fromisoformat, dt.datetime.fromisoformat
 
 def _day(text: str | None) -> dt.date | None:
     return _date(text) if text is not None else None
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return Decimal(text) if text is not None else None
 
 
 def meter_row(m: list) -> MeterRow:
@@ -169,6 +185,23 @@ def internet_payment_row(i: list) -> InternetPaymentRow:
         _datetime(i[7]),
         _datetime(i[8]),
         _datetime(i[9]) if i[9] is not None else None,
+    )
+
+
+def line_row(x: list) -> LineRow:
+    """A bill line as a statement gave it in LINE_JSON's array."""
+    return LineRow(
+        x[0],
+        x[1],
+        x[2],
+        x[3],
+        _zone(x[4]) if x[4] is not None else None,
+        _decimal(x[5]),
+        x[6],
+        _decimal(x[7]),
+        _decimal(x[8]),
+        Decimal(x[9]),
+        _day(x[10]),
     )
 
 

@@ -105,7 +105,7 @@ class FormedBill:
     bill_id: int
     number: int
     lines: list[list]  # LINE_JSON's, as stored: bill_id, position, description, block, zone, quantity, unit, price,
-    # coefficient, amount, the tariff's valid_from (services/viewer_records.LineRow's order)
+    # coefficient, amount, the tariff's valid_from (services/account_records.LineRow's order)
 
 
 async def reading_bill_form(

@@ -25,19 +25,20 @@ from functools import lru_cache
 
 import asyncpg
 
-from models.base import AccountStatus, ChargeCategory, MeterZone, Role
+from models.base import AccountStatus, ChargeCategory, Role
 from services.account_records import (
     INTERNET_COLUMN,
     LINE_JSON,
     METER_COLUMN,
     READING_JSON,
+    LineRow,
     MeterRow,
     debt_column,
     debt_of,
     internet_payment_row,
     ledger_columns,
     ledger_of,
-    members,
+    line_row,
     meter_row,
     reading_row,
 )
@@ -46,9 +47,6 @@ from services.errors import AuthError
 from services.ledger import Ledger
 
 PersonalAccountRow = namedtuple("PersonalAccountRow", "id number holder_name address res_id res_code")
-LineRow = namedtuple(
-    "LineRow", "bill_id position description block zone quantity unit price coefficient amount tariff_valid_from"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +129,6 @@ ACCOUNT_COLUMNS = [
 # ORM instance's construction (what `viewer` shows; nothing writes through it).
 AccountRow = namedtuple("AccountRow", ACCOUNT_COLUMNS)  # type: ignore[misc]
 _ROLE, _STATUS = ACCOUNT_COLUMNS.index("role"), ACCOUNT_COLUMNS.index("status")
-_zone, _date = members(MeterZone), dt.date.fromisoformat
 
 _VIEWER_BY_TOKEN = f"""
 viewer AS (
@@ -215,27 +212,6 @@ def viewer_of(row: Mapping, now: dt.datetime) -> tuple[Viewer | None, AuthError 
     values[_ROLE], values[_STATUS] = role, AccountStatus(row["status"])
     account = AccountRow._make(values)
     return Viewer(account_id=row["id"], session_id=row["session_id"], role=role, account=account), None
-
-
-def line_row(x: list) -> LineRow:
-    """A bill line as a statement gave it in LINE_JSON's array."""
-    return LineRow(
-        x[0],
-        x[1],
-        x[2],
-        x[3],
-        _zone(x[4]) if x[4] is not None else None,
-        _decimal(x[5]),
-        x[6],
-        _decimal(x[7]),
-        _decimal(x[8]),
-        Decimal(x[9]),
-        _date(x[10]) if x[10] is not None else None,
-    )
-
-
-def _decimal(text: str | None) -> Decimal | None:
-    return Decimal(text) if text is not None else None
 
 
 def _parts(row: asyncpg.Record, needs: Needs) -> AccountParts:

@@ -367,7 +367,7 @@ async def test_what_a_request_read_goes_when_it_is_answered(world, db, gql, name
         account_records.BillRow,
         account_records.PaymentRow,
         account_records.InternetPaymentRow,
-        viewer_records.LineRow,
+        account_records.LineRow,
         viewer_records.PersonalAccountRow,
     )
     pa = await _history(db, 10)
